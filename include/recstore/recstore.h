@@ -1,0 +1,14 @@
+// recstore: typed, append-only record logs in memory-mapped segment files.
+//
+// Include this one header. See store.h for opening a store, log.h for the handles, schema.h
+// for declaring record types and options.h for options and reports.
+#ifndef RECSTORE_RECSTORE_H_
+#define RECSTORE_RECSTORE_H_
+
+#include "recstore/log.h"
+#include "recstore/options.h"
+#include "recstore/schema.h"
+#include "recstore/status_macros.h"
+#include "recstore/store.h"
+
+#endif  // RECSTORE_RECSTORE_H_

@@ -1,0 +1,100 @@
+// A store: a directory holding a manifest, a lock file and one folder per collection.
+//
+//   ASSIGN_OR_RETURN(auto store, recstore::Store::Open("data", {.create_if_missing = true}));
+//   ASSIGN_OR_RETURN(auto trades, store->OpenLog<Trade>("trades"));
+//
+// One process at a time may open a store for writing: Open takes an open-file-description
+// lock (F_OFD_SETLK) on the store's LOCK file, so a second writer, in another process or in
+// the same one, gets Unavailable. Read-only opens (StoreOptions::read_only) take no writer
+// lock and may run alongside the writer; they see what the writer has published and pick up
+// more with Refresh(). Do not put a store on NFS.
+//
+// Thread safety: all methods may be called from several threads at once.
+// Lifetime: the lock is released when the Store and every handle opened from it are gone.
+#ifndef RECSTORE_STORE_H_
+#define RECSTORE_STORE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "recstore/log.h"
+#include "recstore/options.h"
+#include "recstore/schema.h"
+
+namespace recstore {
+
+namespace internal {
+class StoreState;
+}  // namespace internal
+
+struct CollectionOptions {
+  // Create the collection if it does not exist (writers only).
+  bool create_if_missing = true;
+  // Segment capacity for a new collection; 0 means StoreOptions::segment_size.
+  uint64_t segment_size = 0;
+};
+
+class Store {
+ public:
+  // Opens (or with create_if_missing, creates) the store at `path`.
+  // Errors: NotFound (no such directory and no create_if_missing), FailedPrecondition (the
+  // directory is not a store, or its manifest is from a newer format version or the other
+  // endianness), DataLoss (corrupt manifest: names file and offset), Unavailable (another
+  // writer holds the store; names its pid), InvalidArgument (bad options), or the I/O error.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const std::string& path, const StoreOptions& options = {});
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Opens the fixed-size collection `name` of record type T, creating it if allowed. The
+  // first open of a collection in this process runs recovery (see RecoveryMode); later opens
+  // share it. Errors: InvalidArgument (bad name), NotFound (missing and not created),
+  // FailedPrecondition (the collection holds another kind or a different schema; the message
+  // names the first differing field), DataLoss (recovery found corruption it may not fix).
+  template <RecordType T>
+  [[nodiscard]] absl::StatusOr<Log<T>> OpenLog(std::string_view name,
+                                               const CollectionOptions& options = {}) {
+    absl::StatusOr<LogCore> core = OpenCore(name, CollectionKind::kFixed, &SchemaOf<T>(), options);
+    if (!core.ok()) return core.status();
+    return Log<T>(*std::move(core));
+  }
+
+  // Opens the variable-size collection `name`; errors as OpenLog.
+  [[nodiscard]] absl::StatusOr<ByteLog> OpenByteLog(std::string_view name,
+                                                    const CollectionOptions& options = {});
+
+  // Opens an existing collection of either kind without a C++ type. Errors as OpenLog, but
+  // never creates and never fails on schema.
+  [[nodiscard]] absl::StatusOr<UntypedLog> OpenUntyped(std::string_view name);
+
+  // The collections in the manifest (as of open, plus those created through this Store).
+  [[nodiscard]] std::vector<CollectionInfo> ListCollections() const;
+
+  // Removes a collection and its files. Errors: NotFound; FailedPrecondition if it is open in
+  // this process or the store is read-only.
+  [[nodiscard]] absl::Status DropCollection(std::string_view name);
+
+  const std::string& path() const;
+  const StoreOptions& options() const;
+
+  // Valid collection names: 1 to 128 bytes, no '/', no NUL or other control character, and
+  // neither "." nor "..", nor containing "..".
+  [[nodiscard]] static absl::Status ValidateName(std::string_view name);
+
+ private:
+  explicit Store(std::shared_ptr<internal::StoreState> state);
+  absl::StatusOr<LogCore> OpenCore(std::string_view name, CollectionKind kind,
+                                   const RecordSchema* schema, const CollectionOptions& options);
+
+  std::shared_ptr<internal::StoreState> state_;
+};
+
+}  // namespace recstore
+
+#endif  // RECSTORE_STORE_H_

@@ -1,0 +1,68 @@
+// On-disk layout constants and record framing shared by writers and readers.
+// docs/format.md documents every byte; keep the two in step.
+#ifndef RECSTORE_SRC_FORMAT_LAYOUT_H_
+#define RECSTORE_SRC_FORMAT_LAYOUT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "src/base/checksum.h"
+#include "src/base/endian.h"
+
+namespace recstore::format {
+
+// Format version written by this code. Readers refuse files with a higher version.
+inline constexpr uint32_t kFormatVersion = 1;
+
+inline constexpr uint64_t kPageSize = 4096;
+// Segment files: header page, then records from kDataStart.
+inline constexpr uint64_t kSegmentHeaderSize = 4096;
+inline constexpr uint64_t kDataStart = kSegmentHeaderSize;
+inline constexpr uint64_t kCommitBlockOffset = 2048;
+
+inline constexpr uint64_t kMinSegmentSize = 64 << 10;
+inline constexpr uint64_t kMaxSegmentSize = uint64_t{1} << 30;
+
+// Variable-size record frame: u32 length, u32 flags, u64 checksum, payload, padding to 8.
+inline constexpr uint64_t kFrameHeaderSize = 16;
+inline constexpr uint64_t kSlotSize = 4;  // slot index entry: u32 frame offset
+
+inline constexpr uint64_t RoundUp(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+// Bytes a variable-size record of `len` bytes takes in a segment, slot included.
+inline constexpr uint64_t FrameSpace(uint64_t len) {
+  return RoundUp(kFrameHeaderSize + len, 8) + kSlotSize;
+}
+
+// Fixed-size records: payload at slot start, u64 checksum at ChecksumOffset, slots `Stride`
+// bytes apart; Stride is a multiple of the alignment, so every payload stays aligned.
+inline constexpr uint32_t FixedChecksumOffset(uint32_t record_size) {
+  return static_cast<uint32_t>(RoundUp(record_size, 8));
+}
+inline constexpr uint32_t FixedStride(uint32_t record_size, uint32_t align) {
+  return static_cast<uint32_t>(
+      RoundUp(FixedChecksumOffset(record_size) + 8, align > 8 ? align : 8));
+}
+
+// Checksum of a fixed record; seeded with its sequence number so a record in the wrong slot,
+// or a slot of zeros, fails.
+inline uint64_t FixedRecordChecksum(const std::byte* payload, uint32_t size, uint64_t seq) {
+  return base::Checksum64(payload, size, seq);
+}
+
+// Checksum of a variable record: covers the encoded length and the payload.
+inline uint64_t FrameChecksum(const std::byte* frame, uint32_t len, uint64_t seq) {
+  // The length field is the first 4 bytes of the frame; the payload starts at 16.
+  return base::ChecksumBuilder(seq).Add(frame, 4).Add(frame + kFrameHeaderSize, len).Finish();
+}
+
+// Name of the segment file whose first record is `first_seq`: 20 decimal digits, so names
+// sort in record order.
+std::string SegmentFileName(uint64_t first_seq);
+// Parses a segment file name; false if `name` is not one.
+bool ParseSegmentFileName(const std::string& name, uint64_t* first_seq);
+
+}  // namespace recstore::format
+
+#endif  // RECSTORE_SRC_FORMAT_LAYOUT_H_

@@ -1,0 +1,269 @@
+#include "src/format/manifest.h"
+
+#include <bit>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "src/base/checksum.h"
+#include "src/base/endian.h"
+#include "src/format/layout.h"
+
+namespace recstore::format {
+namespace {
+
+using base::PutFixed;
+
+constexpr char kManifestMagic[8] = {'R', 'S', 'M', 'A', 'N', 'I', 'F', 'S'};
+// Written in host byte order: a little-endian host writes 04 03 02 01. Record payloads are
+// stored in host order, so a store only opens on hosts of the byte order that wrote it.
+constexpr uint32_t kEndianMarker = 0x01020304;
+
+void PutString(std::string* out, std::string_view s) {
+  PutFixed<uint16_t>(out, static_cast<uint16_t>(s.size()));
+  out->append(s.data(), s.size());
+}
+
+void PutFields(std::string* out, const RecordSchema& schema) {
+  PutFixed<uint32_t>(out, schema.size);
+  PutFixed<uint32_t>(out, schema.align);
+  PutFixed<uint32_t>(out, static_cast<uint32_t>(schema.fields.size()));
+  for (const FieldInfo& f : schema.fields) {
+    PutString(out, f.name);
+    PutFixed<uint8_t>(out, static_cast<uint8_t>(f.type));
+    out->append(3, '\0');
+    PutFixed<uint32_t>(out, f.offset);
+    PutFixed<uint32_t>(out, f.size);
+    PutFixed<uint32_t>(out, f.count);
+  }
+}
+
+// Bounds-checked reader over the manifest body; the first failure sticks.
+class Reader {
+ public:
+  Reader(std::string_view data, size_t base, const std::string& path)
+      : data_(data), base_(base), path_(path) {}
+
+  template <typename T>
+  T Fixed() {
+    if (!Need(sizeof(T))) return 0;
+    T v = base::DecodeFixed<T>(data_.data() + pos_);
+    pos_ += sizeof(T);
+    return v;
+  }
+  std::string String() {
+    uint16_t n = Fixed<uint16_t>();
+    if (!Need(n)) return {};
+    std::string s(data_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  void Skip(size_t n) {
+    if (Need(n)) pos_ += n;
+  }
+  void Fail(std::string_view what) {
+    if (status_.ok()) {
+      status_ = absl::DataLossError(
+          absl::StrCat(path_, ": offset ", base_ + pos_, ": ", std::string(what)));
+    }
+  }
+  bool ok() const { return status_.ok(); }
+  const absl::Status& status() const { return status_; }
+  bool done() const { return pos_ == data_.size(); }
+
+ private:
+  bool Need(size_t n) {
+    if (!ok()) return false;
+    if (data_.size() - pos_ < n) {
+      Fail("manifest body ends early");
+      return false;
+    }
+    return true;
+  }
+
+  std::string_view data_;
+  size_t base_;
+  const std::string& path_;
+  size_t pos_ = 0;
+  absl::Status status_;
+};
+
+RecordSchema ReadSchemaFields(Reader& r, std::string type_name) {
+  RecordSchema s;
+  s.type_name = std::move(type_name);
+  s.size = r.Fixed<uint32_t>();
+  s.align = r.Fixed<uint32_t>();
+  uint32_t n = r.Fixed<uint32_t>();
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    FieldInfo f;
+    f.name = r.String();
+    f.type = static_cast<FieldType>(r.Fixed<uint8_t>());
+    r.Skip(3);
+    f.offset = r.Fixed<uint32_t>();
+    f.size = r.Fixed<uint32_t>();
+    f.count = r.Fixed<uint32_t>();
+    if (r.ok() && (FieldTypeSize(f.type) == 0 || f.count == 0 ||
+                   uint64_t{FieldTypeSize(f.type)} * f.count != f.size ||
+                   uint64_t{f.offset} + f.size > s.size)) {
+      r.Fail(absl::StrCat("field '", f.name, "' has an invalid type, size or offset"));
+    }
+    s.fields.push_back(std::move(f));
+  }
+  return s;
+}
+
+std::string Describe(const FieldInfo& f) {
+  std::string type(FieldTypeName(f.type));
+  if (f.count != 1) absl::StrAppend(&type, "[", f.count, "]");
+  return absl::StrCat(type, " at offset ", f.offset);
+}
+
+}  // namespace
+
+const CollectionInfo* Manifest::Find(std::string_view name) const {
+  for (const CollectionInfo& c : collections) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::string EncodeManifest(const Manifest& m) {
+  std::string body;
+  PutFixed<uint64_t>(&body, m.generation);
+  PutFixed<uint32_t>(&body, m.next_collection_id);
+  PutFixed<uint32_t>(&body, static_cast<uint32_t>(m.collections.size()));
+  for (const CollectionInfo& c : m.collections) {
+    PutFixed<uint32_t>(&body, c.id);
+    PutFixed<uint8_t>(&body, static_cast<uint8_t>(c.kind));
+    body.append(3, '\0');
+    PutFixed<uint64_t>(&body, c.segment_size);
+    PutFixed<uint64_t>(&body, c.first_seq);
+    PutString(&body, c.name);
+    PutString(&body, c.schema.type_name);
+    PutFields(&body, c.schema);
+  }
+  std::string out(kManifestHeaderSize, '\0');
+  char* h = out.data();
+  std::memcpy(h, kManifestMagic, 8);
+  base::EncodeFixed32(h + 8, kFormatVersion);
+  std::memcpy(h + 12, &kEndianMarker, 4);
+  base::EncodeFixed64(h + 16, body.size());
+  base::EncodeFixed64(h + 24, base::StringChecksum64(body));
+  base::EncodeFixed64(h + 32, base::Checksum64(h, 32));
+  return out + body;
+}
+
+absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::string& path) {
+  if (bytes.size() < kManifestHeaderSize || std::memcmp(bytes.data(), kManifestMagic, 8) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": offset 0: not a recstore manifest (", bytes.size(), " bytes)"));
+  }
+  const char* h = bytes.data();
+  if (base::DecodeFixed64(h + 32) != base::Checksum64(h, 32)) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": offset 32: manifest header checksum mismatch"));
+  }
+  uint32_t version = base::DecodeFixed32(h + 8);
+  if (version > kFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": manifest format version ", version,
+                                                      ", this build reads up to ", kFormatVersion));
+  }
+  uint32_t marker;
+  std::memcpy(&marker, h + 12, 4);
+  if (marker != kEndianMarker) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": store was written on a host of the other byte order (marker 0x",
+                     absl::Hex(marker), ", this host 0x", absl::Hex(kEndianMarker), ")"));
+  }
+  uint64_t body_len = base::DecodeFixed64(h + 16);
+  if (body_len != bytes.size() - kManifestHeaderSize) {
+    return absl::DataLossError(absl::StrCat(path, ": offset 16: manifest body length ", body_len,
+                                            " but file holds ",
+                                            bytes.size() - kManifestHeaderSize));
+  }
+  std::string_view body = bytes.substr(kManifestHeaderSize);
+  if (base::DecodeFixed64(h + 24) != base::StringChecksum64(body)) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": offset ", kManifestHeaderSize, ": manifest body checksum mismatch"));
+  }
+  Reader r(body, kManifestHeaderSize, path);
+  Manifest m;
+  m.generation = r.Fixed<uint64_t>();
+  m.next_collection_id = r.Fixed<uint32_t>();
+  uint32_t n = r.Fixed<uint32_t>();
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    CollectionInfo c;
+    c.id = r.Fixed<uint32_t>();
+    uint8_t kind = r.Fixed<uint8_t>();
+    r.Skip(3);
+    c.segment_size = r.Fixed<uint64_t>();
+    c.first_seq = r.Fixed<uint64_t>();
+    c.name = r.String();
+    std::string type_name = r.String();
+    c.schema = ReadSchemaFields(r, std::move(type_name));
+    c.record_size = c.schema.size;
+    c.record_align = c.schema.align;
+    if (!r.ok()) break;
+    if (kind != static_cast<uint8_t>(CollectionKind::kFixed) &&
+        kind != static_cast<uint8_t>(CollectionKind::kVariable)) {
+      r.Fail(absl::StrCat("collection '", c.name, "' has unknown kind ", kind));
+    } else if (c.segment_size < kMinSegmentSize || c.segment_size > kMaxSegmentSize ||
+               c.segment_size % kPageSize != 0) {
+      r.Fail(absl::StrCat("collection '", c.name, "' has invalid segment size ", c.segment_size));
+    } else if (kind == static_cast<uint8_t>(CollectionKind::kFixed) &&
+               (c.record_size == 0 || c.record_align == 0 || !std::has_single_bit(c.record_align) ||
+                c.record_align > kPageSize ||
+                FixedStride(c.record_size, c.record_align) + kDataStart > c.segment_size)) {
+      r.Fail(absl::StrCat("collection '", c.name, "' has invalid record size or alignment"));
+    }
+    c.kind = static_cast<CollectionKind>(kind);
+    m.collections.push_back(std::move(c));
+  }
+  if (r.ok() && !r.done()) r.Fail("trailing bytes after the last collection");
+  if (!r.ok()) return r.status();
+  return m;
+}
+
+uint64_t SchemaHash(const RecordSchema& schema) {
+  std::string bytes;
+  PutFields(&bytes, schema);
+  return base::StringChecksum64(bytes);
+}
+
+absl::Status CompareSchemas(const RecordSchema& stored, const RecordSchema& requested,
+                            std::string_view collection) {
+  auto mismatch = [&](std::string what) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "collection '", std::string(collection), "' was created with record type '",
+        stored.type_name, "'; opening it as '", requested.type_name, "' fails: ", what));
+  };
+  size_t n = std::min(stored.fields.size(), requested.fields.size());
+  for (size_t i = 0; i < n; ++i) {
+    const FieldInfo& a = stored.fields[i];
+    const FieldInfo& b = requested.fields[i];
+    if (a.name != b.name) {
+      return mismatch(
+          absl::StrCat("field ", i, " is '", a.name, "' on disk but '", b.name, "' in the type"));
+    }
+    if (!(a == b)) {
+      return mismatch(absl::StrCat("field '", a.name, "' is ", Describe(a), " on disk but ",
+                                   Describe(b), " in the type"));
+    }
+  }
+  if (stored.fields.size() > n) {
+    return mismatch(absl::StrCat("field '", stored.fields[n].name, "' is missing from the type"));
+  }
+  if (requested.fields.size() > n) {
+    return mismatch(absl::StrCat("field '", requested.fields[n].name, "' is not on disk"));
+  }
+  if (stored.size != requested.size) {
+    return mismatch(absl::StrCat("record size is ", stored.size, " on disk but ", requested.size,
+                                 " in the type"));
+  }
+  if (stored.align != requested.align) {
+    return mismatch(absl::StrCat("alignment is ", stored.align, " on disk but ", requested.align,
+                                 " in the type"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace recstore::format

@@ -1,0 +1,54 @@
+// The header page of a segment file: an immutable header at offset 0 and a commit block at
+// kCommitBlockOffset, each with its own checksum.
+#ifndef RECSTORE_SRC_FORMAT_SEGMENT_HEADER_H_
+#define RECSTORE_SRC_FORMAT_SEGMENT_HEADER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace recstore::format {
+
+struct SegmentHeader {
+  uint8_t kind = 0;  // CollectionKind value
+  uint32_t collection_id = 0;
+  uint32_t record_size = 0;  // fixed records; 0 for variable
+  uint32_t stride = 0;       // fixed records; 0 for variable
+  uint64_t schema_hash = 0;
+  uint64_t first_seq = 0;
+  uint64_t capacity = 0;  // file size in bytes
+
+  friend bool operator==(const SegmentHeader&, const SegmentHeader&) = default;
+};
+
+inline constexpr size_t kEncodedSegmentHeaderSize = 72;
+
+// Writes the header into the first kEncodedSegmentHeaderSize bytes of `dst`.
+void EncodeSegmentHeader(const SegmentHeader& h, std::byte* dst);
+// Reads and checks a header. DataLoss (naming `path` and the offset) on a bad magic or
+// checksum; FailedPrecondition on a newer format version.
+absl::StatusOr<SegmentHeader> DecodeSegmentHeader(const std::byte* src, const std::string& path);
+
+// The durable point of one segment, written after a sync has made it true.
+struct CommitBlock {
+  uint64_t records = 0;   // records of this segment known durable
+  uint64_t data_end = 0;  // variable records: offset just past the last of them
+  bool sealed = false;    // the segment is full and all its records are durable
+
+  friend bool operator==(const CommitBlock&, const CommitBlock&) = default;
+};
+
+inline constexpr size_t kEncodedCommitBlockSize = 32;
+
+// Writes the block to `dst` (kEncodedCommitBlockSize bytes at kCommitBlockOffset of the
+// segment); the checksum is seeded with the segment's first sequence number.
+void EncodeCommitBlock(const CommitBlock& c, uint64_t first_seq, std::byte* dst);
+// Reads a block; false when it was never written or fails its checksum (then recovery scans
+// the segment from its start).
+bool DecodeCommitBlock(const std::byte* src, uint64_t first_seq, CommitBlock* out);
+
+}  // namespace recstore::format
+
+#endif  // RECSTORE_SRC_FORMAT_SEGMENT_HEADER_H_

@@ -1,0 +1,55 @@
+// Validity checks for records in a mapped segment. Everything read from disk is untrusted:
+// offsets and lengths are bounds-checked before any byte they point at is touched.
+#ifndef RECSTORE_SRC_LOG_RECORD_CHECK_H_
+#define RECSTORE_SRC_LOG_RECORD_CHECK_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "src/base/endian.h"
+#include "src/format/layout.h"
+#include "src/log/segment.h"
+
+namespace recstore::log {
+
+// Fixed-size record geometry of a collection.
+struct FixedGeometry {
+  uint32_t size = 0;
+  uint32_t stride = 0;
+  uint32_t checksum_offset = 0;
+  uint64_t per_segment = 0;  // records per segment
+
+  uint64_t Offset(uint64_t index) const { return format::kDataStart + index * stride; }
+};
+
+// True when slot `index` of `seg` holds record `seq` intact.
+inline bool FixedRecordValid(const Segment& seg, const FixedGeometry& g, uint64_t index,
+                             uint64_t seq) {
+  const std::byte* p = seg.data() + g.Offset(index);
+  return base::DecodeFixed64(p + g.checksum_offset) == format::FixedRecordChecksum(p, g.size, seq);
+}
+
+// Checks the frame of record `seq` at `offset`, which must end at or before `limit` (the start
+// of the slot area in use). On success sets *len and returns true.
+inline bool FrameValid(const Segment& seg, uint64_t offset, uint64_t limit, uint64_t seq,
+                       uint32_t* len) {
+  if (offset % 8 != 0 || offset < format::kDataStart || limit > seg.capacity() ||
+      offset + format::kFrameHeaderSize > limit) {
+    return false;
+  }
+  const std::byte* frame = seg.data() + offset;
+  uint32_t n = base::DecodeFixed32(frame);
+  if (n > limit - offset - format::kFrameHeaderSize) return false;
+  if (base::DecodeFixed64(frame + 8) != format::FrameChecksum(frame, n, seq)) return false;
+  *len = n;
+  return true;
+}
+
+// Offset stored in the slot of record `index` (0-based within the segment).
+inline uint64_t SlotOffset(const Segment& seg, uint64_t index) {
+  return base::DecodeFixed32(seg.data() + seg.capacity() - format::kSlotSize * (index + 1));
+}
+
+}  // namespace recstore::log
+
+#endif  // RECSTORE_SRC_LOG_RECORD_CHECK_H_

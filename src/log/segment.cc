@@ -1,0 +1,84 @@
+#include "src/log/segment.h"
+
+#include <fcntl.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "recstore/status_macros.h"
+#include "src/format/layout.h"
+
+namespace recstore::log {
+
+using format::SegmentHeader;
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(os::Env* env, const std::string& path,
+                                                         const SegmentHeader& header, mode_t mode) {
+  const std::string tmp = path + ".tmp";
+  RECSTORE_ASSIGN_OR_RETURN(os::File file,
+                            os::File::Open(env, tmp, O_RDWR | O_CREAT | O_TRUNC, mode));
+  absl::Status s = env->Allocate(file.fd(), tmp, 0, header.capacity);
+  if (s.ok()) {
+    std::byte page[format::kEncodedSegmentHeaderSize];
+    format::EncodeSegmentHeader(header, page);
+    s = env->PWrite(file.fd(), tmp,
+                    std::string_view(reinterpret_cast<const char*>(page), sizeof(page)), 0);
+  }
+  if (s.ok()) s = env->Rename(tmp, path);
+  if (!s.ok()) {
+    file = os::File();
+    env->Remove(tmp).IgnoreError();  // best effort: do not leave a half-made segment
+    return s;
+  }
+  file.set_path(path);
+  RECSTORE_ASSIGN_OR_RETURN(os::Mapping map, os::Mapping::Map(file, header.capacity, true));
+  return std::unique_ptr<Segment>(new Segment(std::move(file), std::move(map), header));
+}
+
+absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(os::Env* env, const std::string& path,
+                                                       bool writable, const SegmentHeader& expect) {
+  RECSTORE_ASSIGN_OR_RETURN(os::File file, os::File::Open(env, path, writable ? O_RDWR : O_RDONLY));
+  RECSTORE_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(file.fd(), path));
+  std::byte buf[format::kEncodedSegmentHeaderSize] = {};
+  RECSTORE_ASSIGN_OR_RETURN(size_t got, env->PRead(file.fd(), path, buf, sizeof(buf), 0));
+  if (got < sizeof(buf)) {
+    return absl::DataLossError(absl::StrCat(path, ": offset 0: segment file is ", size,
+                                            " bytes, shorter than its header"));
+  }
+  RECSTORE_ASSIGN_OR_RETURN(SegmentHeader h, format::DecodeSegmentHeader(buf, path));
+  if (!(h == expect)) {
+    return absl::DataLossError(absl::StrCat(
+        path, ": offset 0: segment header does not match its collection (collection id ",
+        h.collection_id, " vs ", expect.collection_id, ", first seq ", h.first_seq, " vs ",
+        expect.first_seq, ", record size ", h.record_size, " vs ", expect.record_size,
+        ", schema hash ", absl::Hex(h.schema_hash), " vs ", absl::Hex(expect.schema_hash), ")"));
+  }
+  if (h.capacity != size || h.capacity < format::kDataStart) {
+    return absl::DataLossError(absl::StrCat(path, ": offset 48: segment capacity ", h.capacity,
+                                            " but the file holds ", size, " bytes"));
+  }
+  RECSTORE_ASSIGN_OR_RETURN(os::Mapping map, os::Mapping::Map(file, h.capacity, writable));
+  return std::unique_ptr<Segment>(new Segment(std::move(file), std::move(map), h));
+}
+
+absl::Status Segment::SyncData() const { return file_.env()->SyncData(file_.fd(), path()); }
+
+void Segment::Populate(uint64_t offset, uint64_t len) const {
+  if (offset >= capacity() || map_.mutable_data() == nullptr) return;
+  if (len > capacity() - offset) len = capacity() - offset;
+  file_.env()->PopulateWrite(map_.mutable_data() + offset, len, path()).IgnoreError();
+}
+
+absl::Status Segment::ZeroRange(uint64_t offset, uint64_t len) const {
+  return file_.env()->ZeroRange(file_.fd(), path(), offset, len);
+}
+
+bool Segment::ReadCommit(format::CommitBlock* out) const {
+  return format::DecodeCommitBlock(data() + format::kCommitBlockOffset, first_seq(), out);
+}
+
+void Segment::WriteCommit(const format::CommitBlock& c) const {
+  format::EncodeCommitBlock(c, first_seq(), mutable_data() + format::kCommitBlockOffset);
+}
+
+}  // namespace recstore::log

@@ -1,0 +1,41 @@
+// SyncPolicy::kBackground: a thread that syncs a collection once enough records are pending
+// or enough time has passed.
+#ifndef RECSTORE_SRC_LOG_SYNCER_H_
+#define RECSTORE_SRC_LOG_SYNCER_H_
+
+#include <cstdint>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "recstore/options.h"
+
+namespace recstore::internal {
+class Collection;
+}  // namespace recstore::internal
+
+namespace recstore::log {
+
+class BackgroundSyncer {
+ public:
+  // Starts the thread; `collection` must outlive this object.
+  BackgroundSyncer(internal::Collection* collection, const SyncPolicy& policy);
+  // Stops the thread (after at most one more sync).
+  ~BackgroundSyncer();
+
+  // Called after each append with the number of records not yet synced.
+  void Appended(uint64_t pending);
+
+ private:
+  void Run();
+
+  internal::Collection* const collection_;
+  const SyncPolicy policy_;
+  absl::Mutex mu_;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace recstore::log
+
+#endif  // RECSTORE_SRC_LOG_SYNCER_H_

@@ -1,0 +1,219 @@
+// Env over POSIX and Linux system calls.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "src/base/errno_status.h"
+#include "src/os/env.h"
+
+namespace recstore::os {
+namespace {
+
+using base::ErrnoToStatus;
+
+class PosixEnv final : public Env {
+ public:
+  absl::StatusOr<int> Open(const std::string& path, int flags, mode_t mode) override {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return ErrnoToStatus(errno, "open", path);
+    return fd;
+  }
+
+  absl::Status Close(int fd, const std::string& path) override {
+    // Never retry close: the descriptor is gone either way.
+    if (::close(fd) != 0 && errno != EINTR) return ErrnoToStatus(errno, "close", path);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint64_t> FileSize(int fd, const std::string& path) override {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return ErrnoToStatus(errno, "fstat", path);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  absl::Status Allocate(int fd, const std::string& path, uint64_t offset, uint64_t len) override {
+    int err = ::posix_fallocate(fd, static_cast<off_t>(offset), static_cast<off_t>(len));
+    if (err != 0) return ErrnoToStatus(err, "posix_fallocate", path);
+    return absl::OkStatus();
+  }
+
+  absl::Status ZeroRange(int fd, const std::string& path, uint64_t offset, uint64_t len) override {
+    if (len == 0) return absl::OkStatus();
+    if (::fallocate(fd, FALLOC_FL_ZERO_RANGE, static_cast<off_t>(offset),
+                    static_cast<off_t>(len)) == 0) {
+      return absl::OkStatus();
+    }
+    if (errno != EOPNOTSUPP) return ErrnoToStatus(errno, "fallocate(ZERO_RANGE)", path);
+    // File systems without ZERO_RANGE: write zeros.
+    static const char kZeros[64 << 10] = {};
+    while (len > 0) {
+      size_t n = len < sizeof(kZeros) ? static_cast<size_t>(len) : sizeof(kZeros);
+      if (absl::Status s = PWrite(fd, path, std::string_view(kZeros, n), offset); !s.ok()) return s;
+      offset += n;
+      len -= n;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Truncate(int fd, const std::string& path, uint64_t size) override {
+    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      return ErrnoToStatus(errno, "ftruncate", path);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status PWrite(int fd, const std::string& path, std::string_view data,
+                      uint64_t offset) override {
+    while (!data.empty()) {
+      ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoToStatus(errno, "pwrite", path);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+      offset += static_cast<uint64_t>(n);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<size_t> PRead(int fd, const std::string& path, void* buf, size_t len,
+                               uint64_t offset) override {
+    size_t done = 0;
+    while (done < len) {
+      ssize_t n = ::pread(fd, static_cast<char*>(buf) + done, len - done,
+                          static_cast<off_t>(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoToStatus(errno, "pread", path);
+      }
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    return done;
+  }
+
+  absl::Status SyncData(int fd, const std::string& path) override {
+    // Never retried: after a failed write-back the kernel may have dropped the dirty pages.
+    if (::fdatasync(fd) != 0) return ErrnoToStatus(errno, "fdatasync", path);
+    return absl::OkStatus();
+  }
+
+  absl::Status SyncAll(int fd, const std::string& path) override {
+    if (::fsync(fd) != 0) return ErrnoToStatus(errno, "fsync", path);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<void*> Map(int fd, const std::string& path, size_t len, bool writable) override {
+    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+    void* addr = ::mmap(nullptr, len, prot, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED) return ErrnoToStatus(errno, "mmap", path);
+    return addr;
+  }
+
+  absl::Status Unmap(void* addr, size_t len, const std::string& path) override {
+    if (::munmap(addr, len) != 0) return ErrnoToStatus(errno, "munmap", path);
+    return absl::OkStatus();
+  }
+
+  absl::Status PopulateWrite(void* addr, size_t len, const std::string& path) override {
+#ifdef MADV_POPULATE_WRITE
+    if (::madvise(addr, len, MADV_POPULATE_WRITE) != 0) {
+      return ErrnoToStatus(errno, "madvise(POPULATE_WRITE)", path);
+    }
+    return absl::OkStatus();
+#else
+    (void)addr;
+    (void)len;
+    return absl::UnimplementedError(absl::StrCat("madvise(POPULATE_WRITE) ", path));
+#endif
+  }
+
+  absl::Status Lock(int fd, const std::string& path, uint64_t byte, LockKind kind) override {
+    struct flock fl;
+    std::memset(&fl, 0, sizeof(fl));
+    fl.l_type = kind == LockKind::kExclusive ? F_WRLCK : F_RDLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = static_cast<off_t>(byte);
+    fl.l_len = 1;
+    if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+      int err = errno;
+      if (err == EACCES || err == EAGAIN) {
+        return absl::UnavailableError(absl::StrCat("fcntl(F_OFD_SETLK) ", path,
+                                                   ": held by another"
+                                                   " open of the file"));
+      }
+      return ErrnoToStatus(err, "fcntl(F_OFD_SETLK)", path);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status MakeDir(const std::string& path, mode_t mode) override {
+    if (::mkdir(path.c_str(), mode) != 0) return ErrnoToStatus(errno, "mkdir", path);
+    return absl::OkStatus();
+  }
+
+  absl::Status SyncDir(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoToStatus(errno, "open", path);
+    absl::Status s;
+    if (::fsync(fd) != 0) s = ErrnoToStatus(errno, "fsync", path);
+    ::close(fd);
+    return s;
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    DIR* dir = ::opendir(path.c_str());
+    if (dir == nullptr) return ErrnoToStatus(errno, "opendir", path);
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* e = ::readdir(dir)) {
+      std::string_view name = e->d_name;
+      if (name != "." && name != "..") names.emplace_back(name);
+    }
+    int err = errno;
+    ::closedir(dir);
+    if (err != 0) return ErrnoToStatus(err, "readdir", path);
+    return names;
+  }
+
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+      return ErrnoToStatus(errno, "rename", absl::StrCat(from, " -> ", to));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Remove(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return ErrnoToStatus(errno, "unlink", path);
+    return absl::OkStatus();
+  }
+
+  absl::Status RemoveDir(const std::string& path) override {
+    if (::rmdir(path.c_str()) != 0) return ErrnoToStatus(errno, "rmdir", path);
+    return absl::OkStatus();
+  }
+
+  absl::Status Exists(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat", path);
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace
+
+Env* DefaultEnv() {
+  static PosixEnv* env = new PosixEnv();
+  return env;
+}
+
+}  // namespace recstore::os

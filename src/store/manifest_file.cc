@@ -1,0 +1,44 @@
+#include "src/store/manifest_file.h"
+
+#include <fcntl.h>
+
+#include "absl/strings/str_cat.h"
+#include "recstore/status_macros.h"
+#include "src/os/file.h"
+
+namespace recstore::store {
+
+namespace {
+constexpr uint64_t kMaxManifestSize = uint64_t{64} << 20;
+}  // namespace
+
+absl::StatusOr<format::Manifest> ReadManifest(os::Env* env, const std::string& dir) {
+  const std::string path = absl::StrCat(dir, "/", kManifestName);
+  RECSTORE_ASSIGN_OR_RETURN(os::File file, os::File::Open(env, path, O_RDONLY));
+  RECSTORE_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(file.fd(), path));
+  if (size > kMaxManifestSize) {
+    return absl::DataLossError(absl::StrCat(path, ": offset 0: manifest of ", size,
+                                            " bytes is larger than any recstore writes"));
+  }
+  std::string bytes(size, '\0');
+  RECSTORE_ASSIGN_OR_RETURN(size_t got, env->PRead(file.fd(), path, bytes.data(), size, 0));
+  bytes.resize(got);
+  return format::DecodeManifest(bytes, path);
+}
+
+absl::Status WriteManifest(os::Env* env, const std::string& dir, const format::Manifest& m,
+                           mode_t mode) {
+  const std::string path = absl::StrCat(dir, "/", kManifestName);
+  const std::string tmp = path + ".tmp";
+  const std::string bytes = format::EncodeManifest(m);
+  {
+    RECSTORE_ASSIGN_OR_RETURN(os::File file,
+                              os::File::Open(env, tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    RECSTORE_RETURN_IF_ERROR(env->PWrite(file.fd(), tmp, bytes, 0));
+    RECSTORE_RETURN_IF_ERROR(env->SyncAll(file.fd(), tmp));
+  }
+  RECSTORE_RETURN_IF_ERROR(env->Rename(tmp, path));
+  return env->SyncDir(dir);
+}
+
+}  // namespace recstore::store

@@ -1,0 +1,28 @@
+// Reading and atomically replacing a store's MANIFEST file.
+#ifndef RECSTORE_SRC_STORE_MANIFEST_FILE_H_
+#define RECSTORE_SRC_STORE_MANIFEST_FILE_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "src/format/manifest.h"
+#include "src/os/env.h"
+
+namespace recstore::store {
+
+inline constexpr char kManifestName[] = "MANIFEST";
+inline constexpr char kLockName[] = "LOCK";
+
+// Reads and decodes DIR/MANIFEST. NotFound if it does not exist; decode errors as
+// format::DecodeManifest.
+absl::StatusOr<format::Manifest> ReadManifest(os::Env* env, const std::string& dir);
+
+// Replaces DIR/MANIFEST atomically: writes DIR/MANIFEST.tmp, fsyncs it, renames it over
+// MANIFEST and fsyncs DIR. After a crash the old or the new manifest is there, whole.
+absl::Status WriteManifest(os::Env* env, const std::string& dir, const format::Manifest& m,
+                           mode_t mode);
+
+}  // namespace recstore::store
+
+#endif  // RECSTORE_SRC_STORE_MANIFEST_FILE_H_

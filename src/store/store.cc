@@ -1,0 +1,92 @@
+// The public Store and LogCore, over StoreState and Collection.
+#include "recstore/store.h"
+
+#include "absl/strings/str_cat.h"
+#include "recstore/status_macros.h"
+#include "src/log/collection.h"
+#include "src/os/env.h"
+#include "src/store/store_state.h"
+
+namespace recstore {
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
+                                                   const StoreOptions& options) {
+  RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::StoreState> state,
+                            internal::StoreState::Open(os::DefaultEnv(), path, options));
+  return std::unique_ptr<Store>(new Store(std::move(state)));
+}
+
+Store::Store(std::shared_ptr<internal::StoreState> state) : state_(std::move(state)) {}
+Store::~Store() = default;
+
+absl::StatusOr<LogCore> Store::OpenCore(std::string_view name, CollectionKind kind,
+                                        const RecordSchema* schema,
+                                        const CollectionOptions& options) {
+  RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::Collection> c,
+                            state_->OpenCollection(name, kind, schema, options, state_));
+  return LogCore(std::move(c));
+}
+
+absl::StatusOr<ByteLog> Store::OpenByteLog(std::string_view name,
+                                           const CollectionOptions& options) {
+  RECSTORE_ASSIGN_OR_RETURN(LogCore core,
+                            OpenCore(name, CollectionKind::kVariable, nullptr, options));
+  return ByteLog(std::move(core));
+}
+
+absl::StatusOr<UntypedLog> Store::OpenUntyped(std::string_view name) {
+  CollectionOptions options;
+  options.create_if_missing = false;
+  RECSTORE_ASSIGN_OR_RETURN(LogCore core, OpenCore(name, CollectionKind::kFixed, nullptr, options));
+  return UntypedLog(std::move(core));
+}
+
+std::vector<CollectionInfo> Store::ListCollections() const { return state_->ListCollections(); }
+
+absl::Status Store::DropCollection(std::string_view name) { return state_->Drop(name); }
+
+const std::string& Store::path() const { return state_->path(); }
+const StoreOptions& Store::options() const { return state_->options(); }
+
+absl::Status Store::ValidateName(std::string_view name) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid collection name '", std::string(name), "': ", std::string(why)));
+  };
+  if (name.empty()) return bad("empty");
+  if (name.size() > 128) return bad("longer than 128 bytes");
+  if (name == "." || name.find("..") != std::string_view::npos) return bad("'.' or '..'");
+  for (char c : name) {
+    if (c == '/') return bad("contains '/'");
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return bad("contains a NUL or control character");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// LogCore forwards to the collection.
+absl::StatusOr<uint64_t> LogCore::AppendFixed(const void* records, size_t n) const {
+  return c_->AppendFixed(records, n);
+}
+absl::StatusOr<uint64_t> LogCore::AppendBytes(const std::string_view* records, size_t n) const {
+  return c_->AppendBytes(records, n);
+}
+absl::StatusOr<uint64_t> LogCore::Sync() const { return c_->Sync(); }
+absl::Status LogCore::Refresh() const { return c_->Refresh(); }
+absl::StatusOr<const std::byte*> LogCore::GetFixed(uint64_t seq) const { return c_->GetFixed(seq); }
+absl::StatusOr<std::span<const std::byte>> LogCore::GetBytes(uint64_t seq) const {
+  return c_->GetBytes(seq);
+}
+absl::Status LogCore::NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped) const {
+  return c_->NextRun(seq, end, run, skipped);
+}
+absl::StatusOr<VerifyReport> LogCore::Verify() const { return c_->Verify(); }
+uint64_t LogCore::begin() const { return c_->begin(); }
+uint64_t LogCore::end() const { return c_->end(); }
+uint64_t LogCore::durable() const { return c_->durable(); }
+const CollectionInfo& LogCore::info() const { return c_->info(); }
+const RecoveryReport& LogCore::recovery() const { return c_->recovery(); }
+bool LogCore::read_only() const { return c_->read_only(); }
+
+}  // namespace recstore

@@ -1,0 +1,245 @@
+#include "src/store/store_state.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "recstore/status_macros.h"
+#include "src/format/layout.h"
+#include "src/store/manifest_file.h"
+
+namespace recstore::internal {
+
+namespace {
+
+// Directories get an execute bit for every read bit of the file mode.
+mode_t DirMode(uint32_t file_mode) {
+  return static_cast<mode_t>(file_mode | ((file_mode & 0444) >> 2));
+}
+
+absl::Status CheckSegmentSize(uint64_t size) {
+  if (size < format::kMinSegmentSize || size > format::kMaxSegmentSize ||
+      size % format::kPageSize != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("segment size ", size, " must be a multiple of 4096 in [",
+                     format::kMinSegmentSize, ", ", format::kMaxSegmentSize, "]"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<StoreState>> StoreState::Open(os::Env* env, const std::string& path,
+                                                             const StoreOptions& options) {
+  RECSTORE_RETURN_IF_ERROR(CheckSegmentSize(options.segment_size));
+  if (options.file_mode > 0777) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("file mode %o is not a permission mode", options.file_mode));
+  }
+  std::shared_ptr<StoreState> state(new StoreState(env, path, options));
+  RECSTORE_RETURN_IF_ERROR(state->OpenLocked());
+  return state;
+}
+
+absl::Status StoreState::OpenLocked() {
+  absl::MutexLock lock(&mu_);
+  const bool writer = !options_.read_only;
+  if (absl::Status s = env_->Exists(path_); !s.ok()) {
+    if (s.code() != absl::StatusCode::kNotFound) return s;
+    if (!writer || !options_.create_if_missing) {
+      return absl::NotFoundError(absl::StrCat("store directory ", path_, " does not exist"));
+    }
+    if (absl::Status m = env_->MakeDir(path_, DirMode(options_.file_mode));
+        !m.ok() && m.code() != absl::StatusCode::kAlreadyExists) {
+      return m;
+    }
+  }
+  const std::string manifest_path = absl::StrCat(path_, "/", store::kManifestName);
+  const std::string lock_path = absl::StrCat(path_, "/", store::kLockName);
+  absl::Status has_manifest = env_->Exists(manifest_path);
+  if (!has_manifest.ok()) {
+    if (has_manifest.code() != absl::StatusCode::kNotFound) return has_manifest;
+    if (!writer || !options_.create_if_missing) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path_, " is not a recstore store: ", manifest_path, " does not exist"));
+    }
+    RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(path_));
+    for (const std::string& n : names) {
+      if (n != store::kLockName && n != std::string(store::kManifestName) + ".tmp") {
+        return absl::FailedPreconditionError(
+            absl::StrCat(path_, " is not empty and is not a recstore store (it holds '", n, "')"));
+      }
+    }
+  }
+  if (writer) {
+    RECSTORE_ASSIGN_OR_RETURN(
+        lock_file_, os::File::Open(env_, lock_path, O_RDWR | O_CREAT, options_.file_mode));
+    if (absl::Status s = env_->Lock(lock_file_.fd(), lock_path, 0, os::LockKind::kExclusive);
+        !s.ok()) {
+      if (s.code() != absl::StatusCode::kUnavailable) return s;
+      char buf[32] = {};
+      absl::StatusOr<size_t> n = env_->PRead(lock_file_.fd(), lock_path, buf, sizeof(buf) - 1, 0);
+      uint64_t pid = 0;
+      std::string who = "another writer";
+      if (n.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(buf), &pid)) {
+        who = absl::StrCat("a writer (pid ", pid, ")");
+      }
+      return absl::UnavailableError(
+          absl::StrCat("store ", path_, " is locked by ", who, "; lock file ", lock_path));
+    }
+    RECSTORE_RETURN_IF_ERROR(env_->Truncate(lock_file_.fd(), lock_path, 0));
+    RECSTORE_RETURN_IF_ERROR(
+        env_->PWrite(lock_file_.fd(), lock_path, absl::StrCat(getpid(), "\n"), 0));
+    if (!has_manifest.ok()) {
+      RECSTORE_RETURN_IF_ERROR(
+          store::WriteManifest(env_, path_, format::Manifest{}, options_.file_mode));
+    }
+  } else {
+    // Readers take a shared lock on another byte: they never block the writer, and a future
+    // compaction can tell whether readers are present.
+    absl::StatusOr<os::File> f = os::File::Open(env_, lock_path, O_RDONLY);
+    if (f.ok()) {
+      lock_file_ = *std::move(f);
+      RECSTORE_RETURN_IF_ERROR(env_->Lock(lock_file_.fd(), lock_path, 1, os::LockKind::kShared));
+    }
+  }
+  RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
+  return absl::OkStatus();
+}
+
+std::string StoreState::CollectionDir(const CollectionInfo& info) const {
+  return absl::StrFormat("%s/%06u-%s", path_, info.id, info.name);
+}
+
+absl::StatusOr<CollectionInfo> StoreState::CreateLocked(std::string_view name, CollectionKind kind,
+                                                        const RecordSchema* schema,
+                                                        const CollectionOptions& options) {
+  CollectionInfo info;
+  info.name = std::string(name);
+  info.id = manifest_.next_collection_id;
+  info.kind = kind;
+  info.segment_size = options.segment_size != 0 ? options.segment_size : options_.segment_size;
+  RECSTORE_RETURN_IF_ERROR(CheckSegmentSize(info.segment_size));
+  if (kind == CollectionKind::kFixed) {
+    info.schema = *schema;
+    info.record_size = schema->size;
+    info.record_align = schema->align;
+    if (format::kDataStart + format::FixedStride(schema->size, schema->align) > info.segment_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("record type '", schema->type_name, "' of ", schema->size,
+                       " bytes does not fit in a segment of ", info.segment_size, " bytes"));
+    }
+  }
+  const std::string dir = CollectionDir(info);
+  if (absl::Status s = env_->MakeDir(dir, DirMode(options_.file_mode)); !s.ok()) {
+    if (s.code() != absl::StatusCode::kAlreadyExists) return s;
+    // Left by a creation that crashed before the manifest named it: nothing in it is live.
+    RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(dir));
+    for (const std::string& n : names) RECSTORE_RETURN_IF_ERROR(env_->Remove(dir + "/" + n));
+  }
+  RECSTORE_RETURN_IF_ERROR(env_->SyncDir(path_));
+  format::Manifest next = manifest_;
+  next.generation++;
+  next.next_collection_id++;
+  next.collections.push_back(info);
+  RECSTORE_RETURN_IF_ERROR(store::WriteManifest(env_, path_, next, options_.file_mode));
+  manifest_ = std::move(next);
+  return info;
+}
+
+absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
+    std::string_view name, CollectionKind kind, const RecordSchema* schema,
+    const CollectionOptions& options, std::shared_ptr<StoreState> self) {
+  RECSTORE_RETURN_IF_ERROR(Store::ValidateName(name));
+  absl::MutexLock lock(&mu_);
+  const CollectionInfo* found = manifest_.Find(name);
+  if (found == nullptr && options_.read_only) {
+    // The writer may have created it since this store was opened.
+    RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
+    found = manifest_.Find(name);
+  }
+  CollectionInfo info;
+  if (found == nullptr) {
+    if (options_.read_only || (schema == nullptr && kind == CollectionKind::kFixed) ||
+        !options.create_if_missing) {
+      return absl::NotFoundError(
+          absl::StrCat("collection '", std::string(name), "' does not exist in store ", path_));
+    }
+    RECSTORE_ASSIGN_OR_RETURN(info, CreateLocked(name, kind, schema, options));
+  } else {
+    info = *found;
+  }
+  const bool typed = schema != nullptr || kind == CollectionKind::kVariable;
+  if (typed && info.kind != kind) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "collection '", info.name, "' holds ",
+        info.kind == CollectionKind::kFixed ? "fixed-size records; open it with OpenLog<T>"
+                                            : "variable-size records; open it with OpenByteLog"));
+  }
+  if (schema != nullptr) {
+    RECSTORE_RETURN_IF_ERROR(format::CompareSchemas(info.schema, *schema, info.name));
+  }
+  auto it = open_.find(info.name);
+  if (it != open_.end()) {
+    if (std::shared_ptr<Collection> c = it->second.lock()) return c;
+  }
+  CollectionConfig config;
+  config.env = env_;
+  config.dir = CollectionDir(info);
+  config.info = info;
+  config.read_only = options_.read_only;
+  config.file_mode = options_.file_mode;
+  config.sync = options_.sync_policy;
+  config.recovery = options_.recovery_mode;
+  config.prefault = options_.prefault;
+  config.keep_alive = std::move(self);
+  RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<Collection> c, Collection::Open(std::move(config)));
+  open_[info.name] = c;
+  return c;
+}
+
+std::vector<CollectionInfo> StoreState::ListCollections() {
+  absl::MutexLock lock(&mu_);
+  if (options_.read_only) {
+    if (absl::StatusOr<format::Manifest> m = store::ReadManifest(env_, path_); m.ok()) {
+      manifest_ = *std::move(m);
+    }
+  }
+  return manifest_.collections;
+}
+
+absl::Status StoreState::Drop(std::string_view name) {
+  RECSTORE_RETURN_IF_ERROR(Store::ValidateName(name));
+  absl::MutexLock lock(&mu_);
+  if (options_.read_only) {
+    return absl::FailedPreconditionError(absl::StrCat("store ", path_, " is open read-only"));
+  }
+  const CollectionInfo* found = manifest_.Find(name);
+  if (found == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("collection '", std::string(name), "' does not exist in store ", path_));
+  }
+  auto it = open_.find(found->name);
+  if (it != open_.end() && !it->second.expired()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("collection '", found->name, "' is open; close every handle first"));
+  }
+  const std::string dir = CollectionDir(*found);
+  format::Manifest next = manifest_;
+  next.generation++;
+  std::erase_if(next.collections, [&](const CollectionInfo& c) { return c.name == name; });
+  // The manifest forgets the collection first; files left by a crash after this are orphans
+  // that the next creation of the same id would clear.
+  RECSTORE_RETURN_IF_ERROR(store::WriteManifest(env_, path_, next, options_.file_mode));
+  manifest_ = std::move(next);
+  open_.erase(std::string(name));
+  RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(dir));
+  for (const std::string& n : names) RECSTORE_RETURN_IF_ERROR(env_->Remove(dir + "/" + n));
+  RECSTORE_RETURN_IF_ERROR(env_->RemoveDir(dir));
+  return env_->SyncDir(path_);
+}
+
+}  // namespace recstore::internal

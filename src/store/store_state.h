@@ -1,0 +1,64 @@
+// What one open store shares with every handle opened from it: the lock, the manifest and the
+// registry of open collections. Handles keep it alive through their collections.
+#ifndef RECSTORE_SRC_STORE_STORE_STATE_H_
+#define RECSTORE_SRC_STORE_STORE_STATE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "recstore/options.h"
+#include "recstore/store.h"
+#include "src/format/manifest.h"
+#include "src/log/collection.h"
+#include "src/os/env.h"
+#include "src/os/file.h"
+
+namespace recstore::internal {
+
+class StoreState {
+ public:
+  // Opens the store at `path` through `env` (tests pass a fault-injecting Env).
+  static absl::StatusOr<std::shared_ptr<StoreState>> Open(os::Env* env, const std::string& path,
+                                                          const StoreOptions& options);
+
+  os::Env* env() const { return env_; }
+  const std::string& path() const { return path_; }
+  const StoreOptions& options() const { return options_; }
+
+  // Opens (creating when allowed) a collection; `schema` is null for untyped opens, which
+  // skip the kind and schema checks and never create.
+  absl::StatusOr<std::shared_ptr<Collection>> OpenCollection(std::string_view name,
+                                                             CollectionKind kind,
+                                                             const RecordSchema* schema,
+                                                             const CollectionOptions& options,
+                                                             std::shared_ptr<StoreState> self);
+  std::vector<CollectionInfo> ListCollections();
+  absl::Status Drop(std::string_view name);
+
+ private:
+  StoreState(os::Env* env, std::string path, StoreOptions options)
+      : env_(env), path_(std::move(path)), options_(options) {}
+  absl::Status OpenLocked();
+  std::string CollectionDir(const CollectionInfo& info) const;
+  absl::StatusOr<CollectionInfo> CreateLocked(std::string_view name, CollectionKind kind,
+                                              const RecordSchema* schema,
+                                              const CollectionOptions& options)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  os::Env* const env_;
+  const std::string path_;
+  const StoreOptions options_;
+  os::File lock_file_;
+
+  absl::Mutex mu_;
+  format::Manifest manifest_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::weak_ptr<Collection>> open_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace recstore::internal
+
+#endif  // RECSTORE_SRC_STORE_STORE_STATE_H_
