@@ -29,6 +29,7 @@ namespace recstore {
 
 namespace internal {
 class StoreState;
+struct StoreAccess;
 }  // namespace internal
 
 struct CollectionOptions {
@@ -88,6 +89,7 @@ class Store {
   [[nodiscard]] static absl::Status ValidateName(std::string_view name);
 
  private:
+  friend struct internal::StoreAccess;
   explicit Store(std::shared_ptr<internal::StoreState> state);
   absl::StatusOr<LogCore> OpenCore(std::string_view name, CollectionKind kind,
                                    const RecordSchema* schema, const CollectionOptions& options);

@@ -9,11 +9,17 @@
 
 namespace recstore {
 
+absl::StatusOr<std::unique_ptr<Store>> internal::StoreAccess::Open(os::Env* env,
+                                                                   const std::string& path,
+                                                                   const StoreOptions& options) {
+  RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<StoreState> state,
+                            StoreState::Open(env, path, options));
+  return std::unique_ptr<Store>(new Store(std::move(state)));
+}
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                                    const StoreOptions& options) {
-  RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::StoreState> state,
-                            internal::StoreState::Open(os::DefaultEnv(), path, options));
-  return std::unique_ptr<Store>(new Store(std::move(state)));
+  return internal::StoreAccess::Open(os::DefaultEnv(), path, options);
 }
 
 Store::Store(std::shared_ptr<internal::StoreState> state) : state_(std::move(state)) {}

@@ -59,6 +59,12 @@ class StoreState {
   absl::flat_hash_map<std::string, std::weak_ptr<Collection>> open_ ABSL_GUARDED_BY(mu_);
 };
 
+// Opens a Store over any Env: how tests inject faults.
+struct StoreAccess {
+  static absl::StatusOr<std::unique_ptr<Store>> Open(os::Env* env, const std::string& path,
+                                                     const StoreOptions& options);
+};
+
 }  // namespace recstore::internal
 
 #endif  // RECSTORE_SRC_STORE_STORE_STATE_H_

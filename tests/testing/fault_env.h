@@ -1,0 +1,142 @@
+// An Env that forwards to the real one and fails chosen calls with chosen errno values.
+//
+//   FaultEnv env;
+//   env.Fail("SyncData", EIO);                 // every later SyncData fails
+//   env.Fail("Allocate", ENOSPC, /*skip=*/1);  // the second Allocate onwards fails
+//   env.Clear();
+#ifndef RECSTORE_TESTS_TESTING_FAULT_ENV_H_
+#define RECSTORE_TESTS_TESTING_FAULT_ENV_H_
+
+#include <atomic>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "src/base/errno_status.h"
+#include "src/os/env.h"
+
+namespace recstore::testing {
+
+class FaultEnv : public os::Env {
+ public:
+  // Makes calls named `op` (the Env method name) whose path contains `path_part` fail with
+  // `err`, after `skip` such calls have succeeded.
+  void Fail(std::string op, int err, int skip = 0, std::string path_part = "") {
+    absl::MutexLock lock(&mu_);
+    rules_[std::move(op)] = Rule{err, skip, std::move(path_part)};
+  }
+  void Clear() {
+    absl::MutexLock lock(&mu_);
+    rules_.clear();
+  }
+  // How many times `op` was called.
+  int Calls(std::string_view op) {
+    absl::MutexLock lock(&mu_);
+    auto it = calls_.find(std::string(op));
+    return it == calls_.end() ? 0 : it->second;
+  }
+
+  absl::StatusOr<int> Open(const std::string& path, int flags, mode_t mode) override {
+    if (absl::Status s = Check("Open", path); !s.ok()) return s;
+    return real_->Open(path, flags, mode);
+  }
+  absl::Status Close(int fd, const std::string& path) override { return real_->Close(fd, path); }
+  absl::StatusOr<uint64_t> FileSize(int fd, const std::string& path) override {
+    return real_->FileSize(fd, path);
+  }
+  absl::Status Allocate(int fd, const std::string& path, uint64_t off, uint64_t len) override {
+    if (absl::Status s = Check("Allocate", path); !s.ok()) return s;
+    return real_->Allocate(fd, path, off, len);
+  }
+  absl::Status ZeroRange(int fd, const std::string& path, uint64_t off, uint64_t len) override {
+    if (absl::Status s = Check("ZeroRange", path); !s.ok()) return s;
+    return real_->ZeroRange(fd, path, off, len);
+  }
+  absl::Status Truncate(int fd, const std::string& path, uint64_t size) override {
+    return real_->Truncate(fd, path, size);
+  }
+  absl::Status PWrite(int fd, const std::string& path, std::string_view data,
+                      uint64_t off) override {
+    if (absl::Status s = Check("PWrite", path); !s.ok()) return s;
+    return real_->PWrite(fd, path, data, off);
+  }
+  absl::StatusOr<size_t> PRead(int fd, const std::string& path, void* buf, size_t len,
+                               uint64_t off) override {
+    if (absl::Status s = Check("PRead", path); !s.ok()) return s;
+    return real_->PRead(fd, path, buf, len, off);
+  }
+  absl::Status SyncData(int fd, const std::string& path) override {
+    if (absl::Status s = Check("SyncData", path); !s.ok()) return s;
+    return real_->SyncData(fd, path);
+  }
+  absl::Status SyncAll(int fd, const std::string& path) override {
+    if (absl::Status s = Check("SyncAll", path); !s.ok()) return s;
+    return real_->SyncAll(fd, path);
+  }
+  absl::StatusOr<void*> Map(int fd, const std::string& path, size_t len, bool writable) override {
+    if (absl::Status s = Check("Map", path); !s.ok()) return s;
+    return real_->Map(fd, path, len, writable);
+  }
+  absl::Status Unmap(void* addr, size_t len, const std::string& path) override {
+    return real_->Unmap(addr, len, path);
+  }
+  absl::Status PopulateWrite(void* addr, size_t len, const std::string& path) override {
+    return real_->PopulateWrite(addr, len, path);
+  }
+  absl::Status Lock(int fd, const std::string& path, uint64_t byte, os::LockKind kind) override {
+    if (absl::Status s = Check("Lock", path); !s.ok()) return s;
+    return real_->Lock(fd, path, byte, kind);
+  }
+  absl::Status MakeDir(const std::string& path, mode_t mode) override {
+    if (absl::Status s = Check("MakeDir", path); !s.ok()) return s;
+    return real_->MakeDir(path, mode);
+  }
+  absl::Status SyncDir(const std::string& path) override {
+    if (absl::Status s = Check("SyncDir", path); !s.ok()) return s;
+    return real_->SyncDir(path);
+  }
+  absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    return real_->ListDir(path);
+  }
+  absl::Status Rename(const std::string& from, const std::string& to) override {
+    if (absl::Status s = Check("Rename", from); !s.ok()) return s;
+    return real_->Rename(from, to);
+  }
+  absl::Status Remove(const std::string& path) override { return real_->Remove(path); }
+  absl::Status RemoveDir(const std::string& path) override { return real_->RemoveDir(path); }
+  absl::Status Exists(const std::string& path) override { return real_->Exists(path); }
+
+ private:
+  struct Rule {
+    int err;
+    int skip;
+    std::string path_part;
+  };
+
+  absl::Status Check(std::string_view op, const std::string& path) {
+    absl::MutexLock lock(&mu_);
+    ++calls_[std::string(op)];
+    auto it = rules_.find(std::string(op));
+    if (it == rules_.end()) return absl::OkStatus();
+    Rule& r = it->second;
+    if (!r.path_part.empty() && path.find(r.path_part) == std::string::npos) {
+      return absl::OkStatus();
+    }
+    if (r.skip > 0) {
+      --r.skip;
+      return absl::OkStatus();
+    }
+    return base::ErrnoToStatus(r.err, op, path);
+  }
+
+  os::Env* const real_ = os::DefaultEnv();
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Rule> rules_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace recstore::testing
+
+#endif  // RECSTORE_TESTS_TESTING_FAULT_ENV_H_
