@@ -3,6 +3,7 @@
 #ifndef RECSTORE_SRC_FORMAT_LAYOUT_H_
 #define RECSTORE_SRC_FORMAT_LAYOUT_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -51,10 +52,18 @@ inline uint64_t FixedRecordChecksum(const std::byte* payload, uint32_t size, uin
   return base::Checksum64(payload, size, seq);
 }
 
-// Checksum of a variable record: covers the encoded length and the payload.
+// Checksum of a variable record: covers the frame's length and flags words (its first 8
+// bytes) and the payload.
 inline uint64_t FrameChecksum(const std::byte* frame, uint32_t len, uint64_t seq) {
-  // The length field is the first 4 bytes of the frame; the payload starts at 16.
-  return base::ChecksumBuilder(seq).Add(frame, 4).Add(frame + kFrameHeaderSize, len).Finish();
+  return base::ChecksumBuilder(seq).Add(frame, 8).Add(frame + kFrameHeaderSize, len).Finish();
+}
+
+// Stores a record's checksum as its last write, with release ordering: a reader in another
+// process that sees a valid checksum also sees the bytes it covers (and, for variable
+// records, the slot written before it). `dst` is 8-byte aligned.
+inline void PublishChecksum(std::byte* dst, uint64_t checksum) {
+  std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t*>(dst))
+      .store(base::ToLittleEndian(checksum), std::memory_order_release);
 }
 
 // Name of the segment file whose first record is `first_seq`: 20 decimal digits, so names

@@ -29,7 +29,7 @@ absl::Status Collection::CheckWritableLocked() const {
 }
 
 void Collection::Fail(const absl::Status& cause) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (!failed_.ok()) return;
   failed_ = absl::Status(cause.code(),
                          absl::StrCat("collection '", config_.info.name,
@@ -58,7 +58,7 @@ void Collection::PrefaultLocked(uint64_t write_offset) {
 absl::StatusOr<uint64_t> Collection::AppendFixed(const void* records, size_t n) {
   uint64_t first;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     RECSTORE_RETURN_IF_ERROR(CheckWritableLocked());
     first = next_seq_;
     if (n == 0) return first;
@@ -85,8 +85,8 @@ absl::StatusOr<uint64_t> Collection::AppendFixed(const void* records, size_t n) 
       std::byte* dst = s->mutable_data() + geometry_.Offset(active_count_);
       for (uint64_t j = 0; j < k; ++j) {
         std::memcpy(dst, src, size);
-        base::EncodeFixed64(dst + geometry_.checksum_offset,
-                            format::FixedRecordChecksum(src, size, next_seq_ + j));
+        format::PublishChecksum(dst + geometry_.checksum_offset,
+                                format::FixedRecordChecksum(src, size, next_seq_ + j));
         dst += geometry_.stride;
         src += size;
       }
@@ -110,9 +110,26 @@ absl::StatusOr<uint64_t> Collection::AppendBytes(const std::string_view* records
   }
   uint64_t first;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     RECSTORE_RETURN_IF_ERROR(CheckWritableLocked());
     first = next_seq_;
+    if (n > 0 && active_count_ == 0 &&
+        active_end_ + format::FrameSpace(records[0].size()) >
+            table_.at(active_).segment.load()->capacity()) {
+      // The active segment is empty and too small for the first record: replace it (same
+      // first sequence number, so same file name) with one that fits.
+      const uint64_t cap =
+          std::max(config_.info.segment_size,
+                   format::RoundUp(format::kDataStart + format::FrameSpace(records[0].size()),
+                                   format::kPageSize));
+      RECSTORE_ASSIGN_OR_RETURN(std::unique_ptr<Segment> seg,
+                                Segment::Create(config_.env, SegmentPath(next_seq_),
+                                                HeaderFor(next_seq_, cap), config_.file_mode));
+      table_.PopBack();  // no reader can hold it: it has no records
+      table_.Push(next_seq_, std::move(seg));
+      dir_dirty_ = true;
+      populated_to_ = 0;
+    }
     // Plan the placement, creating the segments it needs before writing anything.
     {
       uint64_t count = active_count_, end = active_end_, seq = next_seq_;
@@ -205,13 +222,13 @@ absl::StatusOr<uint64_t> Collection::Sync() {
         absl::StrCat("collection '", config_.info.name, "' is open read-only"));
   }
   const uint64_t target = end();
-  absl::MutexLock sync_lock(&sync_mu_);
+  std::lock_guard<std::mutex> sync_lock(sync_mu_);
   // Whoever flushed while we waited may have covered our records: one flush, many callers.
   uint64_t end;
   size_t last;
   bool dir_dirty;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     RECSTORE_RETURN_IF_ERROR(failed_);
     if (durable() >= target) return durable();
     end = next_seq_;

@@ -77,7 +77,7 @@ absl::StatusOr<std::unique_ptr<Segment>> Collection::OpenSegment(uint64_t first_
 absl::StatusOr<Segment*> Collection::SegmentAt(size_t i) {
   log::SegmentTable::Entry& e = table_.at(i);
   if (Segment* s = e.segment.load(std::memory_order_acquire)) return s;
-  absl::MutexLock lock(&map_mu_);
+  std::lock_guard<std::mutex> lock(map_mu_);
   if (Segment* s = e.segment.load(std::memory_order_acquire)) return s;
   const uint64_t first_seq = e.first_seq.load(std::memory_order_relaxed);
   uint64_t capacity = config_.info.segment_size;

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,7 +21,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "recstore/log.h"
 #include "recstore/options.h"
 #include "src/format/segment_header.h"
@@ -101,7 +101,6 @@ class Collection {
   absl::Status ListSegments();
   absl::Status ScanTail(size_t start, uint64_t start_index, uint64_t start_offset);
   absl::Status CutTail(size_t seg_index, uint64_t keep_records, uint64_t cut_offset);
-  absl::Status VerifyAllForOpen();
 
   const CollectionConfig config_;
   const log::FixedGeometry geometry_;
@@ -112,7 +111,7 @@ class Collection {
   std::atomic<uint64_t> durable_{0};
   RecoveryReport report_;
 
-  absl::Mutex mu_;
+  std::mutex mu_;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 0;
   size_t active_ ABSL_GUARDED_BY(mu_) = 0;          // table index being written
   uint64_t active_count_ ABSL_GUARDED_BY(mu_) = 0;  // records in the active segment
@@ -121,10 +120,10 @@ class Collection {
   bool dir_dirty_ ABSL_GUARDED_BY(mu_) = false;     // segments created since the last sync
   absl::Status failed_ ABSL_GUARDED_BY(mu_);
 
-  absl::Mutex sync_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::mutex sync_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   size_t sync_from_ ABSL_GUARDED_BY(sync_mu_) = 0;  // first segment with unsynced records
 
-  absl::Mutex map_mu_;
+  std::mutex map_mu_;
 
   std::unique_ptr<log::BackgroundSyncer> syncer_;  // last: stops before the rest goes
 };

@@ -5,6 +5,7 @@
 // record, and - for a writer - zeroes everything after the last kept record and deletes any
 // later segment, so no stale record can ever join the log after a later crash.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -68,7 +69,16 @@ absl::Status Collection::ListSegments() {
 
 absl::Status Collection::Recover() {
   RECSTORE_RETURN_IF_ERROR(ListSegments());
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> sync_lock(sync_mu_);  // lock order: sync_mu_, then mu_
+  std::lock_guard<std::mutex> lock(mu_);
+  if (table_.size() == 0 && read_only()) {
+    // The writer created the collection but not yet its first segment.
+    next_seq_ = begin();
+    published_.store(next_seq_);
+    durable_.store(next_seq_);
+    report_.durable_point = report_.records = next_seq_;
+    return absl::OkStatus();
+  }
   if (table_.size() == 0) {
     next_seq_ = begin();
     if (!read_only()) {
@@ -101,7 +111,8 @@ absl::Status Collection::Recover() {
       const bool plausible =
           s.ReadCommit(&c) &&
           (fixed() ? c.records <= geometry_.per_segment
-                   : c.data_end >= format::kDataStart &&
+                   : c.records <= (s.capacity() - format::kDataStart) / format::kSlotSize &&
+                         c.data_end >= format::kDataStart &&
                          c.data_end <= s.capacity() - format::kSlotSize * c.records);
       if (plausible || i == 0) {
         start = i;
@@ -115,7 +126,20 @@ absl::Status Collection::Recover() {
   RECSTORE_RETURN_IF_ERROR(ScanTail(start, index, offset));
   report_.tail_records_kept = next_seq_ - report_.durable_point;
   report_.records = next_seq_;
+  if (read_only()) {
+    durable_.store(report_.durable_point);
+    return absl::OkStatus();
+  }
+  // Everything kept is made durable now, so durable() is true from the start and the next
+  // open need not scan it again.
+  for (size_t i = start; i <= active_; ++i) {
+    RECSTORE_ASSIGN_OR_RETURN(Segment * s, SegmentAt(i));
+    RECSTORE_RETURN_IF_ERROR(s->SyncData());
+  }
+  RECSTORE_RETURN_IF_ERROR(config_.env->SyncDir(config_.dir));
   durable_.store(next_seq_);
+  sync_from_ = active_;
+  WriteCommitFor(active_, next_seq_);
   return absl::OkStatus();
 }
 
@@ -159,6 +183,7 @@ absl::Status Collection::ScanTail(size_t i, uint64_t index, uint64_t offset) {
           report_.skipped.push_back({seq, s->path(), offset, "invalid frame or checksum"});
           len = static_cast<uint32_t>(next - offset - format::kFrameHeaderSize);
         }
+        std::atomic_thread_fence(std::memory_order_acquire);  // pairs with PublishChecksum
         std::byte* slot = s->mutable_data() == nullptr
                               ? nullptr
                               : s->mutable_data() + s->capacity() - format::kSlotSize * (index + 1);
@@ -214,7 +239,10 @@ absl::Status Collection::CutTail(size_t i, uint64_t keep_records, uint64_t cut_o
   }
   uint64_t removed = 0;
   for (size_t k = i + 1; k < table_.size(); ++k) ++removed;
-  if (config_.recovery == RecoveryMode::kAbsoluteConsistency && (dropped > 0 || removed > 0)) {
+  const bool any_left = dropped > 0 || removed > 0 ||
+                        std::any_of(s->data() + cut_offset, s->data() + region_end,
+                                    [](std::byte b) { return b != std::byte{0}; });
+  if (config_.recovery == RecoveryMode::kAbsoluteConsistency && any_left) {
     return absl::DataLossError(absl::StrCat(
         s->path(), ": offset ", cut_offset, ": record ", s->first_seq() + keep_records,
         " of collection '", config_.info.name,
@@ -235,14 +263,18 @@ absl::Status Collection::CutTail(size_t i, uint64_t keep_records, uint64_t cut_o
     table_.PopBack();
     RECSTORE_RETURN_IF_ERROR(config_.env->Remove(SegmentPath(first)));
   }
-  RECSTORE_RETURN_IF_ERROR(s->SyncData());
-  if (removed > 0) RECSTORE_RETURN_IF_ERROR(config_.env->SyncDir(config_.dir));
   return absl::OkStatus();
 }
 
 absl::Status Collection::Refresh() {
   if (!read_only()) return absl::OkStatus();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (table_.size() == 0) {
+    if (!config_.env->Exists(SegmentPath(begin())).ok()) return absl::OkStatus();
+    table_.Push(begin(), nullptr);
+    active_count_ = 0;
+    active_end_ = format::kDataStart;
+  }
   return ScanTail(active_, active_count_, active_end_);
 }
 

@@ -17,6 +17,7 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(os::Env* env, const std
   const std::string tmp = path + ".tmp";
   RECSTORE_ASSIGN_OR_RETURN(os::File file,
                             os::File::Open(env, tmp, O_RDWR | O_CREAT | O_TRUNC, mode));
+  absl::StatusOr<os::Mapping> map = absl::UnknownError("not mapped");
   absl::Status s = env->Allocate(file.fd(), tmp, 0, header.capacity);
   if (s.ok()) {
     std::byte page[format::kEncodedSegmentHeaderSize];
@@ -24,15 +25,22 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(os::Env* env, const std
     s = env->PWrite(file.fd(), tmp,
                     std::string_view(reinterpret_cast<const char*>(page), sizeof(page)), 0);
   }
+  // The file gets its name only once its header and allocation are on disk, so a named
+  // segment always has a valid header, whatever crash follows.
+  if (s.ok()) s = env->SyncData(file.fd(), tmp);
+  if (s.ok()) {
+    map = os::Mapping::Map(file, header.capacity, true);
+    s = map.status();
+  }
   if (s.ok()) s = env->Rename(tmp, path);
   if (!s.ok()) {
+    map = absl::UnknownError("not mapped");
     file = os::File();
     env->Remove(tmp).IgnoreError();  // best effort: do not leave a half-made segment
     return s;
   }
   file.set_path(path);
-  RECSTORE_ASSIGN_OR_RETURN(os::Mapping map, os::Mapping::Map(file, header.capacity, true));
-  return std::unique_ptr<Segment>(new Segment(std::move(file), std::move(map), header));
+  return std::unique_ptr<Segment>(new Segment(std::move(file), *std::move(map), header));
 }
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(os::Env* env, const std::string& path,

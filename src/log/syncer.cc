@@ -1,6 +1,7 @@
 #include "src/log/syncer.h"
 
-#include "absl/time/time.h"
+#include <chrono>
+
 #include "src/log/collection.h"
 
 namespace recstore::log {
@@ -10,26 +11,30 @@ BackgroundSyncer::BackgroundSyncer(internal::Collection* collection, const SyncP
 
 BackgroundSyncer::~BackgroundSyncer() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
+  cv_.notify_one();
   thread_.join();
 }
 
 void BackgroundSyncer::Appended(uint64_t pending) {
   if (policy_.every_records == 0 || pending < policy_.every_records) return;
-  absl::MutexLock lock(&mu_);
-  wake_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_ = true;
+  }
+  cv_.notify_one();
 }
 
 void BackgroundSyncer::Run() {
-  const absl::Duration interval =
-      policy_.every.count() > 0 ? absl::Milliseconds(policy_.every.count()) : absl::Hours(24);
+  const auto interval = policy_.every.count() > 0
+                            ? std::chrono::milliseconds(policy_.every)
+                            : std::chrono::milliseconds(std::chrono::hours(24));
   while (true) {
     {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return wake_ || stop_; };
-      mu_.AwaitWithTimeout(absl::Condition(&ready), interval);
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, interval, [this] { return wake_ || stop_; });
       if (stop_) return;
       wake_ = false;
     }

@@ -3,10 +3,11 @@
 #ifndef RECSTORE_SRC_LOG_SYNCER_H_
 #define RECSTORE_SRC_LOG_SYNCER_H_
 
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
 #include "recstore/options.h"
 
 namespace recstore::internal {
@@ -30,9 +31,10 @@ class BackgroundSyncer {
 
   internal::Collection* const collection_;
   const SyncPolicy policy_;
-  absl::Mutex mu_;
-  bool wake_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wake_ = false;  // guarded by mu_
+  bool stop_ = false;  // guarded by mu_
   std::thread thread_;
 };
 

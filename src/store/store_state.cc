@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -45,7 +47,7 @@ absl::StatusOr<std::shared_ptr<StoreState>> StoreState::Open(os::Env* env, const
 }
 
 absl::Status StoreState::OpenLocked() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   const bool writer = !options_.read_only;
   if (absl::Status s = env_->Exists(path_); !s.ok()) {
     if (s.code() != absl::StatusCode::kNotFound) return s;
@@ -56,6 +58,9 @@ absl::Status StoreState::OpenLocked() {
         !m.ok() && m.code() != absl::StatusCode::kAlreadyExists) {
       return m;
     }
+    // The new directory's entry must survive a crash too.
+    std::string parent = std::filesystem::path(path_).parent_path().string();
+    RECSTORE_RETURN_IF_ERROR(env_->SyncDir(parent.empty() ? "." : parent));
   }
   const std::string manifest_path = absl::StrCat(path_, "/", store::kManifestName);
   const std::string lock_path = absl::StrCat(path_, "/", store::kLockName);
@@ -107,7 +112,32 @@ absl::Status StoreState::OpenLocked() {
     }
   }
   RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
+  if (writer) RECSTORE_RETURN_IF_ERROR(RemoveOrphansLocked());
   return absl::OkStatus();
+}
+
+absl::Status StoreState::RemoveOrphansLocked() {
+  // A crash during DropCollection (after the manifest forgot the collection) or during a
+  // creation (before the manifest named it) leaves a folder no collection owns.
+  RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(path_));
+  bool removed = false;
+  for (const std::string& name : names) {
+    uint32_t id = 0;
+    if (name.size() < 8 || name[6] != '-' || !absl::SimpleAtoi(name.substr(0, 6), &id) ||
+        !Store::ValidateName(name.substr(7)).ok() || id >= manifest_.next_collection_id) {
+      continue;
+    }
+    bool owned = false;
+    for (const CollectionInfo& c : manifest_.collections)
+      owned |= CollectionDir(c) == path_ + "/" + name;
+    if (owned) continue;
+    const std::string dir = path_ + "/" + name;
+    RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> files, env_->ListDir(dir));
+    for (const std::string& f : files) RECSTORE_RETURN_IF_ERROR(env_->Remove(dir + "/" + f));
+    RECSTORE_RETURN_IF_ERROR(env_->RemoveDir(dir));
+    removed = true;
+  }
+  return removed ? env_->SyncDir(path_) : absl::OkStatus();
 }
 
 std::string StoreState::CollectionDir(const CollectionInfo& info) const {
@@ -154,7 +184,7 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
     std::string_view name, CollectionKind kind, const RecordSchema* schema,
     const CollectionOptions& options, std::shared_ptr<StoreState> self) {
   RECSTORE_RETURN_IF_ERROR(Store::ValidateName(name));
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   const CollectionInfo* found = manifest_.Find(name);
   if (found == nullptr && options_.read_only) {
     // The writer may have created it since this store was opened.
@@ -202,7 +232,7 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
 }
 
 std::vector<CollectionInfo> StoreState::ListCollections() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (options_.read_only) {
     if (absl::StatusOr<format::Manifest> m = store::ReadManifest(env_, path_); m.ok()) {
       manifest_ = *std::move(m);
@@ -213,7 +243,7 @@ std::vector<CollectionInfo> StoreState::ListCollections() {
 
 absl::Status StoreState::Drop(std::string_view name) {
   RECSTORE_RETURN_IF_ERROR(Store::ValidateName(name));
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (options_.read_only) {
     return absl::FailedPreconditionError(absl::StrCat("store ", path_, " is open read-only"));
   }
@@ -231,8 +261,8 @@ absl::Status StoreState::Drop(std::string_view name) {
   format::Manifest next = manifest_;
   next.generation++;
   std::erase_if(next.collections, [&](const CollectionInfo& c) { return c.name == name; });
-  // The manifest forgets the collection first; files left by a crash after this are orphans
-  // that the next creation of the same id would clear.
+  // The manifest forgets the collection first; a folder left by a crash after this is an
+  // orphan that the next writer open removes (RemoveOrphansLocked).
   RECSTORE_RETURN_IF_ERROR(store::WriteManifest(env_, path_, next, options_.file_mode));
   manifest_ = std::move(next);
   open_.erase(std::string(name));

@@ -4,12 +4,12 @@
 #define RECSTORE_SRC_STORE_STORE_STATE_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "recstore/options.h"
 #include "recstore/store.h"
 #include "src/format/manifest.h"
@@ -43,6 +43,7 @@ class StoreState {
   StoreState(os::Env* env, std::string path, StoreOptions options)
       : env_(env), path_(std::move(path)), options_(options) {}
   absl::Status OpenLocked();
+  absl::Status RemoveOrphansLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string CollectionDir(const CollectionInfo& info) const;
   absl::StatusOr<CollectionInfo> CreateLocked(std::string_view name, CollectionKind kind,
                                               const RecordSchema* schema,
@@ -54,7 +55,7 @@ class StoreState {
   const StoreOptions options_;
   os::File lock_file_;
 
-  absl::Mutex mu_;
+  std::mutex mu_;
   format::Manifest manifest_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::weak_ptr<Collection>> open_ ABSL_GUARDED_BY(mu_);
 };

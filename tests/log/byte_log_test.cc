@@ -1,4 +1,5 @@
 // Variable-size byte logs: rotation, oversized records, empty records, seek by sequence.
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,28 @@ TEST(ByteLogTest, RecordLargerThanASegmentGetsItsOwn) {
   EXPECT_TRUE(got.empty());
   ASSERT_OK_AND_ASSIGN(VerifyReport v, log.Verify());
   EXPECT_TRUE(v.ok);
+}
+
+TEST(ByteLogTest, OversizedFirstRecordReplacesTheEmptySegment) {
+  const std::string dir = TestDir();
+  const std::string big(300 << 10, 'Z');
+  {
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         Store::Open(dir, {.create_if_missing = true, .segment_size = 64 << 10}));
+    ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("blobs"));
+    ASSERT_OK(log.Append(big).status());
+    ASSERT_OK(log.Append("tail").status());
+    ASSERT_OK(log.Sync().status());
+  }
+  const std::string seg = dir + "/000001-blobs/00000000000000000000.seg";
+  EXPECT_GE(std::filesystem::file_size(seg), big.size());
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir));
+  ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("blobs"));
+  ASSERT_EQ(log.size(), 2u);
+  ASSERT_OK_AND_ASSIGN(auto got, log.Get(0));
+  EXPECT_EQ(AsString(got), big);
+  ASSERT_OK_AND_ASSIGN(got, log.Get(1));
+  EXPECT_EQ(AsString(got), "tail");
 }
 
 TEST(ByteLogTest, BatchAppendGetsConsecutiveNumbers) {

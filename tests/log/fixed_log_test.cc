@@ -72,6 +72,25 @@ TEST(FixedLogTest, RoundTripsAcrossManySegmentsAndReopens) {
   EXPECT_EQ(seq, n);
 }
 
+TEST(FixedLogTest, SyncAfterReopeningAMultiSegmentLog) {
+  const std::string dir = TestDir();
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, Small()));
+    ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
+    const uint64_t start = trades.end();
+    EXPECT_EQ(start, round * (2 * kPerSegment + 10));
+    EXPECT_EQ(trades.durable(), start);
+    for (uint64_t i = start; i < start + 2 * kPerSegment + 10; ++i) {
+      ASSERT_OK(trades.Append(MakeTrade(i)).status());
+      if (i == start) {
+        ASSERT_OK(trades.Sync().status());  // only the active segment is mapped
+      }
+    }
+    ASSERT_OK_AND_ASSIGN(uint64_t durable, trades.Sync());
+    EXPECT_EQ(durable, start + 2 * kPerSegment + 10);
+  }
+}
+
 TEST(FixedLogTest, ScanFromAnySequenceNumber) {
   const std::string dir = TestDir();
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, Small()));

@@ -294,6 +294,44 @@ TEST(StoreTest, ListsAndDropsCollections) {
   EXPECT_EQ(store->ListCollections().size(), 2u);
 }
 
+TEST(StoreTest, FoldersLeftByACrashedDropAreRemoved) {
+  const std::string dir = TestDir();
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.create_if_missing = true}));
+    ASSERT_OK(store->OpenByteLog("a").status());
+    ASSERT_OK(store->OpenByteLog("b").status());
+    ASSERT_OK(store->DropCollection("a"));
+  }
+  // As if the drop crashed after rewriting the manifest, before deleting the files.
+  fs::create_directories(dir + "/000001-a");
+  WriteFile(dir + "/000001-a/00000000000000000000.seg", "old");
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir));
+  EXPECT_FALSE(fs::exists(dir + "/000001-a"));
+  EXPECT_TRUE(fs::exists(dir + "/000002-b"));
+}
+
+TEST(StoreTest, ReaderOfACollectionWithoutSegmentsWaitsForTheWriter) {
+  const std::string dir = TestDir();
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.create_if_missing = true}));
+    ASSERT_OK(store->OpenByteLog("events").status());
+  }
+  // As if the writer crashed between naming the collection and creating its first segment.
+  fs::remove(dir + "/000001-events/00000000000000000000.seg");
+  ASSERT_OK_AND_ASSIGN(auto reader, Store::Open(dir, {.read_only = true}));
+  ASSERT_OK_AND_ASSIGN(auto r, reader->OpenByteLog("events"));
+  EXPECT_EQ(r.size(), 0u);
+  ASSERT_OK(r.Refresh());
+  EXPECT_EQ(r.size(), 0u);
+  ASSERT_OK_AND_ASSIGN(auto writer, Store::Open(dir));
+  ASSERT_OK_AND_ASSIGN(auto w, writer->OpenByteLog("events"));
+  ASSERT_OK(w.Append("first").status());
+  ASSERT_OK(r.Refresh());
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto got, r.Get(0));
+  EXPECT_EQ(AsString(got), "first");
+}
+
 TEST(StoreTest, NotCreatedWhenCreateIfMissingIsFalse) {
   const std::string dir = TestDir();
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.create_if_missing = true}));
