@@ -8,12 +8,12 @@
 #define RECSTORE_TESTS_TESTING_FAULT_ENV_H_
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "src/base/errno_status.h"
 #include "src/os/env.h"
 
@@ -24,16 +24,16 @@ class FaultEnv : public os::Env {
   // Makes calls named `op` (the Env method name) whose path contains `path_part` fail with
   // `err`, after `skip` such calls have succeeded.
   void Fail(std::string op, int err, int skip = 0, std::string path_part = "") {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     rules_[std::move(op)] = Rule{err, skip, std::move(path_part)};
   }
   void Clear() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     rules_.clear();
   }
   // How many times `op` was called.
   int Calls(std::string_view op) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = calls_.find(std::string(op));
     return it == calls_.end() ? 0 : it->second;
   }
@@ -116,7 +116,7 @@ class FaultEnv : public os::Env {
   };
 
   absl::Status Check(std::string_view op, const std::string& path) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     ++calls_[std::string(op)];
     auto it = rules_.find(std::string(op));
     if (it == rules_.end()) return absl::OkStatus();
@@ -132,7 +132,7 @@ class FaultEnv : public os::Env {
   }
 
   os::Env* const real_ = os::DefaultEnv();
-  absl::Mutex mu_;
+  std::mutex mu_;
   absl::flat_hash_map<std::string, Rule> rules_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
 };
