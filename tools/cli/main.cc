@@ -1,45 +1,73 @@
-// recstore: command-line tool for recstore stores.
+// recstore: the command-line tool for recstore stores. main() picks the command; each
+// command lives in its own file (demo.cc, inspect.cc, dump.cc, append.cc).
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
-#include <string>
+#include <string_view>
 
-#include "fmt/core.h"
-#include "src/base/checksum.h"
+#include "tools/cli/cli.h"
 
 namespace {
 
-int Usage() {
-  fmt::print(stderr, "usage: recstore checksum FILE...\n");
-  return 2;
-}
+constexpr std::string_view kUsage = R"(usage: recstore COMMAND [ARGS]
 
-int Checksum(int argc, char** argv) {
-  for (int i = 0; i < argc; ++i) {
-    std::ifstream in(argv[i], std::ios::binary);
-    if (!in) {
-      fmt::print(stderr, "recstore: cannot open {}\n", argv[i]);
-      return 2;
-    }
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    fmt::print("{:016x}  {}\n", recstore::base::StringChecksum64(data), argv[i]);
-  }
-  return 0;
-}
+commands:
+  demo [DIR] [--records N]
+      Create a store in DIR (default: a new temporary directory under $TMPDIR, removed at
+      the end), append N 64-byte typed records (default 1000000) and N/10 byte records of
+      about 100 bytes, sync, reopen, verify, scan and read at random; print counts, on-disk
+      sizes and throughput. DIR must not already hold collections.
+  info DIR
+      Describe every collection: id, kind, record size, schema, segment files, records,
+      durable end and what recovery found. Opens the store read-only.
+  verify DIR [COLLECTION]
+      Check every segment header and record checksum of every (or one) collection; print a
+      line per collection, with file, offset, seq and reason for a bad record.
+  dump DIR COLLECTION [--from SEQ] [--limit N] [--format json|csv]
+      Print records using the schema in the manifest: JSON (default), one object per line
+      with "seq", or CSV with a header line. Byte records print as {"seq":N,"bytes":"..."}.
+      char arrays are strings cut at the first NUL; other arrays are [a,b] in JSON and
+      [a;b] in CSV; bytes outside printable ASCII are \u00XX in JSON strings.
+  append DIR COLLECTION [--sync-every N] [--print-durable]
+      Append each line of standard input (without its newline) to the byte log COLLECTION,
+      creating the store and the log if needed. Sync after every N lines (default: only at
+      the end of input) and at the end of input. --print-durable prints "durable SEQ" after
+      each sync, SEQ being the highest durable sequence number (nothing while the log is
+      empty), and flushes standard output.
+  help, --help
+      Print this text.
+
+exit status: 0 success; 1 a data problem was found (verify failed, corrupt record while
+reading); 2 bad usage or an I/O error. Errors print one line "recstore: ..." on stderr.
+)";
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  using namespace recstore::cli;
   // Under `bazel run`, resolve relative paths against the directory the user ran it from.
   if (const char* wd = std::getenv("BUILD_WORKING_DIRECTORY"); wd != nullptr && chdir(wd) != 0) {
-    fmt::print(stderr, "recstore: cannot enter {}\n", wd);
-    return 2;
+    return Fail(kExitError, "cannot enter {}", wd);
   }
-  if (argc < 2) return Usage();
-  const std::string cmd = argv[1];
-  if (cmd == "checksum" && argc > 2) return Checksum(argc - 2, argv + 2);
-  return Usage();
+  if (argc < 2) {
+    fmt::print(stderr, "{}", kUsage);
+    return Fail(kExitError, "no command given");
+  }
+  const std::string_view cmd = argv[1];
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-h" || (i == 1 && arg == "help")) {
+      fmt::print("{}", kUsage);
+      return kExitOk;
+    }
+  }
+  if (cmd == "demo") return DemoCommand(argc - 2, argv + 2);
+  if (cmd == "info") return InfoCommand(argc - 2, argv + 2);
+  if (cmd == "verify") return VerifyCommand(argc - 2, argv + 2);
+  if (cmd == "dump") return DumpCommand(argc - 2, argv + 2);
+  if (cmd == "append") return AppendCommand(argc - 2, argv + 2);
+  fmt::print(stderr, "{}", kUsage);
+  return Fail(kExitError, "unknown command '{}'", cmd);
 }

@@ -1,0 +1,158 @@
+#include "tools/cli/cli.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/numbers.h"
+
+namespace recstore::cli {
+
+int ExitCodeFor(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kDataLoss ? kExitDataProblem : kExitError;
+}
+
+int FailStatus(const absl::Status& status, std::string_view context) {
+  return Fail(ExitCodeFor(status), "{}: {}", context, std::string(status.message()));
+}
+
+std::optional<Args> Args::Parse(std::string_view command, int argc, char** argv,
+                                const std::vector<FlagSpec>& flags, size_t min_positional,
+                                size_t max_positional) {
+  Args args;
+  args.command_ = std::string(command);
+  bool flags_done = false;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (flags_done || !arg.starts_with("-") || arg == "-") {
+      args.positional_.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      flags_done = true;
+      continue;
+    }
+    if (!arg.starts_with("--")) {
+      Fail(kExitError, "{}: unknown flag '{}' (see recstore --help)", command, arg);
+      return std::nullopt;
+    }
+    std::string_view name = arg.substr(2);
+    std::optional<std::string> value;
+    if (size_t eq = name.find('='); eq != std::string_view::npos) {
+      value = std::string(name.substr(eq + 1));
+      name = name.substr(0, eq);
+    }
+    auto spec =
+        std::find_if(flags.begin(), flags.end(), [&](const FlagSpec& f) { return f.name == name; });
+    if (spec == flags.end()) {
+      Fail(kExitError, "{}: unknown flag '--{}' (see recstore --help)", command, name);
+      return std::nullopt;
+    }
+    if (spec->takes_value && !value.has_value()) {
+      if (i + 1 >= argc) {
+        Fail(kExitError, "{}: flag --{} needs a value", command, name);
+        return std::nullopt;
+      }
+      value = argv[++i];
+    } else if (!spec->takes_value && value.has_value()) {
+      Fail(kExitError, "{}: flag --{} takes no value", command, name);
+      return std::nullopt;
+    }
+    args.flags_[std::string(name)] = value.value_or("");
+  }
+  if (args.positional_.size() < min_positional || args.positional_.size() > max_positional) {
+    Fail(kExitError, "{}: wrong number of arguments (see recstore --help)", command);
+    return std::nullopt;
+  }
+  return args;
+}
+
+std::optional<uint64_t> Args::UInt(const std::string& flag, uint64_t fallback) const {
+  auto it = flags_.find(flag);
+  if (it == flags_.end()) return fallback;
+  uint64_t v = 0;
+  // SimpleAtoi accepts a leading '-' for unsigned types only when the value is zero; refuse
+  // any sign so "--limit -1" is an error rather than a huge number or zero.
+  if (it->second.empty() || it->second[0] == '-' || it->second[0] == '+' ||
+      !absl::SimpleAtoi(it->second, &v)) {
+    Fail(kExitError, "{}: --{} needs a non-negative integer, not '{}'", command_, flag, it->second);
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::string Args::Str(const std::string& flag, const std::string& fallback) const {
+  auto it = flags_.find(flag);
+  return it == flags_.end() ? fallback : it->second;
+}
+
+std::string CollectionDir(const std::string& store_dir, const CollectionInfo& info) {
+  return fmt::format("{}/{:06}-{}", store_dir, info.id, info.name);
+}
+
+absl::StatusOr<std::vector<std::string>> SegmentFiles(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) return absl::NotFoundError(fmt::format("cannot list {}: {}", dir, ec.message()));
+  std::vector<std::string> names;
+  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.size() == 24 && name.ends_with(".seg") &&
+        std::all_of(name.begin(), name.begin() + 20, [](char c) { return c >= '0' && c <= '9'; })) {
+      names.push_back(std::move(name));
+    }
+  }
+  if (ec) return absl::UnknownError(fmt::format("cannot list {}: {}", dir, ec.message()));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::StatusOr<DiskUsage> DirUsage(const std::string& dir) {
+  DiskUsage usage;
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(dir, ec);
+  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    struct stat st;
+    if (lstat(it->path().c_str(), &st) != 0) {
+      return absl::UnknownError(
+          fmt::format("cannot stat {}: {}", it->path().string(), std::strerror(errno)));
+    }
+    if (!S_ISREG(st.st_mode)) continue;
+    ++usage.files;
+    usage.bytes += static_cast<uint64_t>(st.st_size);
+    usage.allocated += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  if (ec) return absl::UnknownError(fmt::format("cannot list {}: {}", dir, ec.message()));
+  return usage;
+}
+
+std::string_view KindName(CollectionKind kind) {
+  switch (kind) {
+    case CollectionKind::kFixed:
+      return "fixed";
+    case CollectionKind::kVariable:
+      return "variable";
+  }
+  return "unknown";
+}
+
+std::string Count(double n) {
+  if (n >= 1e9) return fmt::format("{:.2f}G", n / 1e9);
+  if (n >= 1e6) return fmt::format("{:.2f}M", n / 1e6);
+  if (n >= 1e3) return fmt::format("{:.1f}k", n / 1e3);
+  return fmt::format("{:.0f}", n);
+}
+
+std::string Bytes(uint64_t n) {
+  const double d = static_cast<double>(n);
+  if (n >= (uint64_t{1} << 30)) return fmt::format("{:.1f} GiB", d / (1 << 30));
+  if (n >= (uint64_t{1} << 20)) return fmt::format("{:.1f} MiB", d / (1 << 20));
+  if (n >= (uint64_t{1} << 10)) return fmt::format("{:.1f} KiB", d / (1 << 10));
+  return fmt::format("{} B", n);
+}
+
+}  // namespace recstore::cli

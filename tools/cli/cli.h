@@ -1,0 +1,100 @@
+// Shared pieces of the recstore command-line tool: exit codes, error reporting, argument
+// parsing and small filesystem helpers. Every command is a function `int Cmd(const Args&)`
+// that returns the process exit code.
+#ifndef RECSTORE_TOOLS_CLI_CLI_H_
+#define RECSTORE_TOOLS_CLI_CLI_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "fmt/core.h"
+#include "recstore/recstore.h"
+
+namespace recstore::cli {
+
+// Process exit codes.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitDataProblem = 1;  // verify failed, DataLoss while reading
+inline constexpr int kExitError = 2;        // bad usage or an I/O (or other) error
+
+// Prints "recstore: <message>" on stderr and returns `code`.
+template <typename... T>
+int Fail(int code, fmt::format_string<T...> format, T&&... args) {
+  fmt::print(stderr, "recstore: {}\n", fmt::format(format, std::forward<T>(args)...));
+  return code;
+}
+
+// The exit code for a failed status: kExitDataProblem for DataLoss, kExitError otherwise.
+int ExitCodeFor(const absl::Status& status);
+
+// Prints "recstore: <context>: <status message>" and returns ExitCodeFor(status).
+int FailStatus(const absl::Status& status, std::string_view context);
+
+// A flag a command accepts: `--name VALUE`, `--name=VALUE`, or `--name` alone when
+// !takes_value.
+struct FlagSpec {
+  std::string name;  // without the leading "--"
+  bool takes_value;
+};
+
+// A command's parsed arguments: positional arguments in order and the flags given.
+class Args {
+ public:
+  // Parses `argv[0, argc)` (the arguments after the command name). On a usage error (unknown
+  // flag, missing value, wrong number of positional arguments) returns nullopt after printing
+  // the reason. "--" ends flag parsing.
+  static std::optional<Args> Parse(std::string_view command, int argc, char** argv,
+                                   const std::vector<FlagSpec>& flags, size_t min_positional,
+                                   size_t max_positional);
+
+  const std::vector<std::string>& positional() const { return positional_; }
+  bool Has(const std::string& flag) const { return flags_.contains(flag); }
+  // The flag's value as an unsigned integer, `fallback` when absent; nullopt (after printing
+  // why) when it is not a number.
+  std::optional<uint64_t> UInt(const std::string& flag, uint64_t fallback) const;
+  // The flag's value, `fallback` when absent.
+  std::string Str(const std::string& flag, const std::string& fallback) const;
+
+ private:
+  std::string command_;
+  std::vector<std::string> positional_;
+  std::map<std::string, std::string> flags_;
+};
+
+// Paths inside a store directory, as the on-disk format lays them out.
+std::string CollectionDir(const std::string& store_dir, const CollectionInfo& info);
+
+// Names of the segment files ("<20 digits>.seg") in `dir`, sorted.
+absl::StatusOr<std::vector<std::string>> SegmentFiles(const std::string& dir);
+
+// Sum of the sizes of the regular files under `dir` (recursively): apparent bytes, and bytes
+// actually allocated on disk.
+struct DiskUsage {
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  uint64_t allocated = 0;
+};
+absl::StatusOr<DiskUsage> DirUsage(const std::string& dir);
+
+std::string_view KindName(CollectionKind kind);
+
+// Human-readable counts: 1234567 -> "1.23M"; bytes: 1234567 -> "1.2 MiB".
+std::string Count(double n);
+std::string Bytes(uint64_t n);
+
+// Commands.
+int DemoCommand(int argc, char** argv);
+int InfoCommand(int argc, char** argv);
+int VerifyCommand(int argc, char** argv);
+int DumpCommand(int argc, char** argv);
+int AppendCommand(int argc, char** argv);
+
+}  // namespace recstore::cli
+
+#endif  // RECSTORE_TOOLS_CLI_CLI_H_

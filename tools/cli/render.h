@@ -1,0 +1,60 @@
+// Rendering records as JSON lines or CSV using only the schema the manifest stores.
+//
+// JSON: one object per record and line, {"seq":N,<field>:<value>,...}; byte records are
+// {"seq":N,"bytes":"..."}.
+// CSV: a header line "seq,<field>,..." (or "seq,bytes"), then one line per record.
+//
+// Values, by field type:
+//   integers     decimal
+//   float/double the shortest decimal that reads back to the same value; NaN and infinities
+//                as "NaN", "Infinity", "-Infinity" (JSON strings, bare words in CSV)
+//   bool         true / false (any non-zero byte is true)
+//   char[N]      a string cut at the first NUL byte
+//   other arrays JSON: [a,b,c]; CSV: [a;b;c] (';' keeps the cell free of commas)
+//   unknown type the raw bytes as a string "hex:<two digits per byte>"
+// Strings (char arrays, byte records): JSON escapes '"', '\\' and \b \f \n \r \t, and writes
+// every other byte outside 0x20-0x7e as \u00XX, so each byte maps to the code point of the
+// same value and the output is plain ASCII. CSV always quotes them, doubles embedded quotes
+// and writes the bytes as they are (RFC 4180).
+#ifndef RECSTORE_TOOLS_CLI_RENDER_H_
+#define RECSTORE_TOOLS_CLI_RENDER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "recstore/recstore.h"
+
+namespace recstore::cli {
+
+enum class Format { kJson, kCsv };
+
+// Appends `s` as a JSON string literal (quotes included) to `out`.
+void AppendJsonString(std::string_view s, std::string* out);
+// Appends `s` as a quoted CSV field to `out`.
+void AppendCsvString(std::string_view s, std::string* out);
+
+class RecordRenderer {
+ public:
+  // InvalidArgument when the schema describes fields outside the record.
+  static absl::StatusOr<RecordRenderer> Create(const CollectionInfo& info, Format format);
+
+  // The CSV header line, newline included; empty for JSON.
+  std::string Header() const;
+  // Appends record `seq` (its bytes as the collection stores them), newline included.
+  void Render(uint64_t seq, std::span<const std::byte> record, std::string* out) const;
+
+ private:
+  RecordRenderer(const CollectionInfo& info, Format format) : info_(info), format_(format) {}
+  void RenderField(const FieldInfo& field, const std::byte* data, std::string* out) const;
+
+  CollectionInfo info_;
+  Format format_;
+};
+
+}  // namespace recstore::cli
+
+#endif  // RECSTORE_TOOLS_CLI_RENDER_H_
