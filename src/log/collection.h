@@ -99,8 +99,12 @@ class Collection {
   // Recovery (recovery.cc).
   absl::Status Recover();
   absl::Status ListSegments();
-  absl::Status ScanTail(size_t start, uint64_t start_index, uint64_t start_offset);
-  absl::Status CutTail(size_t seg_index, uint64_t keep_records, uint64_t cut_offset);
+  // Extends the log over the valid records from (segment `start`, record `start_index`,
+  // byte `start_offset`). At open it then reports (and, for a writer, cuts) what follows.
+  absl::Status ScanTail(size_t start, uint64_t start_index, uint64_t start_offset, bool at_open)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CutTail(size_t seg_index, uint64_t keep_records, uint64_t cut_offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const CollectionConfig config_;
   const log::FixedGeometry geometry_;

@@ -41,6 +41,17 @@ uint64_t NonZeroExtent(const Segment& s, uint64_t from, uint64_t to) {
   return last - from;
 }
 
+// True when [from, to) of the segment holds only zeros.
+bool AllZero(const Segment& s, uint64_t from, uint64_t to) {
+  static const std::byte kZeros[4096] = {};
+  for (uint64_t pos = from; pos < to;) {
+    const uint64_t n = std::min<uint64_t>(sizeof(kZeros), to - pos);
+    if (std::memcmp(s.data() + pos, kZeros, n) != 0) return false;
+    pos += n;
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::Status Collection::ListSegments() {
@@ -123,7 +134,7 @@ absl::Status Collection::Recover() {
     }
   }
   report_.durable_point = table_.at(start).first_seq.load() + index;
-  RECSTORE_RETURN_IF_ERROR(ScanTail(start, index, offset));
+  RECSTORE_RETURN_IF_ERROR(ScanTail(start, index, offset, /*at_open=*/true));
   report_.tail_records_kept = next_seq_ - report_.durable_point;
   report_.records = next_seq_;
   if (read_only()) {
@@ -143,7 +154,7 @@ absl::Status Collection::Recover() {
   return absl::OkStatus();
 }
 
-absl::Status Collection::ScanTail(size_t i, uint64_t index, uint64_t offset) {
+absl::Status Collection::ScanTail(size_t i, uint64_t index, uint64_t offset, bool at_open) {
   const bool salvage = config_.recovery == RecoveryMode::kSalvage;
   uint64_t seq = table_.at(i).first_seq.load() + index;
   RECSTORE_ASSIGN_OR_RETURN(Segment * s, SegmentAt(i));
@@ -196,7 +207,8 @@ absl::Status Collection::ScanTail(size_t i, uint64_t index, uint64_t offset) {
       }
     }
     // Continue into the next segment if it starts right where this one's records end.
-    const bool full = !fixed() || index == geometry_.per_segment;
+    // A variable-size segment is only left for the next once it holds a record.
+    const bool full = fixed() ? index == geometry_.per_segment : index > 0;
     if (full && i + 1 == table_.size() && read_only() &&
         config_.env->Exists(SegmentPath(seq)).ok()) {
       table_.Push(seq, nullptr);  // appeared since we last looked
@@ -213,8 +225,9 @@ absl::Status Collection::ScanTail(size_t i, uint64_t index, uint64_t offset) {
     offset = format::kDataStart;
   }
   // [seq, ...) is not part of the log.
-  if (!read_only())
+  if (at_open) {
     RECSTORE_RETURN_IF_ERROR(CutTail(i, index, fixed() ? geometry_.Offset(index) : offset));
+  }
   active_ = i;
   active_count_ = index;
   active_end_ = offset;
@@ -237,12 +250,9 @@ absl::Status Collection::CutTail(size_t i, uint64_t keep_records, uint64_t cut_o
       dropped += format::kSlotSize;
     }
   }
-  uint64_t removed = 0;
-  for (size_t k = i + 1; k < table_.size(); ++k) ++removed;
-  const bool any_left = dropped > 0 || removed > 0 ||
-                        std::any_of(s->data() + cut_offset, s->data() + region_end,
-                                    [](std::byte b) { return b != std::byte{0}; });
-  if (config_.recovery == RecoveryMode::kAbsoluteConsistency && any_left) {
+  const uint64_t removed = table_.size() - (i + 1);
+  if (config_.recovery == RecoveryMode::kAbsoluteConsistency &&
+      (dropped > 0 || removed > 0 || !AllZero(*s, cut_offset, region_end))) {
     return absl::DataLossError(absl::StrCat(
         s->path(), ": offset ", cut_offset, ": record ", s->first_seq() + keep_records,
         " of collection '", config_.info.name,
@@ -255,6 +265,7 @@ absl::Status Collection::CutTail(size_t i, uint64_t keep_records, uint64_t cut_o
     report_.bytes_dropped = dropped;
     report_.segments_removed = removed;
   }
+  if (read_only()) return absl::OkStatus();  // readers report, the writer cuts
   // Zero the whole rest of the segment: pages past the first zero page may still hold
   // records written before the crash, which must never be mistaken for new ones.
   RECSTORE_RETURN_IF_ERROR(s->ZeroRange(cut_offset, region_end - cut_offset));
@@ -275,7 +286,7 @@ absl::Status Collection::Refresh() {
     active_count_ = 0;
     active_end_ = format::kDataStart;
   }
-  return ScanTail(active_, active_count_, active_end_);
+  return ScanTail(active_, active_count_, active_end_, /*at_open=*/false);
 }
 
 }  // namespace recstore::internal

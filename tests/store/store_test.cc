@@ -332,6 +332,61 @@ TEST(StoreTest, ReaderOfACollectionWithoutSegmentsWaitsForTheWriter) {
   EXPECT_EQ(AsString(got), "first");
 }
 
+TEST(StoreTest, ReadOnlyOpenOfAnEmptyByteLog) {
+  const std::string dir = TestDir();
+  ASSERT_OK_AND_ASSIGN(auto writer, Store::Open(dir, {.create_if_missing = true}));
+  ASSERT_OK_AND_ASSIGN(auto w, writer->OpenByteLog("empty"));
+  ASSERT_OK_AND_ASSIGN(auto reader, Store::Open(dir, {.read_only = true}));
+  ASSERT_OK_AND_ASSIGN(auto r, reader->OpenByteLog("empty"));
+  EXPECT_EQ(r.size(), 0u);
+  ASSERT_OK(r.Refresh());
+  EXPECT_EQ(r.size(), 0u);
+  ASSERT_OK_AND_ASSIGN(VerifyReport v, r.Verify());
+  EXPECT_TRUE(v.ok);
+  ASSERT_OK(w.Append("x").status());
+  ASSERT_OK(r.Refresh());
+  EXPECT_EQ(r.size(), 1u);
+}
+
+TEST(StoreTest, ReaderFollowsAWriterIntoNewByteSegments) {
+  const std::string dir = TestDir();
+  ASSERT_OK_AND_ASSIGN(auto writer,
+                       Store::Open(dir, {.create_if_missing = true, .segment_size = 64 << 10}));
+  ASSERT_OK_AND_ASSIGN(auto w, writer->OpenByteLog("events"));
+  ASSERT_OK_AND_ASSIGN(auto reader, Store::Open(dir, {.read_only = true}));
+  ASSERT_OK_AND_ASSIGN(auto r, reader->OpenByteLog("events"));
+  const std::string rec(1000, 'r');
+  for (int round = 1; round <= 5; ++round) {
+    for (int i = 0; i < 100; ++i) ASSERT_OK(w.Append(rec).status());  // ~1.5 segments
+    ASSERT_OK(r.Refresh());
+    ASSERT_EQ(r.size(), round * 100u);
+    ASSERT_OK_AND_ASSIGN(auto got, r.Get(round * 100 - 1));
+    EXPECT_EQ(AsString(got), rec);
+  }
+}
+
+TEST(StoreTest, ReadOnlyOpenReportsACorruptTailWithoutCuttingIt) {
+  const std::string dir = TestDir();
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.create_if_missing = true}));
+    ASSERT_OK_AND_ASSIGN(auto events, store->OpenByteLog("events"));
+    ASSERT_OK(events.Append("one").status());
+    ASSERT_OK(events.Sync().status());
+  }
+  // Garbage after the last record, as a torn append would leave.
+  const std::string seg = dir + "/000001-events/00000000000000000000.seg";
+  std::fstream f(seg, std::ios::binary | std::ios::in | std::ios::out);
+  f.seekp(4096 + 24 + 40);
+  f.write("garbage", 7);
+  f.close();
+  ASSERT_OK_AND_ASSIGN(auto reader, Store::Open(dir, {.read_only = true}));
+  ASSERT_OK_AND_ASSIGN(auto r, reader->OpenByteLog("events"));
+  EXPECT_EQ(r.size(), 1u);
+  EXPECT_TRUE(r.recovery().truncated);
+  EXPECT_GT(r.recovery().bytes_dropped, 0u);
+  EXPECT_EQ(ReadFile(seg).substr(4096 + 24 + 40, 7), "garbage");  // readers change nothing
+}
+
 TEST(StoreTest, NotCreatedWhenCreateIfMissingIsFalse) {
   const std::string dir = TestDir();
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.create_if_missing = true}));
