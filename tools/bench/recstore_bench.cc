@@ -13,7 +13,7 @@
 //   --mutex_deadlock_detection=off
 //                      switch off Abseil's Mutex deadlock detection for the whole run (it is on
 //                      by default in Abseil builds without NDEBUG, such as Debian's), to show
-//                      what it costs the append path
+//                      what it costs wherever recstore locks an absl::Mutex
 //
 // Throughput counts payload bytes only (64 or 100 per record); on disk a 64-byte record takes
 // 72 bytes (payload + checksum) and a 100-byte record 124 (frame header, padding, slot).
