@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "src/base/checksum.h"
@@ -55,6 +56,16 @@ inline uint64_t FixedRecordChecksum(const std::byte* payload, uint32_t size, uin
 // Checksum of a variable record: covers the frame's length and flags words (its first 8
 // bytes) and the payload.
 inline uint64_t FrameChecksum(const std::byte* frame, uint32_t len, uint64_t seq) {
+  // The covered bytes are not contiguous (the checksum sits between them). Short records are
+  // gathered into one buffer and hashed in one call, which is several times cheaper than the
+  // incremental state; the value is the same either way.
+  constexpr uint32_t kGather = 248;
+  if (len <= kGather - 8) {
+    std::byte buf[kGather];
+    std::memcpy(buf, frame, 8);
+    std::memcpy(buf + 8, frame + kFrameHeaderSize, len);
+    return base::Checksum64(buf, 8 + len, seq);
+  }
   return base::ChecksumBuilder(seq).Add(frame, 8).Add(frame + kFrameHeaderSize, len).Finish();
 }
 

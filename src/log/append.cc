@@ -25,7 +25,8 @@ absl::Status Collection::CheckWritableLocked() const {
     return absl::FailedPreconditionError(
         absl::StrCat("collection '", config_.info.name, "' is open read-only"));
   }
-  return failed_;
+  if (!failed_.ok()) return failed_;
+  return absl::OkStatus();
 }
 
 void Collection::Fail(const absl::Status& cause) {
@@ -59,7 +60,7 @@ absl::StatusOr<uint64_t> Collection::AppendFixed(const void* records, size_t n) 
   uint64_t first;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    RECSTORE_RETURN_IF_ERROR(CheckWritableLocked());
+    if (read_only() || !failed_.ok()) return CheckWritableLocked();
     first = next_seq_;
     if (n == 0) return first;
     // Create every segment the batch needs before writing, so a failure writes nothing.
@@ -111,7 +112,7 @@ absl::StatusOr<uint64_t> Collection::AppendBytes(const std::string_view* records
   uint64_t first;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    RECSTORE_RETURN_IF_ERROR(CheckWritableLocked());
+    if (read_only() || !failed_.ok()) return CheckWritableLocked();
     first = next_seq_;
     if (n > 0 && active_count_ == 0 &&
         active_end_ + format::FrameSpace(records[0].size()) >
