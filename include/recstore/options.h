@@ -12,9 +12,12 @@ namespace recstore {
 // When appended records are made durable without an explicit Sync().
 struct SyncPolicy {
   enum class Mode {
-    kManual,       // only Sync() makes records durable (default)
-    kEveryAppend,  // every Append/AppendBatch syncs before it returns
-    kBackground,   // a background thread syncs after `every_records` appends or `every` time
+    kManual,  // only Sync() makes records durable (default)
+    // Every Append/AppendBatch syncs before it returns. If that sync fails the call returns
+    // its error, but the records were appended (they are visible, not durable) and the log
+    // is in its failed state.
+    kEveryAppend,
+    kBackground,  // a background thread syncs after `every_records` appends or `every` time
   };
   Mode mode = Mode::kManual;
   // kBackground: sync once this many records are pending (0: no count trigger).
