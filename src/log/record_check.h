@@ -3,6 +3,7 @@
 #ifndef RECSTORE_SRC_LOG_RECORD_CHECK_H_
 #define RECSTORE_SRC_LOG_RECORD_CHECK_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -11,6 +12,14 @@
 #include "src/log/segment.h"
 
 namespace recstore::log {
+
+// Loads a record's checksum with acquire ordering, pairing with format::PublishChecksum: once
+// a valid checksum is seen, the bytes it covers (and a variable record's slot) are too.
+inline uint64_t LoadChecksum(const std::byte* p) {
+  return base::ToLittleEndian(
+      std::atomic_ref<uint64_t>(*const_cast<uint64_t*>(reinterpret_cast<const uint64_t*>(p)))
+          .load(std::memory_order_acquire));
+}
 
 // Fixed-size record geometry of a collection.
 struct FixedGeometry {
@@ -26,7 +35,7 @@ struct FixedGeometry {
 inline bool FixedRecordValid(const Segment& seg, const FixedGeometry& g, uint64_t index,
                              uint64_t seq) {
   const std::byte* p = seg.data() + g.Offset(index);
-  return base::DecodeFixed64(p + g.checksum_offset) == format::FixedRecordChecksum(p, g.size, seq);
+  return LoadChecksum(p + g.checksum_offset) == format::FixedRecordChecksum(p, g.size, seq);
 }
 
 // Checks the frame of record `seq` at `offset`, which must end at or before `limit` (the start
@@ -38,9 +47,10 @@ inline bool FrameValid(const Segment& seg, uint64_t offset, uint64_t limit, uint
     return false;
   }
   const std::byte* frame = seg.data() + offset;
+  const uint64_t checksum = LoadChecksum(frame + 8);
   uint32_t n = base::DecodeFixed32(frame);
   if (n > limit - offset - format::kFrameHeaderSize) return false;
-  if (base::DecodeFixed64(frame + 8) != format::FrameChecksum(frame, n, seq)) return false;
+  if (checksum != format::FrameChecksum(frame, n, seq)) return false;
   *len = n;
   return true;
 }

@@ -194,7 +194,6 @@ absl::Status Collection::ScanTail(size_t i, uint64_t index, uint64_t offset, boo
           report_.skipped.push_back({seq, s->path(), offset, "invalid frame or checksum"});
           len = static_cast<uint32_t>(next - offset - format::kFrameHeaderSize);
         }
-        std::atomic_thread_fence(std::memory_order_acquire);  // pairs with PublishChecksum
         std::byte* slot = s->mutable_data() == nullptr
                               ? nullptr
                               : s->mutable_data() + s->capacity() - format::kSlotSize * (index + 1);
