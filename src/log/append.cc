@@ -223,38 +223,48 @@ absl::StatusOr<uint64_t> Collection::Sync() {
         absl::StrCat("collection '", config_.info.name, "' is open read-only"));
   }
   const uint64_t target = end();
-  std::lock_guard<std::mutex> sync_lock(sync_mu_);
-  // Whoever flushed while we waited may have covered our records: one flush, many callers.
+  std::unique_lock<std::mutex> sync_lock(sync_mu_);
+  // Group commit: one caller (the leader) flushes while the others wait for its flush, and
+  // return as soon as a flush has covered their records.
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      RECSTORE_RETURN_IF_ERROR(failed_);
+    }
+    if (durable() >= target) return durable();
+    if (!flushing_) break;
+    sync_cv_.wait(sync_lock);
+  }
+  flushing_ = true;
   uint64_t end;
   size_t last;
   bool dir_dirty;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    RECSTORE_RETURN_IF_ERROR(failed_);
-    if (durable() >= target) return durable();
     end = next_seq_;
     last = active_;
     dir_dirty = std::exchange(dir_dirty_, false);
   }
-  for (size_t i = sync_from_; i <= last; ++i) {
-    Segment* s = table_.at(i).segment.load(std::memory_order_acquire);
-    if (absl::Status st = s->SyncData(); !st.ok()) {
-      Fail(st);
-      return st;
-    }
+  const size_t first = sync_from_;
+  sync_lock.unlock();  // appends and new Sync callers proceed during the flush
+  absl::Status st;
+  for (size_t i = first; i <= last && st.ok(); ++i) {
+    st = table_.at(i).segment.load(std::memory_order_acquire)->SyncData();
   }
-  if (dir_dirty) {
-    if (absl::Status st = config_.env->SyncDir(config_.dir); !st.ok()) {
-      Fail(st);
-      return st;
-    }
+  if (st.ok() && dir_dirty) st = config_.env->SyncDir(config_.dir);
+  if (!st.ok()) Fail(st);
+  sync_lock.lock();
+  flushing_ = false;
+  if (st.ok()) {
+    durable_.store(end, std::memory_order_release);
+    // Commit blocks record durable points so recovery need not scan what is known good.
+    // They are written after the flush that made them true and reach the disk with a later
+    // flush (or by write-back); until then recovery scans from an older point.
+    for (size_t i = first; i <= last; ++i) WriteCommitFor(i, end);
+    sync_from_ = last;
   }
-  durable_.store(end, std::memory_order_release);
-  // Commit blocks record durable points so recovery need not scan what is known good. They
-  // are written after the flush that made them true and reach the disk with a later flush
-  // (or by write-back); until then recovery scans from an older point, which is only slower.
-  for (size_t i = sync_from_; i <= last; ++i) WriteCommitFor(i, end);
-  sync_from_ = last;
+  sync_cv_.notify_all();
+  if (!st.ok()) return st;
   return end;
 }
 

@@ -10,6 +10,7 @@
 #define RECSTORE_SRC_LOG_COLLECTION_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -125,7 +126,9 @@ class Collection {
   absl::Status failed_ ABSL_GUARDED_BY(mu_);
 
   std::mutex sync_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  size_t sync_from_ ABSL_GUARDED_BY(sync_mu_) = 0;  // first segment with unsynced records
+  size_t sync_from_ ABSL_GUARDED_BY(sync_mu_) = 0;   // first segment with unsynced records
+  bool flushing_ ABSL_GUARDED_BY(sync_mu_) = false;  // a leader is flushing (sync_mu_ released)
+  std::condition_variable sync_cv_;                  // signalled when a flush ends
 
   std::mutex map_mu_;
 
