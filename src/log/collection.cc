@@ -110,64 +110,54 @@ absl::Status Collection::DataLossAt(const Segment& seg, uint64_t offset, uint64_
                                           "': ", std::string(what)));
 }
 
-absl::StatusOr<const std::byte*> Collection::GetFixed(uint64_t seq) {
-  if (seq < begin() || seq >= end()) {
-    return absl::OutOfRangeError(absl::StrCat("record ", seq, " is outside [", begin(), ", ", end(),
-                                              ") of collection '", config_.info.name, "'"));
+bool Collection::RecordAt(const Segment& s, uint64_t index, uint64_t seq, uint64_t* offset,
+                          uint32_t* len) const {
+  if (fixed()) {
+    *offset = geometry_.Offset(index);
+    *len = geometry_.size;
+    return log::FixedRecordValid(s, geometry_, index, seq);
   }
-  const uint64_t base = table_.at(0).first_seq.load(std::memory_order_relaxed);
-  RECSTORE_ASSIGN_OR_RETURN(Segment * s, SegmentAt((seq - base) / geometry_.per_segment));
-  const uint64_t index = seq - s->first_seq();
-  if (!log::FixedRecordValid(*s, geometry_, index, seq)) {
-    return DataLossAt(*s, geometry_.Offset(index), seq, "checksum mismatch");
-  }
-  return s->data() + geometry_.Offset(index);
+  *offset = log::SlotOffset(s, index);
+  return log::FrameValid(s, *offset, s.capacity() - format::kSlotSize * (index + 1), seq, len);
 }
 
-absl::StatusOr<std::span<const std::byte>> Collection::GetBytes(uint64_t seq) {
+size_t Collection::SegmentIndexFor(uint64_t seq) const {
+  if (!fixed()) return table_.Find(seq);
+  return (seq - table_.at(0).first_seq.load(std::memory_order_relaxed)) / geometry_.per_segment;
+}
+
+absl::StatusOr<std::span<const std::byte>> Collection::Get(uint64_t seq) {
   if (seq < begin() || seq >= end()) {
     return absl::OutOfRangeError(absl::StrCat("record ", seq, " is outside [", begin(), ", ", end(),
                                               ") of collection '", config_.info.name, "'"));
   }
-  RECSTORE_ASSIGN_OR_RETURN(Segment * s, SegmentAt(table_.Find(seq)));
-  const uint64_t index = seq - s->first_seq();
-  const uint64_t offset = log::SlotOffset(*s, index);
-  uint32_t len = 0;
-  if (!log::FrameValid(*s, offset, s->capacity() - format::kSlotSize * (index + 1), seq, &len)) {
-    return DataLossAt(*s, offset, seq, "invalid frame or checksum mismatch");
+  RECSTORE_ASSIGN_OR_RETURN(Segment * s, SegmentAt(SegmentIndexFor(seq)));
+  uint64_t offset;
+  uint32_t len;
+  if (!RecordAt(*s, seq - s->first_seq(), seq, &offset, &len)) {
+    return DataLossAt(*s, offset, seq, BadRecordReason());
   }
-  return std::span<const std::byte>(s->data() + offset + format::kFrameHeaderSize, len);
+  const uint64_t payload = fixed() ? offset : offset + format::kFrameHeaderSize;
+  return std::span<const std::byte>(s->data() + payload, len);
 }
 
 absl::Status Collection::NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped) {
   run->count = 0;
   const bool salvage = config_.recovery == RecoveryMode::kSalvage;
   while (seq < end) {
-    size_t i;
-    if (fixed()) {
-      i = (seq - table_.at(0).first_seq.load(std::memory_order_relaxed)) / geometry_.per_segment;
-    } else {
-      i = table_.Find(seq);
-    }
+    const size_t i = SegmentIndexFor(seq);
     RECSTORE_ASSIGN_OR_RETURN(Segment * s, SegmentAt(i));
     const uint64_t first = seq - s->first_seq();
     const uint64_t n = std::min({end, SegmentEnd(i), seq + kRunChunk}) - seq;
-    uint64_t valid = 0;
-    uint64_t bad_offset = 0;
-    if (fixed()) {
-      while (valid < n && log::FixedRecordValid(*s, geometry_, first + valid, seq + valid)) ++valid;
-      bad_offset = geometry_.Offset(first + valid);
-    } else {
-      uint32_t len;
-      while (valid < n) {
-        const uint64_t idx = first + valid;
-        bad_offset = log::SlotOffset(*s, idx);
-        if (!log::FrameValid(*s, bad_offset, s->capacity() - format::kSlotSize * (idx + 1),
-                             seq + valid, &len)) {
-          break;
-        }
+    uint64_t valid = 0, bad_offset = 0;
+    uint32_t len;
+    if (fixed()) {  // the scan hot path: no per-record branch on the kind
+      while (valid < n && log::FixedRecordValid(*s, geometry_, first + valid, seq + valid)) {
         ++valid;
       }
+      bad_offset = geometry_.Offset(first + valid);
+    } else {
+      while (valid < n && RecordAt(*s, first + valid, seq + valid, &bad_offset, &len)) ++valid;
     }
     if (valid > 0) {
       run->first_seq = seq;
@@ -183,7 +173,7 @@ absl::Status Collection::NextRun(uint64_t seq, uint64_t end, RecordRun* run, uin
       }
       return absl::OkStatus();
     }
-    if (!salvage) return DataLossAt(*s, bad_offset, seq, "checksum mismatch");
+    if (!salvage) return DataLossAt(*s, bad_offset, seq, BadRecordReason());
     ++*skipped;
     ++seq;
   }
@@ -210,21 +200,12 @@ absl::StatusOr<VerifyReport> Collection::Verify() {
     ++report.segments_checked;
     const uint64_t seg_end = SegmentEnd(i);
     for (uint64_t seq = std::max(first_seq, begin()); seq < seg_end; ++seq) {
-      const uint64_t index = seq - first_seq;
-      if (fixed()) {
-        if (!log::FixedRecordValid(s, geometry_, index, seq)) {
-          return bad(seq, s.path(), geometry_.Offset(index), "checksum mismatch");
-        }
-        report.bytes_checked += geometry_.size;
-      } else {
-        const uint64_t offset = log::SlotOffset(s, index);
-        uint32_t len = 0;
-        if (!log::FrameValid(s, offset, s.capacity() - format::kSlotSize * (index + 1), seq,
-                             &len)) {
-          return bad(seq, s.path(), offset, "invalid frame or checksum mismatch");
-        }
-        report.bytes_checked += len;
+      uint64_t offset;
+      uint32_t len;
+      if (!RecordAt(s, seq - first_seq, seq, &offset, &len)) {
+        return bad(seq, s.path(), offset, BadRecordReason());
       }
+      report.bytes_checked += len;
       ++report.records_checked;
     }
   }

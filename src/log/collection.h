@@ -59,8 +59,9 @@ class Collection {
   absl::StatusOr<uint64_t> Sync();
   absl::Status Refresh();
 
-  absl::StatusOr<const std::byte*> GetFixed(uint64_t seq);
-  absl::StatusOr<std::span<const std::byte>> GetBytes(uint64_t seq);
+  // The payload of record `seq` (either kind), checked. OutOfRange outside [begin, end);
+  // DataLoss naming file and offset if it is invalid.
+  absl::StatusOr<std::span<const std::byte>> Get(uint64_t seq);
   absl::Status NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped);
   absl::StatusOr<VerifyReport> Verify();
 
@@ -82,6 +83,15 @@ class Collection {
   // The mapped segment of table entry `i`, mapping it on first use.
   absl::StatusOr<log::Segment*> SegmentAt(size_t i);
   absl::StatusOr<std::unique_ptr<log::Segment>> OpenSegment(uint64_t first_seq, uint64_t capacity);
+  const char* BadRecordReason() const {
+    return fixed() ? "checksum mismatch" : "invalid frame or checksum mismatch";
+  }
+  // Table entry holding record `seq` (which must exist).
+  size_t SegmentIndexFor(uint64_t seq) const;
+  // Whether slot `index` of `s` holds record `seq` intact; sets where it starts (the slot or
+  // the frame) and its payload length either way the check goes, as far as known.
+  bool RecordAt(const log::Segment& s, uint64_t index, uint64_t seq, uint64_t* offset,
+                uint32_t* len) const;
   // Sequence number just past the records of table entry `i`.
   uint64_t SegmentEnd(size_t i) const;
   absl::Status DataLossAt(const log::Segment& seg, uint64_t offset, uint64_t seq,

@@ -80,9 +80,13 @@ absl::StatusOr<uint64_t> LogCore::AppendBytes(const std::string_view* records, s
 }
 absl::StatusOr<uint64_t> LogCore::Sync() const { return c_->Sync(); }
 absl::Status LogCore::Refresh() const { return c_->Refresh(); }
-absl::StatusOr<const std::byte*> LogCore::GetFixed(uint64_t seq) const { return c_->GetFixed(seq); }
+absl::StatusOr<const std::byte*> LogCore::GetFixed(uint64_t seq) const {
+  absl::StatusOr<std::span<const std::byte>> bytes = c_->Get(seq);
+  if (!bytes.ok()) return bytes.status();
+  return bytes->data();
+}
 absl::StatusOr<std::span<const std::byte>> LogCore::GetBytes(uint64_t seq) const {
-  return c_->GetBytes(seq);
+  return c_->Get(seq);
 }
 absl::Status LogCore::NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped) const {
   return c_->NextRun(seq, end, run, skipped);

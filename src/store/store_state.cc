@@ -132,12 +132,17 @@ absl::Status StoreState::RemoveOrphansLocked() {
       owned |= CollectionDir(c) == path_ + "/" + name;
     if (owned) continue;
     const std::string dir = path_ + "/" + name;
-    RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> files, env_->ListDir(dir));
-    for (const std::string& f : files) RECSTORE_RETURN_IF_ERROR(env_->Remove(dir + "/" + f));
+    RECSTORE_RETURN_IF_ERROR(EmptyFolder(dir));
     RECSTORE_RETURN_IF_ERROR(env_->RemoveDir(dir));
     removed = true;
   }
   return removed ? env_->SyncDir(path_) : absl::OkStatus();
+}
+
+absl::Status StoreState::EmptyFolder(const std::string& dir) {
+  RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(dir));
+  for (const std::string& n : names) RECSTORE_RETURN_IF_ERROR(env_->Remove(dir + "/" + n));
+  return absl::OkStatus();
 }
 
 std::string StoreState::CollectionDir(const CollectionInfo& info) const {
@@ -167,8 +172,7 @@ absl::StatusOr<CollectionInfo> StoreState::CreateLocked(std::string_view name, C
   if (absl::Status s = env_->MakeDir(dir, DirMode(options_.file_mode)); !s.ok()) {
     if (s.code() != absl::StatusCode::kAlreadyExists) return s;
     // Left by a creation that crashed before the manifest named it: nothing in it is live.
-    RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(dir));
-    for (const std::string& n : names) RECSTORE_RETURN_IF_ERROR(env_->Remove(dir + "/" + n));
+    RECSTORE_RETURN_IF_ERROR(EmptyFolder(dir));
   }
   RECSTORE_RETURN_IF_ERROR(env_->SyncDir(path_));
   format::Manifest next = manifest_;
@@ -266,8 +270,7 @@ absl::Status StoreState::Drop(std::string_view name) {
   RECSTORE_RETURN_IF_ERROR(store::WriteManifest(env_, path_, next, options_.file_mode));
   manifest_ = std::move(next);
   open_.erase(std::string(name));
-  RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(dir));
-  for (const std::string& n : names) RECSTORE_RETURN_IF_ERROR(env_->Remove(dir + "/" + n));
+  RECSTORE_RETURN_IF_ERROR(EmptyFolder(dir));
   RECSTORE_RETURN_IF_ERROR(env_->RemoveDir(dir));
   return env_->SyncDir(path_);
 }

@@ -45,6 +45,8 @@ class StoreState {
   absl::Status OpenLocked();
   absl::Status RemoveOrphansLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string CollectionDir(const CollectionInfo& info) const;
+  // Removes every file in a collection folder (folders hold files only).
+  absl::Status EmptyFolder(const std::string& dir);
   absl::StatusOr<CollectionInfo> CreateLocked(std::string_view name, CollectionKind kind,
                                               const RecordSchema* schema,
                                               const CollectionOptions& options)
