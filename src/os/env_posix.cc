@@ -1,4 +1,4 @@
-// Env over POSIX and Linux system calls.
+// Env over POSIX and Linux system calls, made through a Syscalls table (syscalls.h).
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -7,10 +7,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "src/base/errno_status.h"
 #include "src/os/env.h"
+#include "src/os/syscalls.h"
 
 namespace recstore::os {
 namespace {
@@ -19,10 +21,12 @@ using base::ErrnoToStatus;
 
 class PosixEnv final : public Env {
  public:
+  explicit PosixEnv(const Syscalls& sys) : sys_(sys) {}
+
   absl::StatusOr<int> Open(const std::string& path, int flags, mode_t mode) override {
     int fd;
     do {
-      fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+      fd = sys_.open(path.c_str(), flags | O_CLOEXEC, mode);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) return ErrnoToStatus(errno, "open", path);
     return fd;
@@ -30,26 +34,26 @@ class PosixEnv final : public Env {
 
   absl::Status Close(int fd, const std::string& path) override {
     // Never retry close: the descriptor is gone either way.
-    if (::close(fd) != 0 && errno != EINTR) return ErrnoToStatus(errno, "close", path);
+    if (sys_.close(fd) != 0 && errno != EINTR) return ErrnoToStatus(errno, "close", path);
     return absl::OkStatus();
   }
 
   absl::StatusOr<uint64_t> FileSize(int fd, const std::string& path) override {
     struct stat st;
-    if (::fstat(fd, &st) != 0) return ErrnoToStatus(errno, "fstat", path);
+    if (sys_.fstat(fd, &st) != 0) return ErrnoToStatus(errno, "fstat", path);
     return static_cast<uint64_t>(st.st_size);
   }
 
   absl::Status Allocate(int fd, const std::string& path, uint64_t offset, uint64_t len) override {
-    int err = ::posix_fallocate(fd, static_cast<off_t>(offset), static_cast<off_t>(len));
+    int err = sys_.posix_fallocate(fd, static_cast<off_t>(offset), static_cast<off_t>(len));
     if (err != 0) return ErrnoToStatus(err, "posix_fallocate", path);
     return absl::OkStatus();
   }
 
   absl::Status ZeroRange(int fd, const std::string& path, uint64_t offset, uint64_t len) override {
     if (len == 0) return absl::OkStatus();
-    if (::fallocate(fd, FALLOC_FL_ZERO_RANGE, static_cast<off_t>(offset),
-                    static_cast<off_t>(len)) == 0) {
+    if (sys_.fallocate(fd, FALLOC_FL_ZERO_RANGE, static_cast<off_t>(offset),
+                       static_cast<off_t>(len)) == 0) {
       return absl::OkStatus();
     }
     if (errno != EOPNOTSUPP) return ErrnoToStatus(errno, "fallocate(ZERO_RANGE)", path);
@@ -65,7 +69,7 @@ class PosixEnv final : public Env {
   }
 
   absl::Status Truncate(int fd, const std::string& path, uint64_t size) override {
-    if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    if (sys_.ftruncate(fd, static_cast<off_t>(size)) != 0) {
       return ErrnoToStatus(errno, "ftruncate", path);
     }
     return absl::OkStatus();
@@ -74,7 +78,7 @@ class PosixEnv final : public Env {
   absl::Status PWrite(int fd, const std::string& path, std::string_view data,
                       uint64_t offset) override {
     while (!data.empty()) {
-      ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+      ssize_t n = sys_.pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
       if (n < 0) {
         if (errno == EINTR) continue;
         return ErrnoToStatus(errno, "pwrite", path);
@@ -89,8 +93,8 @@ class PosixEnv final : public Env {
                                uint64_t offset) override {
     size_t done = 0;
     while (done < len) {
-      ssize_t n = ::pread(fd, static_cast<char*>(buf) + done, len - done,
-                          static_cast<off_t>(offset + done));
+      ssize_t n = sys_.pread(fd, static_cast<char*>(buf) + done, len - done,
+                             static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return ErrnoToStatus(errno, "pread", path);
@@ -103,30 +107,30 @@ class PosixEnv final : public Env {
 
   absl::Status SyncData(int fd, const std::string& path) override {
     // Never retried: after a failed write-back the kernel may have dropped the dirty pages.
-    if (::fdatasync(fd) != 0) return ErrnoToStatus(errno, "fdatasync", path);
+    if (sys_.fdatasync(fd) != 0) return ErrnoToStatus(errno, "fdatasync", path);
     return absl::OkStatus();
   }
 
   absl::Status SyncAll(int fd, const std::string& path) override {
-    if (::fsync(fd) != 0) return ErrnoToStatus(errno, "fsync", path);
+    if (sys_.fsync(fd) != 0) return ErrnoToStatus(errno, "fsync", path);
     return absl::OkStatus();
   }
 
   absl::StatusOr<void*> Map(int fd, const std::string& path, size_t len, bool writable) override {
     int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-    void* addr = ::mmap(nullptr, len, prot, MAP_SHARED, fd, 0);
+    void* addr = sys_.mmap(nullptr, len, prot, MAP_SHARED, fd, 0);
     if (addr == MAP_FAILED) return ErrnoToStatus(errno, "mmap", path);
     return addr;
   }
 
   absl::Status Unmap(void* addr, size_t len, const std::string& path) override {
-    if (::munmap(addr, len) != 0) return ErrnoToStatus(errno, "munmap", path);
+    if (sys_.munmap(addr, len) != 0) return ErrnoToStatus(errno, "munmap", path);
     return absl::OkStatus();
   }
 
   absl::Status PopulateWrite(void* addr, size_t len, const std::string& path) override {
 #ifdef MADV_POPULATE_WRITE
-    if (::madvise(addr, len, MADV_POPULATE_WRITE) != 0) {
+    if (sys_.madvise(addr, len, MADV_POPULATE_WRITE) != 0) {
       return ErrnoToStatus(errno, "madvise(POPULATE_WRITE)", path);
     }
     return absl::OkStatus();
@@ -144,7 +148,7 @@ class PosixEnv final : public Env {
     fl.l_whence = SEEK_SET;
     fl.l_start = static_cast<off_t>(byte);
     fl.l_len = 1;
-    if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+    if (sys_.fcntl_lock(fd, F_OFD_SETLK, &fl) != 0) {
       int err = errno;
       if (err == EACCES || err == EAGAIN) {
         return absl::UnavailableError(absl::StrCat("fcntl(F_OFD_SETLK) ", path,
@@ -157,62 +161,102 @@ class PosixEnv final : public Env {
   }
 
   absl::Status MakeDir(const std::string& path, mode_t mode) override {
-    if (::mkdir(path.c_str(), mode) != 0) return ErrnoToStatus(errno, "mkdir", path);
+    if (sys_.mkdir(path.c_str(), mode) != 0) return ErrnoToStatus(errno, "mkdir", path);
     return absl::OkStatus();
   }
 
   absl::Status SyncDir(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = sys_.open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0) return ErrnoToStatus(errno, "open", path);
     absl::Status s;
-    if (::fsync(fd) != 0) s = ErrnoToStatus(errno, "fsync", path);
-    ::close(fd);
+    if (sys_.fsync(fd) != 0) s = ErrnoToStatus(errno, "fsync", path);
+    sys_.close(fd);
     return s;
   }
 
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
-    DIR* dir = ::opendir(path.c_str());
+    DIR* dir = sys_.opendir(path.c_str());
     if (dir == nullptr) return ErrnoToStatus(errno, "opendir", path);
     std::vector<std::string> names;
     errno = 0;
-    while (struct dirent* e = ::readdir(dir)) {
+    while (struct dirent* e = sys_.readdir(dir)) {
       std::string_view name = e->d_name;
       if (name != "." && name != "..") names.emplace_back(name);
     }
     int err = errno;
-    ::closedir(dir);
+    sys_.closedir(dir);
     if (err != 0) return ErrnoToStatus(err, "readdir", path);
     return names;
   }
 
   absl::Status Rename(const std::string& from, const std::string& to) override {
-    if (::rename(from.c_str(), to.c_str()) != 0) {
+    if (sys_.rename(from.c_str(), to.c_str()) != 0) {
       return ErrnoToStatus(errno, "rename", absl::StrCat(from, " -> ", to));
     }
     return absl::OkStatus();
   }
 
   absl::Status Remove(const std::string& path) override {
-    if (::unlink(path.c_str()) != 0) return ErrnoToStatus(errno, "unlink", path);
+    if (sys_.unlink(path.c_str()) != 0) return ErrnoToStatus(errno, "unlink", path);
     return absl::OkStatus();
   }
 
   absl::Status RemoveDir(const std::string& path) override {
-    if (::rmdir(path.c_str()) != 0) return ErrnoToStatus(errno, "rmdir", path);
+    if (sys_.rmdir(path.c_str()) != 0) return ErrnoToStatus(errno, "rmdir", path);
     return absl::OkStatus();
   }
 
   absl::Status Exists(const std::string& path) override {
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat", path);
+    if (sys_.stat(path.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat", path);
     return absl::OkStatus();
   }
+
+ private:
+  const Syscalls sys_;
 };
 
 }  // namespace
 
+const Syscalls& RealSyscalls() {
+  static const Syscalls calls = {
+      .open = [](const char* path, int flags, mode_t mode) { return ::open(path, flags, mode); },
+      .close = [](int fd) { return ::close(fd); },
+      .fstat = [](int fd, struct stat* st) { return ::fstat(fd, st); },
+      .stat = [](const char* path, struct stat* st) { return ::stat(path, st); },
+      .posix_fallocate = [](int fd, off_t offset,
+                            off_t len) { return ::posix_fallocate(fd, offset, len); },
+      .fallocate = [](int fd, int mode, off_t offset,
+                      off_t len) { return ::fallocate(fd, mode, offset, len); },
+      .ftruncate = [](int fd, off_t size) { return ::ftruncate(fd, size); },
+      .pwrite = [](int fd, const void* buf, size_t n,
+                   off_t offset) { return ::pwrite(fd, buf, n, offset); },
+      .pread = [](int fd, void* buf, size_t n,
+                  off_t offset) { return ::pread(fd, buf, n, offset); },
+      .fdatasync = [](int fd) { return ::fdatasync(fd); },
+      .fsync = [](int fd) { return ::fsync(fd); },
+      .mmap = [](void* addr, size_t len, int prot, int flags, int fd,
+                 off_t offset) { return ::mmap(addr, len, prot, flags, fd, offset); },
+      .munmap = [](void* addr, size_t len) { return ::munmap(addr, len); },
+      .madvise = [](void* addr, size_t len, int advice) { return ::madvise(addr, len, advice); },
+      .fcntl_lock = [](int fd, int cmd, struct flock* lock) { return ::fcntl(fd, cmd, lock); },
+      .mkdir = [](const char* path, mode_t mode) { return ::mkdir(path, mode); },
+      .rename = [](const char* from, const char* to) { return ::rename(from, to); },
+      .unlink = [](const char* path) { return ::unlink(path); },
+      .rmdir = [](const char* path) { return ::rmdir(path); },
+      .opendir = [](const char* path) { return ::opendir(path); },
+      .readdir = [](DIR* dir) { return ::readdir(dir); },
+      .closedir = [](DIR* dir) { return ::closedir(dir); },
+  };
+  return calls;
+}
+
+std::unique_ptr<Env> NewPosixEnv(const Syscalls& calls) {
+  return std::make_unique<PosixEnv>(calls);
+}
+
 Env* DefaultEnv() {
-  static PosixEnv* env = new PosixEnv();
+  static PosixEnv* env = new PosixEnv(RealSyscalls());
   return env;
 }
 
