@@ -19,41 +19,75 @@ namespace {
 
 using base::ErrnoToStatus;
 
+// EINTR: which calls are retried.
+//
+// A call that fails with EINTR was interrupted by a signal before it did its work (or, for
+// pread and pwrite, before it moved a byte), so it is made again: open, fstat, stat,
+// posix_fallocate, fallocate, ftruncate, pread, pwrite, the F_OFD_SETLK fcntl, mkdir,
+// rename, unlink, rmdir and opendir. Allocating, zeroing, truncating and locking are
+// idempotent; mkdir, rename, unlink and rmdir do not report EINTR after changing the
+// directory on the file systems recstore supports (and a repeated mkdir is AlreadyExists,
+// which its callers accept).
+//
+// fdatasync and fsync are retried on EINTR too, and on nothing else. An interrupted flush
+// has not consumed the file's write-back error state: pages it did not write are still dirty
+// and any write-back error is still reported, to the call that completes. Any other error
+// (EIO, ENOSPC, ...) is returned at once and never retried: after a failed write-back the
+// kernel may have marked the pages clean, so a second flush could succeed without the data
+// ever reaching the disk.
+//
+// close is never retried: Linux releases the descriptor even when close reports EINTR, and a
+// second close could close a descriptor another thread has just been given. mmap, munmap and
+// readdir do not fail with EINTR. madvise(MADV_POPULATE_WRITE) is best effort and not retried.
+
+// Makes `call` until it does not fail with EINTR; returns its last result.
+template <typename Call>
+auto RetryOnEintr(Call call) {
+  while (true) {
+    auto r = call();
+    if (r != -1 || errno != EINTR) return r;
+  }
+}
+
 class PosixEnv final : public Env {
  public:
   explicit PosixEnv(const Syscalls& sys) : sys_(sys) {}
 
   absl::StatusOr<int> Open(const std::string& path, int flags, mode_t mode) override {
-    int fd;
-    do {
-      fd = sys_.open(path.c_str(), flags | O_CLOEXEC, mode);
-    } while (fd < 0 && errno == EINTR);
+    const int fd = RetryOnEintr([&] { return sys_.open(path.c_str(), flags | O_CLOEXEC, mode); });
     if (fd < 0) return ErrnoToStatus(errno, "open", path);
     return fd;
   }
 
   absl::Status Close(int fd, const std::string& path) override {
-    // Never retry close: the descriptor is gone either way.
+    // Never retried (see above): the descriptor is gone either way.
     if (sys_.close(fd) != 0 && errno != EINTR) return ErrnoToStatus(errno, "close", path);
     return absl::OkStatus();
   }
 
   absl::StatusOr<uint64_t> FileSize(int fd, const std::string& path) override {
     struct stat st;
-    if (sys_.fstat(fd, &st) != 0) return ErrnoToStatus(errno, "fstat", path);
+    if (RetryOnEintr([&] { return sys_.fstat(fd, &st); }) != 0) {
+      return ErrnoToStatus(errno, "fstat", path);
+    }
     return static_cast<uint64_t>(st.st_size);
   }
 
   absl::Status Allocate(int fd, const std::string& path, uint64_t offset, uint64_t len) override {
-    int err = sys_.posix_fallocate(fd, static_cast<off_t>(offset), static_cast<off_t>(len));
+    int err;  // posix_fallocate returns the error number instead of setting errno
+    do {
+      err = sys_.posix_fallocate(fd, static_cast<off_t>(offset), static_cast<off_t>(len));
+    } while (err == EINTR);
     if (err != 0) return ErrnoToStatus(err, "posix_fallocate", path);
     return absl::OkStatus();
   }
 
   absl::Status ZeroRange(int fd, const std::string& path, uint64_t offset, uint64_t len) override {
     if (len == 0) return absl::OkStatus();
-    if (sys_.fallocate(fd, FALLOC_FL_ZERO_RANGE, static_cast<off_t>(offset),
-                       static_cast<off_t>(len)) == 0) {
+    if (RetryOnEintr([&] {
+          return sys_.fallocate(fd, FALLOC_FL_ZERO_RANGE, static_cast<off_t>(offset),
+                                static_cast<off_t>(len));
+        }) == 0) {
       return absl::OkStatus();
     }
     if (errno != EOPNOTSUPP) return ErrnoToStatus(errno, "fallocate(ZERO_RANGE)", path);
@@ -69,7 +103,7 @@ class PosixEnv final : public Env {
   }
 
   absl::Status Truncate(int fd, const std::string& path, uint64_t size) override {
-    if (sys_.ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    if (RetryOnEintr([&] { return sys_.ftruncate(fd, static_cast<off_t>(size)); }) != 0) {
       return ErrnoToStatus(errno, "ftruncate", path);
     }
     return absl::OkStatus();
@@ -106,13 +140,18 @@ class PosixEnv final : public Env {
   }
 
   absl::Status SyncData(int fd, const std::string& path) override {
-    // Never retried: after a failed write-back the kernel may have dropped the dirty pages.
-    if (sys_.fdatasync(fd) != 0) return ErrnoToStatus(errno, "fdatasync", path);
+    // Retried on EINTR only (see above): after a failed write-back the kernel may have
+    // dropped the dirty pages.
+    if (RetryOnEintr([&] { return sys_.fdatasync(fd); }) != 0) {
+      return ErrnoToStatus(errno, "fdatasync", path);
+    }
     return absl::OkStatus();
   }
 
   absl::Status SyncAll(int fd, const std::string& path) override {
-    if (sys_.fsync(fd) != 0) return ErrnoToStatus(errno, "fsync", path);
+    if (RetryOnEintr([&] { return sys_.fsync(fd); }) != 0) {
+      return ErrnoToStatus(errno, "fsync", path);
+    }
     return absl::OkStatus();
   }
 
@@ -148,7 +187,7 @@ class PosixEnv final : public Env {
     fl.l_whence = SEEK_SET;
     fl.l_start = static_cast<off_t>(byte);
     fl.l_len = 1;
-    if (sys_.fcntl_lock(fd, F_OFD_SETLK, &fl) != 0) {
+    if (RetryOnEintr([&] { return sys_.fcntl_lock(fd, F_OFD_SETLK, &fl); }) != 0) {
       int err = errno;
       if (err == EACCES || err == EAGAIN) {
         return absl::UnavailableError(absl::StrCat("fcntl(F_OFD_SETLK) ", path,
@@ -161,21 +200,25 @@ class PosixEnv final : public Env {
   }
 
   absl::Status MakeDir(const std::string& path, mode_t mode) override {
-    if (sys_.mkdir(path.c_str(), mode) != 0) return ErrnoToStatus(errno, "mkdir", path);
+    if (RetryOnEintr([&] { return sys_.mkdir(path.c_str(), mode); }) != 0) {
+      return ErrnoToStatus(errno, "mkdir", path);
+    }
     return absl::OkStatus();
   }
 
   absl::Status SyncDir(const std::string& path) override {
-    int fd = sys_.open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    if (fd < 0) return ErrnoToStatus(errno, "open", path);
-    absl::Status s;
-    if (sys_.fsync(fd) != 0) s = ErrnoToStatus(errno, "fsync", path);
-    sys_.close(fd);
+    absl::StatusOr<int> fd = Open(path, O_RDONLY | O_DIRECTORY, 0);
+    if (!fd.ok()) return fd.status();
+    absl::Status s = SyncAll(*fd, path);
+    sys_.close(*fd);
     return s;
   }
 
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
-    DIR* dir = sys_.opendir(path.c_str());
+    DIR* dir;
+    do {
+      dir = sys_.opendir(path.c_str());
+    } while (dir == nullptr && errno == EINTR);
     if (dir == nullptr) return ErrnoToStatus(errno, "opendir", path);
     std::vector<std::string> names;
     errno = 0;
@@ -190,25 +233,31 @@ class PosixEnv final : public Env {
   }
 
   absl::Status Rename(const std::string& from, const std::string& to) override {
-    if (sys_.rename(from.c_str(), to.c_str()) != 0) {
+    if (RetryOnEintr([&] { return sys_.rename(from.c_str(), to.c_str()); }) != 0) {
       return ErrnoToStatus(errno, "rename", absl::StrCat(from, " -> ", to));
     }
     return absl::OkStatus();
   }
 
   absl::Status Remove(const std::string& path) override {
-    if (sys_.unlink(path.c_str()) != 0) return ErrnoToStatus(errno, "unlink", path);
+    if (RetryOnEintr([&] { return sys_.unlink(path.c_str()); }) != 0) {
+      return ErrnoToStatus(errno, "unlink", path);
+    }
     return absl::OkStatus();
   }
 
   absl::Status RemoveDir(const std::string& path) override {
-    if (sys_.rmdir(path.c_str()) != 0) return ErrnoToStatus(errno, "rmdir", path);
+    if (RetryOnEintr([&] { return sys_.rmdir(path.c_str()); }) != 0) {
+      return ErrnoToStatus(errno, "rmdir", path);
+    }
     return absl::OkStatus();
   }
 
   absl::Status Exists(const std::string& path) override {
     struct stat st;
-    if (sys_.stat(path.c_str(), &st) != 0) return ErrnoToStatus(errno, "stat", path);
+    if (RetryOnEintr([&] { return sys_.stat(path.c_str(), &st); }) != 0) {
+      return ErrnoToStatus(errno, "stat", path);
+    }
     return absl::OkStatus();
   }
 
