@@ -3,11 +3,16 @@
 //   FaultEnv env;
 //   env.Fail("SyncData", EIO);                 // every later SyncData fails
 //   env.Fail("Allocate", ENOSPC, /*skip=*/1);  // the second Allocate onwards fails
+//   env.FailNth("PWrite", 3, EINTR);           // only the third PWrite from now fails
+//   env.FailNth(FaultEnv::kAnyCall, 10, EIO);  // the tenth call of any kind fails
 //   env.Clear();
+//
+// Every Env method is counted and can be failed. A failed call does nothing, except Close and
+// Unmap, which release the descriptor or mapping and then report the error (as the kernel
+// does for close).
 #ifndef RECSTORE_TESTS_TESTING_FAULT_ENV_H_
 #define RECSTORE_TESTS_TESTING_FAULT_ENV_H_
 
-#include <atomic>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -21,29 +26,48 @@ namespace recstore::testing {
 
 class FaultEnv : public os::Env {
  public:
-  // Makes calls named `op` (the Env method name) whose path contains `path_part` fail with
-  // `err`, after `skip` such calls have succeeded.
-  void Fail(std::string op, int err, int skip = 0, std::string path_part = "") {
+  // The op name that matches calls of every kind (in Fail, FailNth and Calls).
+  static constexpr char kAnyCall[] = "*";
+
+  // Makes calls named `op` (the Env method name, or kAnyCall) whose path contains `path_part`
+  // fail with `err`, after `skip` such calls have succeeded; then `times` calls fail (-1:
+  // every later one). A rule for `op` replaces the previous rule for `op`; a kAnyCall rule
+  // applies alongside the rule of the call's own kind.
+  void Fail(std::string op, int err, int skip = 0, std::string path_part = "", int times = -1) {
     std::lock_guard<std::mutex> lock(mu_);
-    rules_[std::move(op)] = Rule{err, skip, std::move(path_part)};
+    rules_[std::move(op)] = Rule{err, skip, times, std::move(path_part)};
+  }
+  // Fails only the `nth` (1-based, counted from now) call named `op` with `err`.
+  void FailNth(std::string op, int nth, int err, std::string path_part = "") {
+    Fail(std::move(op), err, nth - 1, std::move(path_part), /*times=*/1);
   }
   void Clear() {
     std::lock_guard<std::mutex> lock(mu_);
     rules_.clear();
   }
-  // How many times `op` was called.
+  // How many times `op` was called (kAnyCall: calls of every kind), failed calls included.
   int Calls(std::string_view op) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = calls_.find(std::string(op));
     return it == calls_.end() ? 0 : it->second;
+  }
+  // How many calls an injected error failed.
+  int Failures() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return failures_;
   }
 
   absl::StatusOr<int> Open(const std::string& path, int flags, mode_t mode) override {
     if (absl::Status s = Check("Open", path); !s.ok()) return s;
     return real_->Open(path, flags, mode);
   }
-  absl::Status Close(int fd, const std::string& path) override { return real_->Close(fd, path); }
+  absl::Status Close(int fd, const std::string& path) override {
+    absl::Status injected = Check("Close", path);
+    absl::Status s = real_->Close(fd, path);
+    return injected.ok() ? s : injected;
+  }
   absl::StatusOr<uint64_t> FileSize(int fd, const std::string& path) override {
+    if (absl::Status s = Check("FileSize", path); !s.ok()) return s;
     return real_->FileSize(fd, path);
   }
   absl::Status Allocate(int fd, const std::string& path, uint64_t off, uint64_t len) override {
@@ -55,6 +79,7 @@ class FaultEnv : public os::Env {
     return real_->ZeroRange(fd, path, off, len);
   }
   absl::Status Truncate(int fd, const std::string& path, uint64_t size) override {
+    if (absl::Status s = Check("Truncate", path); !s.ok()) return s;
     return real_->Truncate(fd, path, size);
   }
   absl::Status PWrite(int fd, const std::string& path, std::string_view data,
@@ -80,9 +105,12 @@ class FaultEnv : public os::Env {
     return real_->Map(fd, path, len, writable);
   }
   absl::Status Unmap(void* addr, size_t len, const std::string& path) override {
-    return real_->Unmap(addr, len, path);
+    absl::Status injected = Check("Unmap", path);
+    absl::Status s = real_->Unmap(addr, len, path);
+    return injected.ok() ? s : injected;
   }
   absl::Status PopulateWrite(void* addr, size_t len, const std::string& path) override {
+    if (absl::Status s = Check("PopulateWrite", path); !s.ok()) return s;
     return real_->PopulateWrite(addr, len, path);
   }
   absl::Status Lock(int fd, const std::string& path, uint64_t byte, os::LockKind kind) override {
@@ -98,43 +126,66 @@ class FaultEnv : public os::Env {
     return real_->SyncDir(path);
   }
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
+    if (absl::Status s = Check("ListDir", path); !s.ok()) return s;
     return real_->ListDir(path);
   }
   absl::Status Rename(const std::string& from, const std::string& to) override {
     if (absl::Status s = Check("Rename", from); !s.ok()) return s;
     return real_->Rename(from, to);
   }
-  absl::Status Remove(const std::string& path) override { return real_->Remove(path); }
-  absl::Status RemoveDir(const std::string& path) override { return real_->RemoveDir(path); }
-  absl::Status Exists(const std::string& path) override { return real_->Exists(path); }
+  absl::Status Remove(const std::string& path) override {
+    if (absl::Status s = Check("Remove", path); !s.ok()) return s;
+    return real_->Remove(path);
+  }
+  absl::Status RemoveDir(const std::string& path) override {
+    if (absl::Status s = Check("RemoveDir", path); !s.ok()) return s;
+    return real_->RemoveDir(path);
+  }
+  absl::Status Exists(const std::string& path) override {
+    if (absl::Status s = Check("Exists", path); !s.ok()) return s;
+    return real_->Exists(path);
+  }
 
  private:
   struct Rule {
     int err;
     int skip;
+    int times;  // failures left; -1: unlimited
     std::string path_part;
   };
+
+  // Whether `rule` fails this call (and updates its counters).
+  static bool Fires(Rule& r, const std::string& path) {
+    if (r.times == 0) return false;
+    if (!r.path_part.empty() && path.find(r.path_part) == std::string::npos) return false;
+    if (r.skip > 0) {
+      --r.skip;
+      return false;
+    }
+    if (r.times > 0) --r.times;
+    return true;
+  }
 
   absl::Status Check(std::string_view op, const std::string& path) {
     std::lock_guard<std::mutex> lock(mu_);
     ++calls_[std::string(op)];
-    auto it = rules_.find(std::string(op));
-    if (it == rules_.end()) return absl::OkStatus();
-    Rule& r = it->second;
-    if (!r.path_part.empty() && path.find(r.path_part) == std::string::npos) {
-      return absl::OkStatus();
+    ++calls_[std::string(kAnyCall)];
+    // Both rules see the call, so each counts its own skips.
+    int err = 0;
+    for (std::string_view name : {op, std::string_view(kAnyCall)}) {
+      auto it = rules_.find(std::string(name));
+      if (it != rules_.end() && Fires(it->second, path) && err == 0) err = it->second.err;
     }
-    if (r.skip > 0) {
-      --r.skip;
-      return absl::OkStatus();
-    }
-    return base::ErrnoToStatus(r.err, op, path);
+    if (err == 0) return absl::OkStatus();
+    ++failures_;
+    return base::ErrnoToStatus(err, op, path);
   }
 
   os::Env* const real_ = os::DefaultEnv();
   std::mutex mu_;
   absl::flat_hash_map<std::string, Rule> rules_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
+  int failures_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace recstore::testing
