@@ -48,6 +48,15 @@ absl::Status Collection::CreateSegmentLocked(uint64_t first_seq, uint64_t capaci
   return absl::OkStatus();
 }
 
+void Collection::RemoveNewSegmentsLocked(size_t n) {
+  // They hold no published record, so no reader can hold them.
+  for (; n > 0; --n) {
+    const uint64_t first_seq = table_.at(table_.size() - 1).first_seq.load();
+    table_.PopBack();
+    config_.env->Remove(SegmentPath(first_seq)).IgnoreError();  // recovery removes it otherwise
+  }
+}
+
 void Collection::PrefaultLocked(uint64_t write_offset) {
   if (!config_.prefault || write_offset + kPrefaultAhead / 2 < populated_to_) return;
   Segment* s = table_.at(active_).segment.load(std::memory_order_relaxed);
@@ -68,9 +77,13 @@ absl::StatusOr<uint64_t> Collection::AppendFixed(const void* records, size_t n) 
     const uint64_t room = per - active_count_;
     if (n > room) {
       const uint64_t needed = (n - room + per - 1) / per;
-      for (uint64_t k = table_.size() - 1 - active_; k < needed; ++k) {
+      size_t created = 0;
+      for (uint64_t k = table_.size() - 1 - active_; k < needed; ++k, ++created) {
         const uint64_t seg_first = table_.at(table_.size() - 1).first_seq.load() + per;
-        RECSTORE_RETURN_IF_ERROR(CreateSegmentLocked(seg_first, config_.info.segment_size));
+        if (absl::Status s = CreateSegmentLocked(seg_first, config_.info.segment_size); !s.ok()) {
+          RemoveNewSegmentsLocked(created);
+          return s;
+        }
       }
     }
     const std::byte* src = static_cast<const std::byte*>(records);
@@ -142,11 +155,7 @@ absl::StatusOr<uint64_t> Collection::AppendBytes(const std::string_view* records
           cap = std::max(config_.info.segment_size,
                          format::RoundUp(format::kDataStart + need, format::kPageSize));
           if (absl::Status s = CreateSegmentLocked(seq, cap); !s.ok()) {
-            for (; created > 0; --created) {
-              const uint64_t fs = table_.at(table_.size() - 1).first_seq.load();
-              table_.PopBack();
-              config_.env->Remove(SegmentPath(fs)).IgnoreError();
-            }
+            RemoveNewSegmentsLocked(created);
             return s;
           }
           ++created;

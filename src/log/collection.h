@@ -101,6 +101,8 @@ class Collection {
   absl::Status CheckWritableLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CreateSegmentLocked(uint64_t first_seq, uint64_t capacity)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Undoes the last `n` segment creations of an append that failed before writing a record.
+  void RemoveNewSegmentsLocked(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PrefaultLocked(uint64_t write_offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<uint64_t> AfterAppend(uint64_t first_seq);
   // Writes the commit block of table entry `i` for records durable up to `durable_end`.
