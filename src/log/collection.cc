@@ -38,7 +38,13 @@ Collection::Collection(CollectionConfig config)
 
 absl::StatusOr<std::shared_ptr<Collection>> Collection::Open(CollectionConfig config) {
   std::shared_ptr<Collection> c(new Collection(std::move(config)));
-  RECSTORE_RETURN_IF_ERROR(c->Recover());
+  if (absl::Status s = c->Recover(); !s.ok()) {
+    // Never opened: the destructor must not flush a half-recovered log, whose segments may
+    // not even be mapped.
+    std::lock_guard<std::mutex> lock(c->mu_);
+    c->failed_ = s;
+    return s;
+  }
   if (!c->read_only() && c->config_.sync.mode == SyncPolicy::Mode::kBackground) {
     c->syncer_ = std::make_unique<log::BackgroundSyncer>(c.get(), c->config_.sync);
   }

@@ -62,9 +62,9 @@ absl::Status CheckEvents(const ByteLog& events, uint64_t n) {
 }
 
 std::string Report(std::string_view name, const RecoveryReport& r) {
-  return absl::StrCat(std::string(name), ": durable_point=", r.durable_point, " records=", r.records,
-                      " tail_kept=", r.tail_records_kept, " truncated=", r.truncated ? 1 : 0,
-                      " removed=", r.segments_removed, "\n");
+  return absl::StrCat(std::string(name), ": durable_point=", r.durable_point,
+                      " records=", r.records, " tail_kept=", r.tail_records_kept,
+                      " truncated=", r.truncated ? 1 : 0, " removed=", r.segments_removed, "\n");
 }
 
 absl::Status Write(os::Env* env, const std::string& dir, std::string* summary) {
