@@ -199,7 +199,7 @@ absl::StatusOr<VerifyReport> Collection::Verify() {
     if (first_seq >= end && i > 0) break;
     absl::StatusOr<Segment*> seg = SegmentAt(i);
     if (!seg.ok()) {
-      if (seg.status().code() != absl::StatusCode::kDataLoss) return seg.status();
+      if (!Segment::IsInvalid(seg.status())) return seg.status();
       return bad(first_seq, SegmentPath(first_seq), 0, std::string(seg.status().message()));
     }
     const Segment& s = **seg;

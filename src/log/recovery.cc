@@ -111,8 +111,9 @@ absl::Status Collection::Recover() {
     for (size_t i = table_.size(); i-- > 0;) {
       absl::StatusOr<Segment*> seg = SegmentAt(i);
       if (!seg.ok()) {
-        // A torn segment creation can only be the newest; anything else is data loss.
-        if (seg.status().code() == absl::StatusCode::kDataLoss && i + 1 == table_.size() && i > 0) {
+        // A torn segment creation can only be the newest; anything else is data loss. An I/O
+        // error says nothing about the file: the open fails, and the file stays.
+        if (Segment::IsInvalid(seg.status()) && i + 1 == table_.size() && i > 0) {
           continue;
         }
         return seg.status();
@@ -215,7 +216,7 @@ absl::Status Collection::ScanTail(size_t i, uint64_t index, uint64_t offset, boo
     if (!full || i + 1 >= table_.size() || table_.at(i + 1).first_seq.load() != seq) break;
     absl::StatusOr<Segment*> next = SegmentAt(i + 1);
     if (!next.ok()) {
-      if (next.status().code() != absl::StatusCode::kDataLoss) return next.status();
+      if (!Segment::IsInvalid(next.status())) return next.status();
       break;  // a torn segment creation: cut here
     }
     ++i;

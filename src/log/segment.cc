@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "recstore/status_macros.h"
 #include "src/format/layout.h"
@@ -11,6 +12,22 @@
 namespace recstore::log {
 
 using format::SegmentHeader;
+
+namespace {
+
+// Marks the errors of Open that judge the file's content (see IsInvalid).
+constexpr char kInvalidSegment[] = "recstore/invalid-segment";
+
+absl::Status Invalid(absl::Status s) {
+  s.SetPayload(kInvalidSegment, absl::Cord());
+  return s;
+}
+
+}  // namespace
+
+bool Segment::IsInvalid(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kDataLoss && s.GetPayload(kInvalidSegment).has_value();
+}
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(os::Env* env, const std::string& path,
                                                          const SegmentHeader& header, mode_t mode) {
@@ -50,20 +67,23 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(os::Env* env, const std::
   std::byte buf[format::kEncodedSegmentHeaderSize] = {};
   RECSTORE_ASSIGN_OR_RETURN(size_t got, env->PRead(file.fd(), path, buf, sizeof(buf), 0));
   if (got < sizeof(buf)) {
-    return absl::DataLossError(absl::StrCat(path, ": offset 0: segment file is ", size,
-                                            " bytes, shorter than its header"));
+    return Invalid(absl::DataLossError(absl::StrCat(path, ": offset 0: segment file is ", size,
+                                                    " bytes, shorter than its header")));
   }
-  RECSTORE_ASSIGN_OR_RETURN(SegmentHeader h, format::DecodeSegmentHeader(buf, path));
+  absl::StatusOr<SegmentHeader> decoded = format::DecodeSegmentHeader(buf, path);
+  if (!decoded.ok()) return Invalid(decoded.status());
+  const SegmentHeader& h = *decoded;
   if (!(h == expect)) {
-    return absl::DataLossError(absl::StrCat(
+    return Invalid(absl::DataLossError(absl::StrCat(
         path, ": offset 0: segment header does not match its collection (collection id ",
         h.collection_id, " vs ", expect.collection_id, ", first seq ", h.first_seq, " vs ",
         expect.first_seq, ", record size ", h.record_size, " vs ", expect.record_size,
-        ", schema hash ", absl::Hex(h.schema_hash), " vs ", absl::Hex(expect.schema_hash), ")"));
+        ", schema hash ", absl::Hex(h.schema_hash), " vs ", absl::Hex(expect.schema_hash), ")")));
   }
   if (h.capacity != size || h.capacity < format::kDataStart) {
-    return absl::DataLossError(absl::StrCat(path, ": offset 48: segment capacity ", h.capacity,
-                                            " but the file holds ", size, " bytes"));
+    return Invalid(
+        absl::DataLossError(absl::StrCat(path, ": offset 48: segment capacity ", h.capacity,
+                                         " but the file holds ", size, " bytes")));
   }
   RECSTORE_ASSIGN_OR_RETURN(os::Mapping map, os::Mapping::Map(file, h.capacity, writable));
   return std::unique_ptr<Segment>(new Segment(std::move(file), std::move(map), h));

@@ -26,10 +26,16 @@ class Segment {
 
   // Opens and maps an existing segment and checks its header against `expect` (every field).
   // Errors: DataLoss naming the file (bad magic/checksum, a header that does not match, or a
-  // file shorter than its capacity); FailedPrecondition for a newer format version.
+  // file shorter than its capacity); FailedPrecondition for a newer format version; or the
+  // I/O error of the open, read or mapping.
   static absl::StatusOr<std::unique_ptr<Segment>> Open(os::Env* env, const std::string& path,
                                                        bool writable,
                                                        const format::SegmentHeader& expect);
+
+  // Whether an error of Open says the file is not a valid segment of its collection (bad,
+  // mismatched or short header, what a torn segment creation leaves), as opposed to an I/O
+  // error, which says nothing about what the file holds (EIO is DataLoss too).
+  static bool IsInvalid(const absl::Status& s);
 
   const format::SegmentHeader& header() const { return header_; }
   uint64_t first_seq() const { return header_.first_seq; }

@@ -126,6 +126,25 @@ TEST_P(OpenFaultTest, OpenFailsAndChangesNothing) {
   EXPECT_TRUE(BytesIntact(events, kEvents));
 }
 
+// Verify() tells damage from a segment it cannot read: the I/O error comes back as an
+// error, not as a report of a bad record.
+TEST(VerifyFaultTest, UnreadableSegmentIsAnErrorNotDamage) {
+  const std::string dir = TestDir();
+  CrashedWriter(dir);
+  FaultEnv env;
+  ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, {}));
+  ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
+  // Recovery started at the newest segment's commit block: the first one is not mapped yet.
+  env.Fail("Open", EIO, 0, "00000000000000000000.seg");
+  EXPECT_THAT(trades.Verify(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("Open"), HasSubstr("00000000000000000000.seg"))));
+  env.Clear();
+  ASSERT_OK_AND_ASSIGN(VerifyReport report, trades.Verify());
+  EXPECT_TRUE(report.ok);
+  EXPECT_EQ(report.records_checked, kTrades);
+}
+
 using absl::StatusCode;
 
 INSTANTIATE_TEST_SUITE_P(
@@ -142,8 +161,16 @@ INSTANTIATE_TEST_SUITE_P(
         OpenFault{"StaleTmpRemoveEio", "trades", "Remove", EIO, ".tmp", StatusCode::kDataLoss},
         OpenFault{"SegmentOpenEmfile", "trades", "Open", EMFILE, kNewestTrades,
                   StatusCode::kResourceExhausted},
+        OpenFault{"SegmentOpenEio", "trades", "Open", EIO, kNewestTrades, StatusCode::kDataLoss},
+        OpenFault{"SegmentHeaderReadEio", "trades", "PRead", EIO, kNewestTrades,
+                  StatusCode::kDataLoss},
         OpenFault{"SegmentMapEnomem", "trades", "Map", ENOMEM, kNewestTrades,
                   StatusCode::kResourceExhausted},
+        OpenFault{"SegmentMapEio", "trades", "Map", EIO, kNewestTrades, StatusCode::kDataLoss},
+        OpenFault{"ByteSegmentOpenEio", "events", "Open", EIO, "newest events",
+                  StatusCode::kDataLoss},
+        OpenFault{"ByteSegmentSizeEio", "events", "FileSize", EIO, "newest events",
+                  StatusCode::kDataLoss},
         OpenFault{"ByteSegmentMapEnomem", "events", "Map", ENOMEM, "newest events",
                   StatusCode::kResourceExhausted},
         OpenFault{"TailZeroEnospc", "trades", "ZeroRange", ENOSPC, kNewestTrades,
