@@ -4,6 +4,7 @@
 // call and the file, and leaves every file as it was; an open without the fault then
 // recovers every record.
 #include <cerrno>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <ostream>
@@ -143,6 +144,20 @@ TEST(VerifyFaultTest, UnreadableSegmentIsAnErrorNotDamage) {
   ASSERT_OK_AND_ASSIGN(VerifyReport report, trades.Verify());
   EXPECT_TRUE(report.ok);
   EXPECT_EQ(report.records_checked, kTrades);
+}
+
+// What an I/O error must not be taken for: a newest segment whose header never reached the
+// disk (a torn creation) is still recognised, skipped and removed.
+TEST(TornSegmentTest, NewestSegmentWithoutAHeaderIsStillRemoved) {
+  const std::string dir = TestDir();
+  CrashedWriter(dir);
+  const std::string torn = CollectionDir(dir, 1, "trades") + "/00000000000000004608.seg";
+  std::ofstream(torn) << std::string(8192, '\0');
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir));
+  ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
+  EXPECT_EQ(trades.size(), kTrades);
+  EXPECT_EQ(trades.recovery().segments_removed, 1u);
+  EXPECT_FALSE(std::filesystem::exists(torn));
 }
 
 using absl::StatusCode;
