@@ -111,11 +111,11 @@ absl::Status Collection::Recover() {
     for (size_t i = table_.size(); i-- > 0;) {
       absl::StatusOr<Segment*> seg = SegmentAt(i);
       if (!seg.ok()) {
-        // A torn segment creation can only be the newest; anything else is data loss. An I/O
-        // error says nothing about the file: the open fails, and the file stays.
-        if (Segment::IsInvalid(seg.status()) && i + 1 == table_.size() && i > 0) {
-          continue;
-        }
+        // Only a newest segment whose header was never written is taken for a torn creation.
+        // Any other invalid segment was damaged (Segment::Create names a file only once its
+        // header and full allocation are on disk), and an I/O error says nothing about the
+        // file: fail the open and leave the file, never drop the records in and after it.
+        if (Segment::IsUnwritten(seg.status()) && i + 1 == table_.size() && i > 0) continue;
         return seg.status();
       }
       format::CommitBlock c;
@@ -216,8 +216,9 @@ absl::Status Collection::ScanTail(size_t i, uint64_t index, uint64_t offset, boo
     if (!full || i + 1 >= table_.size() || table_.at(i + 1).first_seq.load() != seq) break;
     absl::StatusOr<Segment*> next = SegmentAt(i + 1);
     if (!next.ok()) {
-      if (!Segment::IsInvalid(next.status())) return next.status();
-      break;  // a torn segment creation: cut here
+      // A torn creation of the newest segment is cut away; damage anywhere fails (see Recover).
+      if (!Segment::IsUnwritten(next.status()) || i + 2 != table_.size()) return next.status();
+      break;
     }
     ++i;
     s = *next;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/cord.h"
@@ -15,8 +16,9 @@ using format::SegmentHeader;
 
 namespace {
 
-// Marks the errors of Open that judge the file's content (see IsInvalid).
+// Marks the errors of Open that judge the file's content (see IsInvalid, IsUnwritten).
 constexpr char kInvalidSegment[] = "recstore/invalid-segment";
+constexpr char kUnwrittenSegment[] = "recstore/unwritten-segment";
 
 absl::Status Invalid(absl::Status s) {
   s.SetPayload(kInvalidSegment, absl::Cord());
@@ -27,6 +29,10 @@ absl::Status Invalid(absl::Status s) {
 
 bool Segment::IsInvalid(const absl::Status& s) {
   return s.code() == absl::StatusCode::kDataLoss && s.GetPayload(kInvalidSegment).has_value();
+}
+
+bool Segment::IsUnwritten(const absl::Status& s) {
+  return IsInvalid(s) && s.GetPayload(kUnwrittenSegment).has_value();
 }
 
 absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(os::Env* env, const std::string& path,
@@ -66,6 +72,12 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(os::Env* env, const std::
   RECSTORE_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(file.fd(), path));
   std::byte buf[format::kEncodedSegmentHeaderSize] = {};
   RECSTORE_ASSIGN_OR_RETURN(size_t got, env->PRead(file.fd(), path, buf, sizeof(buf), 0));
+  if (std::all_of(buf, buf + sizeof(buf), [](std::byte b) { return b == std::byte{0}; })) {
+    absl::Status s = Invalid(absl::DataLossError(
+        absl::StrCat(path, ": offset 0: segment header was never written (", size, " bytes)")));
+    s.SetPayload(kUnwrittenSegment, absl::Cord());
+    return s;
+  }
   if (got < sizeof(buf)) {
     return Invalid(absl::DataLossError(absl::StrCat(path, ": offset 0: segment file is ", size,
                                                     " bytes, shorter than its header")));

@@ -36,6 +36,10 @@ class Segment {
   // mismatched or short header, what a torn segment creation leaves), as opposed to an I/O
   // error, which says nothing about what the file holds (EIO is DataLoss too).
   static bool IsInvalid(const absl::Status& s);
+  // Whether an error of Open says the header was never written: its 72 bytes (or the whole
+  // file, if shorter) are zero. Only that is what a torn segment creation can leave; any other
+  // invalid header, or a file shorter than its capacity, is damage.
+  static bool IsUnwritten(const absl::Status& s);
 
   const format::SegmentHeader& header() const { return header_; }
   uint64_t first_seq() const { return header_.first_seq; }
