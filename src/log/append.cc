@@ -182,11 +182,13 @@ absl::StatusOr<uint64_t> Collection::AppendBytes(const std::string_view* records
       base::EncodeFixed32(frame, static_cast<uint32_t>(len));
       base::EncodeFixed32(frame + 4, 0);
       std::memcpy(frame + format::kFrameHeaderSize, records[i].data(), len);
-      base::EncodeFixed64(frame + 8,
-                          format::FrameChecksum(frame, static_cast<uint32_t>(len), next_seq_));
+      // The slot before the checksum, and the checksum last with release ordering: a reader
+      // in another process accepts the record by its checksum and then finds it by its slot.
       base::EncodeFixed32(
           s->mutable_data() + s->capacity() - format::kSlotSize * (active_count_ + 1),
           static_cast<uint32_t>(active_end_));
+      format::PublishChecksum(frame + 8,
+                              format::FrameChecksum(frame, static_cast<uint32_t>(len), next_seq_));
       active_end_ += frame_space;
       ++active_count_;
       ++next_seq_;
