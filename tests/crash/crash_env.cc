@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "recstore/status_macros.h"
 #include "src/base/errno_status.h"
 
@@ -25,12 +26,13 @@ std::string NameOf(const std::string& norm) { return fs::path(norm).filename().s
 // once the call is complete (when the guard goes, still under the lock).
 class CrashEnv::CallGuard {
  public:
-  CallGuard(CrashEnv* env, std::string_view op, const std::string& path) : env_(env) {
+  CallGuard(CrashEnv* env, std::string_view op, const std::string& path)
+      : env_(env), op_(op), path_(path) {
     ++env_->calls_;
     const bool exempt = op == "Close" || op == "Unmap";
     if (env_->crashed_ && !exempt) status_ = base::ErrnoToStatus(EIO, op, path);
   }
-  ~CallGuard() { env_->AfterCall(); }
+  ~CallGuard() { env_->AfterCall(op_, path_); }
   CallGuard(const CallGuard&) = delete;
   CallGuard& operator=(const CallGuard&) = delete;
 
@@ -38,6 +40,8 @@ class CrashEnv::CallGuard {
 
  private:
   CrashEnv* env_;
+  std::string_view op_;
+  const std::string& path_;
   absl::Status status_;
 };
 
@@ -82,6 +86,7 @@ void CrashEnv::Reset() {
   on_crash_ = nullptr;
   crashed_ = false;
   image_status_ = absl::OkStatus();
+  crash_call_.clear();
 }
 
 uint64_t CrashEnv::calls() const {
@@ -94,6 +99,11 @@ bool CrashEnv::crashed() const {
   return crashed_;
 }
 
+std::string CrashEnv::crash_call() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return crash_call_;
+}
+
 absl::Status CrashEnv::image_status() const {
   std::lock_guard<std::mutex> lock(mu_);
   return image_status_;
@@ -104,9 +114,10 @@ absl::Status CrashEnv::WriteCrashImage(const std::string& out_dir, Mode mode, ui
   return WriteImageLocked(out_dir, mode, seed);
 }
 
-void CrashEnv::AfterCall() {
+void CrashEnv::AfterCall(std::string_view op, const std::string& path) {
   if (crashed_ || crash_after_ == 0 || calls_ != crash_after_) return;
   crashed_ = true;
+  crash_call_ = std::string(op) + " " + path;
   if (on_crash_) on_crash_();
   for (const Image& image : images_) {
     absl::Status s = WriteImageLocked(image.dir, image.mode, image.seed);
@@ -163,6 +174,15 @@ void CrashEnv::Unlink(uint64_t id) {
 }
 
 absl::StatusOr<std::string> CrashEnv::ReadFd(int fd, const std::string& path) const {
+  // Through a descriptor of its own: `fd` may be write-only, and the file unlinked.
+  const std::string self = "/proc/self/fd/" + std::to_string(fd);
+  RECSTORE_ASSIGN_OR_RETURN(int own, real_->Open(self, O_RDONLY, 0));
+  absl::StatusOr<std::string> bytes = ReadOwnFd(own, path);
+  real_->Close(own, path).IgnoreError();
+  return bytes;
+}
+
+absl::StatusOr<std::string> CrashEnv::ReadOwnFd(int fd, const std::string& path) const {
   RECSTORE_ASSIGN_OR_RETURN(uint64_t size, real_->FileSize(fd, path));
   std::string bytes(size, '\0');
   RECSTORE_ASSIGN_OR_RETURN(size_t got, real_->PRead(fd, path, bytes.data(), size, 0));
@@ -172,7 +192,7 @@ absl::StatusOr<std::string> CrashEnv::ReadFd(int fd, const std::string& path) co
 
 absl::StatusOr<std::string> CrashEnv::ReadPath(const std::string& path) const {
   RECSTORE_ASSIGN_OR_RETURN(int fd, real_->Open(path, O_RDONLY, 0));
-  absl::StatusOr<std::string> bytes = ReadFd(fd, path);
+  absl::StatusOr<std::string> bytes = ReadOwnFd(fd, path);
   real_->Close(fd, path).IgnoreError();
   return bytes;
 }

@@ -13,7 +13,8 @@
 // a file's current and durable content as the CrashMode says (crash_image.h).
 //
 // The real syncs are not made: the model decides what is durable, and the files under the
-// root are scratch copies. Everything else is forwarded to os::DefaultEnv().
+// root are scratch copies. Everything else is forwarded to os::DefaultEnv(). Only what lies
+// under the root is modelled; calls on other paths are forwarded and counted.
 //
 //   CrashEnv env(root);
 //   env.CrashAfterCall(n, {{CrashEnv::Mode::kDropUnsynced, seed, image_dir}});
@@ -60,7 +61,8 @@ class CrashEnv : public os::Env {
 
   // After the n-th Env call (1-based, counting every call of every kind since construction or
   // Reset) completes: runs `on_crash` (if set), writes each image, then fails every later
-  // call except Close and Unmap with EIO.
+  // call except Close and Unmap with EIO. `on_crash` runs with the Env's lock held (the
+  // workload's thread is inside that call) and must not call the Env.
   void CrashAfterCall(uint64_t n, std::vector<Image> images,
                       std::function<void()> on_crash = nullptr);
   void CrashAfterCall(uint64_t n, Mode mode, uint64_t seed, const std::string& out_dir) {
@@ -73,6 +75,8 @@ class CrashEnv : public os::Env {
   // Whether the crash happened, and whether its images were written.
   bool crashed() const;
   absl::Status image_status() const;
+  // The call after which the crash happened ("Rename /path/a"), for messages.
+  std::string crash_call() const;
 
   // os::Env.
   absl::StatusOr<int> Open(const std::string& path, int flags, mode_t mode) override;
@@ -116,7 +120,7 @@ class CrashEnv : public os::Env {
   };
 
   // Completes a call (CallGuard): crashes when it was the n-th.
-  void AfterCall();
+  void AfterCall(std::string_view op, const std::string& path);
   absl::Status WriteImageLocked(const std::string& out_dir, Mode mode, uint64_t seed);
   absl::Status WriteTree(uint64_t dir_id, const std::string& out, Mode mode, uint64_t seed,
                          int depth);
@@ -131,6 +135,7 @@ class CrashEnv : public os::Env {
   void Unlink(uint64_t id);
   void ScanExisting(uint64_t dir_id);
   absl::StatusOr<std::string> ReadFd(int fd, const std::string& path) const;
+  absl::StatusOr<std::string> ReadOwnFd(int fd, const std::string& path) const;
   absl::StatusOr<std::string> ReadPath(const std::string& path) const;
   // What the file holds now (read back from the real file while it can be).
   absl::StatusOr<std::string> CurrentContent(const Node& n) const;
@@ -150,6 +155,7 @@ class CrashEnv : public os::Env {
   std::function<void()> on_crash_;
   bool crashed_ = false;
   absl::Status image_status_;
+  std::string crash_call_;
 };
 
 }  // namespace recstore::crash

@@ -3,6 +3,7 @@
 #include "tests/crash/crash_image.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -46,28 +47,30 @@ std::string SurvivingContent(std::string_view durable, std::string_view current,
   out.resize(current.size(), '\0');
   const std::string base = out;
   std::mt19937_64 rng(seed);
-  auto dirty = [&](size_t i) { return current[i] != base[i]; };
+  const size_t size = current.size();
+  auto page_dirty = [&](size_t page, size_t end) {
+    return std::memcmp(current.data() + page, base.data() + page, end - page) != 0;
+  };
   if (mode == CrashMode::kTornWrite) {
-    size_t lo = 0, hi = current.size();
-    while (lo < hi && !dirty(lo)) ++lo;
-    while (hi > lo && !dirty(hi - 1)) --hi;
+    // The dirty range [lo, hi): from the first byte that differs to the last.
+    size_t lo = 0, hi = size;
+    while (lo < hi && current[lo] == base[lo]) ++lo;
+    while (hi > lo && current[hi - 1] == base[hi - 1]) --hi;
     if (lo == hi) return out;
     // Keep [lo, cut): anything from nothing to the whole dirty range.
     const size_t cut = lo + static_cast<size_t>(rng() % (hi - lo + 1));
-    for (size_t i = lo; i < cut; ++i) out[i] = current[i];
+    std::memcpy(out.data() + lo, current.data() + lo, cut - lo);
     return out;
   }
-  for (size_t page = 0; page < current.size(); page += kCrashPage) {
-    const size_t end = std::min(current.size(), page + kCrashPage);
-    bool any = false;
-    for (size_t i = page; i < end && !any; ++i) any = dirty(i);
-    if (!any) continue;
+  for (size_t page = 0; page < size; page += kCrashPage) {
+    const size_t end = std::min(size, page + kCrashPage);
+    if (!page_dirty(page, end)) continue;
     const uint64_t pick = mode == CrashMode::kKeepSomeUnsynced ? rng() % 2 : rng() % 3;
     if (pick == 0) {
-      std::copy(current.begin() + page, current.begin() + end, out.begin() + page);
+      std::memcpy(out.data() + page, current.data() + page, end - page);
     } else if (pick == 2) {
       for (size_t i = page; i < end; ++i) {
-        if (!dirty(i)) continue;
+        if (current[i] == base[i]) continue;
         out[i] = mode == CrashMode::kZeroUnsynced ? '\0' : static_cast<char>(rng());
       }
     }
