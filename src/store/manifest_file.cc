@@ -27,7 +27,7 @@ absl::StatusOr<format::Manifest> ReadManifest(os::Env* env, const std::string& d
 }
 
 absl::Status WriteManifest(os::Env* env, const std::string& dir, const format::Manifest& m,
-                           mode_t mode) {
+                           mode_t mode, bool* replaced) {
   const std::string path = absl::StrCat(dir, "/", kManifestName);
   const std::string tmp = path + ".tmp";
   const std::string bytes = format::EncodeManifest(m);
@@ -38,6 +38,7 @@ absl::Status WriteManifest(os::Env* env, const std::string& dir, const format::M
     RECSTORE_RETURN_IF_ERROR(env->SyncAll(file.fd(), tmp));
   }
   RECSTORE_RETURN_IF_ERROR(env->Rename(tmp, path));
+  if (replaced != nullptr) *replaced = true;
   return env->SyncDir(dir);
 }
 

@@ -20,8 +20,10 @@ absl::StatusOr<format::Manifest> ReadManifest(os::Env* env, const std::string& d
 
 // Replaces DIR/MANIFEST atomically: writes DIR/MANIFEST.tmp, fsyncs it, renames it over
 // MANIFEST and fsyncs DIR. After a crash the old or the new manifest is there, whole.
+// `*replaced` (if given) tells whether the rename happened, even when the flush of DIR then
+// failed: without a crash, the new manifest is what every later open reads.
 absl::Status WriteManifest(os::Env* env, const std::string& dir, const format::Manifest& m,
-                           mode_t mode);
+                           mode_t mode, bool* replaced = nullptr);
 
 }  // namespace recstore::store
 

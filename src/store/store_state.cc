@@ -179,8 +179,11 @@ absl::StatusOr<CollectionInfo> StoreState::CreateLocked(std::string_view name, C
   next.generation++;
   next.next_collection_id++;
   next.collections.push_back(info);
-  RECSTORE_RETURN_IF_ERROR(store::WriteManifest(env_, path_, next, options_.file_mode));
-  manifest_ = std::move(next);
+  // Once renamed into place, the new manifest is the store's, even if its flush failed.
+  bool replaced = false;
+  absl::Status s = store::WriteManifest(env_, path_, next, options_.file_mode, &replaced);
+  if (replaced) manifest_ = std::move(next);
+  RECSTORE_RETURN_IF_ERROR(s);
   return info;
 }
 
@@ -267,9 +270,13 @@ absl::Status StoreState::Drop(std::string_view name) {
   std::erase_if(next.collections, [&](const CollectionInfo& c) { return c.name == name; });
   // The manifest forgets the collection first; a folder left by a crash after this is an
   // orphan that the next writer open removes (RemoveOrphansLocked).
-  RECSTORE_RETURN_IF_ERROR(store::WriteManifest(env_, path_, next, options_.file_mode));
-  manifest_ = std::move(next);
-  open_.erase(std::string(name));
+  bool replaced = false;
+  absl::Status s = store::WriteManifest(env_, path_, next, options_.file_mode, &replaced);
+  if (replaced) {
+    manifest_ = std::move(next);
+    open_.erase(std::string(name));
+  }
+  RECSTORE_RETURN_IF_ERROR(s);
   RECSTORE_RETURN_IF_ERROR(EmptyFolder(dir));
   RECSTORE_RETURN_IF_ERROR(env_->RemoveDir(dir));
   return env_->SyncDir(path_);

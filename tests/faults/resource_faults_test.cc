@@ -281,5 +281,64 @@ INSTANTIATE_TEST_SUITE_P(
         ManifestFault{"Rename", ENOSPC, absl::StatusCode::kResourceExhausted, "RenameEnospc"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// The manifest was renamed into place, then flushing the store directory failed. Whether a
+// crash would keep the new or the old manifest is unknown, but without one every later open
+// reads the new one, so the open store must agree with it: a dropped collection is gone (a
+// collection still open for appends would lose them at the next open), a created one exists.
+std::vector<std::string> Names(const Store& store) {
+  std::vector<std::string> names;
+  for (const CollectionInfo& c : store.ListCollections()) names.push_back(c.name);
+  return names;
+}
+
+TEST(ManifestDirFlushTest, DropFailingAfterTheRenameForgetsTheCollection) {
+  const std::string dir = TestDir();
+  {
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         Store::Open(dir, {.create_if_missing = true, .segment_size = kSegment}));
+    ASSERT_OK(store->OpenLog<Trade>("trades").status());
+    ASSERT_OK_AND_ASSIGN(auto events, store->OpenByteLog("events"));
+    ASSERT_OK(events.Append(ByteRecord(0)).status());
+    ASSERT_OK(events.Sync().status());
+  }
+  FaultEnv env;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, {}));
+    env.Fail("SyncDir", EIO);
+    EXPECT_THAT(store->DropCollection("events"),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("SyncDir")));
+    env.Clear();
+    EXPECT_THAT(Names(*store), ElementsAre("trades"));
+    EXPECT_THAT(store->OpenByteLog("events", {.create_if_missing = false}).status(),
+                StatusIs(absl::StatusCode::kNotFound));
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir));
+  EXPECT_THAT(Names(*store), ElementsAre("trades"));
+  EXPECT_THAT(FilesIn(dir), ElementsAre("000001-trades", "LOCK", "MANIFEST"));
+}
+
+TEST(ManifestDirFlushTest, CreateFailingAfterTheRenameKeepsTheCollection) {
+  const std::string dir = TestDir();
+  FaultEnv env;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         internal::StoreAccess::Open(
+                             &env, dir, {.create_if_missing = true, .segment_size = kSegment}));
+    // Creating flushes the store directory twice: for the new folder, then for the manifest.
+    env.Fail("SyncDir", EIO, /*skip=*/1);
+    EXPECT_THAT(store->OpenByteLog("events").status(),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("SyncDir")));
+    env.Clear();
+    EXPECT_THAT(Names(*store), ElementsAre("events"));
+    ASSERT_OK_AND_ASSIGN(auto events, store->OpenByteLog("events", {.create_if_missing = false}));
+    ASSERT_OK(events.Append(ByteRecord(0)).status());
+    ASSERT_OK(events.Sync().status());
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir));
+  EXPECT_THAT(Names(*store), ElementsAre("events"));
+  ASSERT_OK_AND_ASSIGN(auto events, store->OpenByteLog("events"));
+  EXPECT_TRUE(BytesIntact(events, 1));
+}
+
 }  // namespace
 }  // namespace recstore::faults
