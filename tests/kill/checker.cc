@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "recstore/recstore.h"
+#include "recstore/status_macros.h"
 
 namespace recstore::kill {
 namespace {
@@ -154,9 +155,48 @@ absl::Status StoreChecker::CheckCollection(int coll, uint32_t epoch, uint32_t th
   return absl::OkStatus();
 }
 
+absl::Status StoreChecker::ReadOnly(std::vector<Identity> (&seen)[kColls], bool (&read)[kColls]) {
+  read[0] = read[1] = false;
+  if (!std::filesystem::exists(dir_ + "/MANIFEST")) return absl::OkStatus();  // never created
+  auto store = Store::Open(dir_, {.read_only = true});
+  if (!store.ok()) {
+    return absl::InternalError(absl::StrCat("read-only Store::Open: ", store.status().ToString()));
+  }
+  for (int c = 0; c < kColls; ++c) {
+    absl::Status s;
+    if (c == kFixedColl) {
+      auto log = (*store)->OpenLog<KillRecord>(kCollNames[c]);
+      s = log.status();
+      if (log.ok()) {
+        s = ReadAll(
+            *log, c, [](const KillRecord& r, Identity* id) { return CheckFixedRecord(r, id); },
+            &seen[c]);
+      }
+    } else {
+      auto log = (*store)->OpenByteLog(kCollNames[c]);
+      s = log.status();
+      if (log.ok()) {
+        s = ReadAll(
+            *log, c,
+            [](std::span<const std::byte> b, Identity* id) { return CheckByteRecord(b, id); },
+            &seen[c]);
+      }
+    }
+    // A collection the killed writer had not created yet.
+    if (s.code() == absl::StatusCode::kNotFound && known_[c].empty()) continue;
+    if (!s.ok()) return absl::InternalError(absl::StrCat("read-only: ", s.ToString()));
+    read[c] = true;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status StoreChecker::Check(uint32_t epoch, uint32_t threads, const EpochAcks& acks,
                                  CheckStats* stats) {
   stats->tmp_files += CountTmpFiles(dir_);
+  // A reader first, while the store is as the kill left it.
+  std::vector<Identity> seen[kColls];
+  bool read[kColls];
+  RETURN_IF_ERROR(ReadOnly(seen, read));
   const auto start = std::chrono::steady_clock::now();
   auto store = Store::Open(dir_, {.create_if_missing = true});
   if (!store.ok())
@@ -190,6 +230,12 @@ absl::Status StoreChecker::Check(uint32_t epoch, uint32_t threads, const EpochAc
   }
   for (int c = 0; c < kColls && s.ok(); ++c) {
     s = CheckCollection(c, epoch, threads, acks, found[c], stats);
+    if (s.ok() && read[c] && seen[c] != found[c]) {
+      s = Bad(c, std::min(seen[c].size(), found[c].size()),
+              absl::StrCat("a reader before recovery saw ", seen[c].size(),
+                           " records, the writer's recovery kept ", found[c].size()));
+    }
+    if (read[c]) ++stats->reader_checks;
   }
   if (!s.ok()) return s;
   for (int c = 0; c < kColls; ++c) known_[c] = std::move(found[c]);

@@ -27,6 +27,7 @@ struct EpochAcks {
 // Totals over every check.
 struct CheckStats {
   uint64_t checks = 0;
+  uint64_t reader_checks = 0;     // collections also read by a reader before recovery
   uint64_t records_checked = 0;   // records read back (scan, Get, identity), all epochs
   uint64_t new_records = 0;       // records of the killed epochs
   uint64_t acked_records = 0;     // of those, below an acknowledged durable end
@@ -46,7 +47,9 @@ class StoreChecker {
   // Forgets what earlier checks found (the store was removed).
   void Reset();
 
-  // Opens the store (running recovery) and checks, for each collection: the open succeeds;
+  // First opens the store read-only, as the kill left it, and reads every record (a reader
+  // must see exactly what the writer's recovery then keeps). Then opens it as a writer
+  // (running recovery) and checks, for each collection: the open succeeds;
   // the records are dense (scan count, Get of each, Verify); each record is self-consistent;
   // records found by earlier checks are unchanged; the records after them are all of
   // `epoch`, from threads below `threads`, with each thread's counters 0, 1, 2, ... in
@@ -55,6 +58,9 @@ class StoreChecker {
   absl::Status Check(uint32_t epoch, uint32_t threads, const EpochAcks& acks, CheckStats* stats);
 
  private:
+  // Opens the store read-only as the kill left it and reads every record of each
+  // collection (read[c] false: the collection or the store did not exist yet).
+  absl::Status ReadOnly(std::vector<Identity> (&seen)[kColls], bool (&read)[kColls]);
   absl::Status CheckCollection(int coll, uint32_t epoch, uint32_t threads, const EpochAcks& acks,
                                const std::vector<Identity>& found, CheckStats* stats) const;
 

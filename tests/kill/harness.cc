@@ -132,11 +132,12 @@ std::string KillSummary::ToString() const {
       "a segment rotation), %.1f s\n"
       "records checked %u (new records %u, below an acknowledged durable end %u, "
       "reported appends %u), writer reports %u\n"
+      "collections read by a reader before recovery, matching it: %u\n"
       "torn tails cut %u (%u bytes dropped), segments removed %u, interrupted segment "
       "creations %u\n"
       "recovery time (open + both collections): max %.2f ms, mean %.2f ms",
       kills, stores, open_kills, rotation_kills, seconds, s.records_checked, s.new_records,
-      s.acked_records, s.reported_records, reports, s.torn_tails, s.bytes_dropped,
+      s.acked_records, s.reported_records, reports, s.reader_checks, s.torn_tails, s.bytes_dropped,
       s.segments_removed, s.tmp_files, s.max_recovery_us / 1000.0,
       s.checks > 0 ? s.total_recovery_us / 1000.0 / s.checks : 0.0);
 }
