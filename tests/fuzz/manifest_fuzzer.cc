@@ -1,0 +1,83 @@
+// Fuzz target: the manifest decoder (format::DecodeManifest) and the store's manifest reader
+// (store::ReadManifest, which adds the store-level checks).
+//
+// Input: one control byte, then the manifest. An odd control byte makes the target set the
+// header's body_length and both checksums to match the bytes first, so mutations reach the
+// body parser instead of stopping at a checksum (libFuzzer cannot forge XXH3).
+//
+// Invariants: a decode error is DataLoss or FailedPrecondition naming the file; whatever
+// decodes re-encodes to a manifest that decodes to the same thing; whatever ReadManifest
+// accepts has collection names that Store::ValidateName accepts (they name folders), no two
+// alike.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "recstore/store.h"
+#include "src/format/manifest.h"
+#include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/fuzz_inputs.h"
+#include "tests/fuzz/scratch_dir.h"
+
+namespace recstore::fuzz {
+namespace {
+
+void CheckSame(const format::Manifest& a, const format::Manifest& b) {
+  FUZZ_CHECK(a.generation == b.generation && a.next_collection_id == b.next_collection_id &&
+             a.collections.size() == b.collections.size())
+      << "round trip changed the manifest header";
+  for (size_t i = 0; i < a.collections.size(); ++i) {
+    const CollectionInfo& x = a.collections[i];
+    const CollectionInfo& y = b.collections[i];
+    FUZZ_CHECK(x.name == y.name && x.id == y.id && x.kind == y.kind &&
+               x.segment_size == y.segment_size && x.first_seq == y.first_seq &&
+               x.record_size == y.record_size && x.record_align == y.record_align &&
+               x.schema == y.schema)
+        << "round trip changed collection " << i;
+  }
+}
+
+void Run(const uint8_t* data, size_t size) {
+  if (size == 0) return;
+  std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
+  if (data[0] & 1) FixManifestChecksums(&bytes);
+  const std::string path = "fuzz/MANIFEST";
+  absl::StatusOr<format::Manifest> m = format::DecodeManifest(bytes, path);
+  if (!m.ok()) {
+    FUZZ_CHECK(m.status().code() == absl::StatusCode::kDataLoss ||
+               m.status().code() == absl::StatusCode::kFailedPrecondition)
+        << m.status();
+    FUZZ_CHECK(absl::StrContains(m.status().message(), path)) << m.status();
+    return;
+  }
+  const std::string again = format::EncodeManifest(*m);
+  absl::StatusOr<format::Manifest> m2 = format::DecodeManifest(again, path);
+  FUZZ_CHECK(m2.ok()) << "re-encoded manifest does not decode: " << m2.status();
+  CheckSame(*m, *m2);
+  for (const CollectionInfo& c : m->collections) {
+    (void)format::SchemaHash(c.schema);
+    FUZZ_CHECK(format::CompareSchemas(c.schema, c.schema, c.name).ok());
+  }
+  // The store's reader: what it accepts can be used to name folders.
+  absl::StatusOr<format::Manifest> read = ReadManifestBytes(bytes);
+  if (!read.ok()) {
+    FUZZ_CHECK(read.status().code() == absl::StatusCode::kDataLoss) << read.status();
+    return;
+  }
+  absl::flat_hash_set<std::string> names;
+  for (const CollectionInfo& c : read->collections) {
+    FUZZ_CHECK(Store::ValidateName(c.name).ok())
+        << "ReadManifest accepted collection name '" << c.name << "'";
+    FUZZ_CHECK(names.insert(c.name).second) << "two collections named '" << c.name << "'";
+  }
+}
+
+}  // namespace
+}  // namespace recstore::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  recstore::fuzz::Run(data, size);
+  return 0;
+}

@@ -1,0 +1,177 @@
+// Seed corpora and edge inputs for the fuzz targets (see seeds.h).
+#include "tests/fuzz/seeds.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "recstore/recstore.h"
+#include "src/base/endian.h"
+#include "src/format/layout.h"
+#include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/reader_harness.h"
+#include "tests/testing/records.h"
+
+namespace recstore::fuzz {
+namespace {
+
+using ::recstore::testing::Aligned;
+using ::recstore::testing::MakeTrade;
+using ::recstore::testing::Trade;
+using ::recstore::testing::Wide;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Stores of a few shapes; `visit` sees each store's directory once it is closed.
+template <typename Visit>
+void BuildShapes(const std::string& scratch, Visit visit) {
+  const StoreOptions create{.create_if_missing = true, .segment_size = 64 << 10};
+  {  // empty
+    const std::string dir = scratch + "/empty";
+    FUZZ_CHECK(Store::Open(dir, create).ok());
+    visit(dir);
+  }
+  {  // a fixed and a byte collection over two segments each, one dropped collection
+    const std::string dir = scratch + "/mixed";
+    {
+      auto store = Store::Open(dir, create);
+      FUZZ_CHECK(store.ok());
+      auto trades = (*store)->OpenLog<Trade>("trades");
+      auto events = (*store)->OpenByteLog("events");
+      FUZZ_CHECK(trades.ok() && events.ok());
+      for (uint64_t i = 0; i < 2000; ++i) FUZZ_CHECK(trades->Append(MakeTrade(i)).ok());
+      for (uint64_t i = 0; i < 700; ++i) {
+        FUZZ_CHECK(events->Append(std::string(i % 151, static_cast<char>(i))).ok());
+      }
+      FUZZ_CHECK(trades->Sync().ok() && events->Sync().ok());
+      {
+        auto gone = (*store)->OpenLog<Aligned>("gone");
+        FUZZ_CHECK(gone.ok());
+      }
+      FUZZ_CHECK((*store)->DropCollection("gone").ok());
+    }
+    visit(dir);
+  }
+  {  // every field kind, an over-aligned type, a larger segment size
+    const std::string dir = scratch + "/wide";
+    {
+      auto store = Store::Open(dir, create);
+      FUZZ_CHECK(store.ok());
+      auto wide = (*store)->OpenLog<Wide>("wide", {.segment_size = 1 << 20});
+      auto aligned = (*store)->OpenLog<Aligned>("aligned");
+      FUZZ_CHECK(wide.ok() && aligned.ok());
+      FUZZ_CHECK(wide->Append(Wide{}).ok() && aligned->Append(Aligned{1, 2}).ok());
+    }
+    visit(dir);
+  }
+}
+
+std::vector<std::string> ManifestSeeds(const std::string& scratch) {
+  std::vector<std::string> seeds;
+  BuildShapes(scratch, [&](const std::string& dir) {
+    const std::string m = ReadFile(dir + "/MANIFEST");
+    seeds.push_back(std::string(1, '\0') + m);
+    seeds.push_back(std::string(1, '\1') + m);
+  });
+  return seeds;
+}
+
+std::vector<std::string> SegmentHeaderSeeds(const std::string& scratch) {
+  std::vector<std::string> seeds;
+  BuildShapes(scratch, [&](const std::string& dir) {
+    for (const auto& folder : std::filesystem::directory_iterator(dir)) {
+      if (!folder.is_directory()) continue;
+      for (const auto& f : std::filesystem::directory_iterator(folder.path())) {
+        uint64_t first;
+        if (!format::ParseSegmentFileName(f.path().filename().string(), &first)) continue;
+        const std::string seg = ReadFile(f.path().string());
+        std::string tail = seg.substr(0, 72) + seg.substr(format::kCommitBlockOffset, 32);
+        tail.resize(tail.size() + 8);
+        base::EncodeFixed64(tail.data() + 104, first);
+        seeds.push_back(std::string(1, '\0') + tail);
+        seeds.push_back(std::string(1, '\3') + tail);
+      }
+    }
+  });
+  return seeds;
+}
+
+// A record reader input: control bytes, commit block, tail length, head and tail.
+std::string ReaderInput(uint8_t f0, uint8_t f1, const std::string& head, const std::string& tail,
+                        const std::string& commit = std::string(32, '\0')) {
+  std::string s;
+  s.push_back(static_cast<char>(f0));
+  s.push_back(static_cast<char>(f1));
+  s += commit;
+  s.push_back(static_cast<char>(tail.size() & 0xff));
+  s.push_back(static_cast<char>(tail.size() >> 8));
+  return s + head + tail;
+}
+
+std::string Le32(uint32_t v) {
+  std::string s(4, '\0');
+  base::EncodeFixed32(s.data(), v);
+  return s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& TargetNames() {
+  static const auto* names =
+      new std::vector<std::string>{"manifest", "segment_header", "record_reader"};
+  return *names;
+}
+
+std::vector<std::string> SeedsFor(const std::string& target, const std::string& scratch) {
+  if (target == "manifest") return ManifestSeeds(scratch);
+  if (target == "segment_header") return SegmentHeaderSeeds(scratch);
+  if (target == "record_reader") return ReaderSeeds(scratch);
+  return {};
+}
+
+std::vector<std::string> EdgeInputs(const std::string& target) {
+  std::vector<std::string> in = {"",
+                                 std::string(1, '\0'),
+                                 std::string(1, '\1'),
+                                 std::string(1, '\xff'),
+                                 std::string(200, '\xff'),
+                                 std::string(200, '\0')};
+  if (target == "manifest") {
+    // A valid header claiming a body it does not have; a body of one huge string.
+    std::string m = "RSMANIFS" + Le32(1) + "\x04\x03\x02\x01" + std::string(24, '\0');
+    in.push_back("\1" + m);
+    in.push_back("\1" + m + std::string(16, '\0') + "\xff\xff\xff\xff");
+    in.push_back("\1" + m + std::string(12, '\0') + Le32(0xffffffff));  // 2^32-1 collections
+  }
+  if (target == "segment_header") {
+    in.push_back("\3" + std::string(112, '\0'));
+    in.push_back("\3" + std::string("RSSEGMNT") + std::string(104, '\xff'));
+  }
+  if (target == "record_reader") {
+    for (uint8_t kind = 0; kind < 2; ++kind) {
+      // A frame claiming 4 GiB; a slot pointing past the end; zero-length frames; a commit
+      // block claiming every slot; resealed garbage; a file cut inside its header page.
+      in.push_back(ReaderInput(kind | 8, 0x10, Le32(0xffffffff) + std::string(12, '\0'), ""));
+      in.push_back(ReaderInput(kind, 0, std::string(64, '\x01'), Le32(0xfffffff8)));
+      in.push_back(ReaderInput(kind | 8 | 0x40, 0x10, std::string(160, '\0'), ""));
+      std::string commit(32, '\0');
+      base::EncodeFixed32(commit.data(), 0x54494D43);
+      base::EncodeFixed64(commit.data() + 8, 15000);
+      base::EncodeFixed64(commit.data() + 16, 4096);
+      in.push_back(ReaderInput(kind | 0x80 | 0x40, 0, "", "", commit));
+      in.push_back(ReaderInput(kind | 8 | 4, 1, std::string(300, '\x07'), std::string(40, '\x10')));
+      in.push_back(ReaderInput(kind | 0x10 | 0x20 | 8, 2, std::string(10, 'x'), ""));
+      in.push_back(ReaderInput(kind | 0x10 | 2, 4, std::string(72, '\0'), ""));  // unwritten header
+    }
+  }
+  return in;
+}
+
+}  // namespace recstore::fuzz
