@@ -41,13 +41,13 @@ bool StartsSegment(const Report& r, uint64_t per) {
 }
 
 struct Epoch {
-  uint32_t epoch;
-  uint64_t seed;
-  bool at_rotation;
-  bool during_open;       // time the kill from the fork, to land while the writer opens
-  Clock::duration delay;  // from the fork (during_open) or from the writer's open report
-  int rotation_target;
-  Clock::duration rotation_delay;
+  uint32_t epoch = 0;
+  uint64_t seed = 0;
+  bool at_rotation = false;
+  bool during_open = false;  // time the kill from the fork, to land while the writer opens
+  Clock::duration delay{};   // from the fork (during_open) or from the writer's open report
+  int rotation_target = 0;
+  Clock::duration rotation_delay{};
 };
 
 // One writer child from fork to death; fills *acks from its reports.
@@ -166,8 +166,12 @@ absl::StatusOr<KillSummary> RunKills(const KillOptions& o, std::FILE* progress) 
     e.seed = rng();
     e.at_rotation =
         o.timing == KillTiming::kAtRotation || (o.timing == KillTiming::kMixed && k % 2 == 1);
+    e.during_open = !e.at_rotation && rng() % 5 == 0;
     e.delay = std::chrono::microseconds(
-        o.min_delay_us + static_cast<int64_t>(rng() % (o.max_delay_us - o.min_delay_us + 1)));
+        e.during_open
+            ? static_cast<int64_t>(rng() % 10000)
+            : o.min_delay_us + static_cast<int64_t>(rng() % (o.max_delay_us - o.min_delay_us + 1)));
+    // A rotation kill waits for its rotation, up to a second after the open.
     if (e.at_rotation) e.delay = std::max<Clock::duration>(e.delay, std::chrono::seconds(1));
     e.rotation_target = 1 + static_cast<int>(rng() % 3);
     e.rotation_delay = std::chrono::microseconds(rng() % 1000);
