@@ -219,9 +219,15 @@ void Collection::WriteCommitFor(size_t i, uint64_t durable_end) {
                       table_.at(i + 1).first_seq.load(std::memory_order_relaxed) <= durable_end;
   const uint64_t records =
       (sealed ? table_.at(i + 1).first_seq.load() : durable_end) - s->first_seq();
-  // Variable-size records: the data end is just past the last durable frame.
+  // Variable-size records: the data end is just past the last durable frame. A block that
+  // already records these records keeps its data end: the last of them may be one recovery
+  // trusted without reading, so its slot and length are not to be trusted here.
   uint64_t data_end = format::kDataStart;
-  if (!fixed() && records > 0) {
+  format::CommitBlock old;
+  if (s->ReadCommit(&old) && old.records == records) {
+    if (old.sealed == sealed) return;
+    data_end = old.data_end;
+  } else if (!fixed() && records > 0) {
     const uint64_t off = log::SlotOffset(*s, records - 1);
     data_end = off + format::FrameSpace(base::DecodeFixed32(s->data() + off)) - format::kSlotSize;
   }
