@@ -2,8 +2,11 @@
 
 #include <fcntl.h>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "recstore/status_macros.h"
+#include "recstore/store.h"
 #include "src/os/file.h"
 
 namespace recstore::store {
@@ -23,7 +26,21 @@ absl::StatusOr<format::Manifest> ReadManifest(os::Env* env, const std::string& d
   std::string bytes(size, '\0');
   RECSTORE_ASSIGN_OR_RETURN(size_t got, env->PRead(file.fd(), path, bytes.data(), size, 0));
   bytes.resize(got);
-  return format::DecodeManifest(bytes, path);
+  RECSTORE_ASSIGN_OR_RETURN(format::Manifest m, format::DecodeManifest(bytes, path));
+  // Names become folder names: refuse any name the API refuses (a "../x" would reach outside
+  // the store), and two collections of one name.
+  absl::flat_hash_set<std::string_view> names;
+  for (const CollectionInfo& c : m.collections) {
+    if (absl::Status s = Store::ValidateName(c.name); !s.ok()) {
+      return absl::DataLossError(absl::StrCat(path, ": collection ", c.id, " has an invalid name '",
+                                              absl::CEscape(c.name), "'"));
+    }
+    if (!names.insert(c.name).second) {
+      return absl::DataLossError(
+          absl::StrCat(path, ": two collections are named '", absl::CEscape(c.name), "'"));
+    }
+  }
+  return m;
 }
 
 absl::Status WriteManifest(os::Env* env, const std::string& dir, const format::Manifest& m,

@@ -15,7 +15,8 @@ inline constexpr char kManifestName[] = "MANIFEST";
 inline constexpr char kLockName[] = "LOCK";
 
 // Reads and decodes DIR/MANIFEST. NotFound if it does not exist; decode errors as
-// format::DecodeManifest.
+// format::DecodeManifest; DataLoss for a collection name Store::ValidateName refuses or used
+// twice.
 absl::StatusOr<format::Manifest> ReadManifest(os::Env* env, const std::string& dir);
 
 // Replaces DIR/MANIFEST atomically: writes DIR/MANIFEST.tmp, fsyncs it, renames it over
