@@ -2,36 +2,33 @@
 // crashed after its n-th Env call, for every n of a full run; each crash image is reopened
 // with the real Env and checked against the workload's oracle (image_check.h).
 //
-// Every crash point is checked in the drop, keep-part and torn modes; the zero and garbage
-// modes cover one point in four, and one image in three is also reopened (on copies) under
-// kSalvage and kAbsoluteConsistency. RECSTORE_CRASH_EXHAUSTIVE=1 checks every point in every
-// mode and recovery mode. The points are split into kSlices test instances (runs of
+// Every crash point is checked in the drop and torn modes, one in two in keep-part mode and
+// one in four in the zero and garbage modes; one image in four is also reopened (on copies)
+// under kSalvage and kAbsoluteConsistency. RECSTORE_CRASH_EXHAUSTIVE=1 checks every point in
+// every mode and recovery mode. The points are split into kSlices test instances (runs of
 // consecutive points), which Bazel spreads over its shards.
-// RECSTORE_CRASH_POINT=n checks crash point n alone (to replay a failure).
+// RECSTORE_CRASH_POINT=n checks crash point n alone, in every mode (to replay a failure).
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "tests/crash/crash_env.h"
 #include "tests/crash/image_check.h"
+#include "tests/crash/scratch.h"
 #include "tests/crash/workload.h"
-#include "tests/testing/temp_dir.h"
 
 namespace recstore::crash {
 namespace {
 
 namespace fs = std::filesystem;
 using Mode = CrashEnv::Mode;
-using ::recstore::testing::TestDir;
 
 constexpr int kSlices = 16;
 constexpr Mode kAllModes[] = {Mode::kDropUnsynced, Mode::kKeepSomeUnsynced, Mode::kTornWrite,
@@ -49,67 +46,18 @@ uint64_t OnlyPoint() {
   return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
 }
 
+// Drop and torn: every point; keep-part: one in two; zero and garbage: one in four.
 bool ModeAt(uint64_t n, size_t m) {
-  return m < 3 || Exhaustive() || OnlyPoint() != 0 || Mix(n) % 4 == 0;
+  if (m == 0 || m == 2 || Exhaustive() || OnlyPoint() != 0) return true;
+  return Mix(n + m) % (m == 1 ? 2 : 4) == 0;
 }
 
-// Whether image (n, m) is also checked under kSalvage and kAbsoluteConsistency (one in three).
+// Whether image (n, m) is also checked under kSalvage and kAbsoluteConsistency (one in four).
 bool RecoveryModesAt(uint64_t n, size_t m) {
-  return Exhaustive() || OnlyPoint() != 0 || Mix(n * 16 + m + 8) % 3 == 0;
-}
-
-// A hash of every name and byte under `dir`, in name order (within this process only).
-uint64_t TreeHash(const std::string& dir) {
-  std::vector<fs::path> paths;
-  for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir)) {
-    paths.push_back(e.path());
-  }
-  std::sort(paths.begin(), paths.end());
-  uint64_t h = 0;
-  for (const fs::path& p : paths) {
-    if (fs::is_directory(p)) {
-      h = absl::HashOf(h, p.string().substr(dir.size()));
-      continue;
-    }
-    std::ifstream f(p, std::ios::binary);
-    std::string bytes(fs::file_size(p), '\0');
-    f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    h = absl::HashOf(h, p.string().substr(dir.size()), bytes);
-  }
-  return h;
+  return Exhaustive() || OnlyPoint() != 0 || Mix(n * 16 + m + 8) % 4 == 0;
 }
 
 uint64_t SeedFor(uint64_t n, size_t m) { return Mix(n * 16 + m); }
-
-// Where the store, its images and their copies go: RAM when it can be (the checks reopen each
-// image with the real Env, whose fsyncs would otherwise reach the disk thousands of times).
-// RECSTORE_CRASH_TMPDIR overrides; removed when the test ends.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* over = std::getenv("RECSTORE_CRASH_TMPDIR");
-    std::string parent = over != nullptr ? over : "/dev/shm";
-    std::error_code ec;
-    if (!fs::is_directory(parent, ec) || access(parent.c_str(), W_OK) != 0) {
-      path_ = TestDir("work");
-      return;
-    }
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = absl::StrCat("recstore-crash-", getpid(), "-", info->name());
-    std::replace(name.begin(), name.end(), '/', '.');
-    path_ = absl::StrCat(parent, "/", name);
-    fs::remove_all(path_, ec);
-    fs::create_directories(path_, ec);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Runs the workload in a fresh `root` with nothing armed; returns its Env call count.
 uint64_t FullRun(const std::string& root, Oracle* oracle, std::vector<std::string>* violations,

@@ -43,16 +43,18 @@ inline bool operator==(const CrashRecord& x, const CrashRecord& y) {
 }
 
 // Byte records: 1 byte to 3 KiB mostly, one in 16 between 4 and 10 KiB (more than a page).
-// Collections may start with one record larger than a segment, to get one of its own.
-inline size_t ExpectedSize(uint32_t collection, uint64_t seq, uint64_t oversized_first) {
-  if (seq == 0 && oversized_first > 0) return oversized_first;
+// With `oversized_every` > 0, records 0, k, 2k, ... are 70,000 bytes: larger than a 64 KiB
+// segment, each gets a segment of its own.
+inline constexpr size_t kOversizedRecord = 70000;
+inline size_t ExpectedSize(uint32_t collection, uint64_t seq, uint64_t oversized_every) {
+  if (oversized_every > 0 && seq % oversized_every == 0) return kOversizedRecord;
   const uint64_t h = Mix(Mix(collection + 1000) ^ seq);
   if (h % 16 == 0) return 4097 + (h >> 8) % 6000;
   return 1 + (h >> 8) % 3072;
 }
 
-inline std::string ExpectedBytes(uint32_t collection, uint64_t seq, uint64_t oversized_first) {
-  std::string s(ExpectedSize(collection, seq, oversized_first), '\0');
+inline std::string ExpectedBytes(uint32_t collection, uint64_t seq, uint64_t oversized_every) {
+  std::string s(ExpectedSize(collection, seq, oversized_every), '\0');
   uint64_t x = Mix(Mix(collection + 2000) ^ seq);
   for (size_t i = 0; i < s.size(); i += 8) {
     x = Mix(x);

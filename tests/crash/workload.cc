@@ -45,7 +45,7 @@ const std::string& ExpectedPayload(size_t c, uint64_t seq) {
       const CrashRecord r = ExpectedRecord(static_cast<uint32_t>(c), s);
       v.emplace_back(reinterpret_cast<const char*>(&r), sizeof(r));
     } else {
-      v.push_back(ExpectedBytes(static_cast<uint32_t>(c), s, kCollections[c].oversized_first));
+      v.push_back(ExpectedBytes(static_cast<uint32_t>(c), s, kCollections[c].oversized_every));
     }
   }
   return v[seq];
@@ -66,6 +66,10 @@ const std::vector<Workload::Op>& Workload::Script() {
     ops->push_back({K::kOpen, kBlobs});
     ops->push_back({K::kAppend, kBlobs, 1});
     AddPhase(ops, 2, 60, {kTicks, kEvents, kMetrics, kBlobs});
+    // Batches that need two new segments each, created before any record is written.
+    ops->push_back({K::kBatch, kMetrics, 3200});
+    ops->push_back({K::kBatch, kEvents, 40});
+    ops->push_back({K::kSync, kEvents});
     // Reopen with unsynced records in every collection: the clean close syncs them, the
     // reopen reads the manifest and recovers each collection again.
     ops->push_back({K::kReopenStore});

@@ -26,7 +26,7 @@ namespace recstore::crash {
 struct CollectionSpec {
   const char* name;
   bool fixed;                // CrashRecord log, or byte log
-  uint64_t oversized_first;  // byte logs: size of record 0 when it exceeds a segment (0: none)
+  uint64_t oversized_every;  // byte logs: records 0, k, 2k... exceed a segment (0: none)
 };
 
 inline constexpr uint64_t kSegmentSize = 64 << 10;
@@ -36,7 +36,7 @@ inline constexpr std::array<CollectionSpec, kNumCollections> kCollections = {{
     {"events", false, 0},
     {"audit", false, 0},  // dropped midway
     {"metrics", true, 0},
-    {"blobs", false, 70000},  // created after the drop; its first record gets its own segment
+    {"blobs", false, 25},  // created after the drop; oversized records get segments of their own
 }};
 
 // The expected payload of record `seq` of collection `c` (either kind), from a per-thread
