@@ -195,11 +195,13 @@ absl::Status Collection::ScanTail(size_t i, uint64_t index, uint64_t offset, boo
           report_.skipped.push_back({seq, s->path(), offset, "invalid frame or checksum"});
           len = static_cast<uint32_t>(next - offset - format::kFrameHeaderSize);
         }
-        std::byte* slot = s->mutable_data() == nullptr
-                              ? nullptr
-                              : s->mutable_data() + s->capacity() - format::kSlotSize * (index + 1);
-        if (slot != nullptr && base::DecodeFixed32(slot) != offset) {
-          base::EncodeFixed32(slot, static_cast<uint32_t>(offset));
+        const uint64_t slot = s->capacity() - format::kSlotSize * (index + 1);
+        if (base::DecodeFixed32(s->data() + slot) != offset) {
+          // The frame reached the disk but its slot did not (another page). A writer repairs
+          // the slot; a reader cannot, and reads find records through slots, so its log ends
+          // before this record.
+          if (s->mutable_data() == nullptr) break;
+          base::EncodeFixed32(s->mutable_data() + slot, static_cast<uint32_t>(offset));
         }
         offset += format::FrameSpace(len) - format::kSlotSize;
         ++index;
