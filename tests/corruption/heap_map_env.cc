@@ -64,8 +64,11 @@ absl::Status HeapMapEnv::ZeroRange(int fd, const std::string& path, uint64_t off
   Changed(path);
   absl::Status s = real_->ZeroRange(fd, path, off, len);
   if (!s.ok()) return s;
-  ForEachMappingOf(fd, [&](char* buf, const Region& r) {
-    if (off < r.len) std::memset(buf + off, 0, std::min<uint64_t>(len, r.len - off));
+  ForEachMappingOf(fd, [&](char* buf, Region& r) {
+    if (off >= r.len) return;
+    const size_t n = std::min<uint64_t>(len, r.len - off);
+    std::memset(buf + off, 0, n);
+    if (r.writable) std::memset(r.original.data() + off, 0, n);  // the file holds it already
   });
   return s;
 }
@@ -80,9 +83,11 @@ absl::Status HeapMapEnv::PWrite(int fd, const std::string& path, std::string_vie
   Changed(path);
   absl::Status s = real_->PWrite(fd, path, data, off);
   if (!s.ok()) return s;
-  ForEachMappingOf(fd, [&](char* buf, const Region& r) {
-    if (off < r.len)
-      std::memcpy(buf + off, data.data(), std::min<uint64_t>(data.size(), r.len - off));
+  ForEachMappingOf(fd, [&](char* buf, Region& r) {
+    if (off >= r.len) return;
+    const size_t n = std::min<uint64_t>(data.size(), r.len - off);
+    std::memcpy(buf + off, data.data(), n);
+    if (r.writable) std::memcpy(r.original.data() + off, data.data(), n);
   });
   return s;
 }

@@ -70,7 +70,7 @@ class HeapMapEnv : public os::Env {
     size_t len = 0;
     bool writable = false;
     std::string path;
-    std::string original;  // writable: the bytes as mapped, to find the pages that changed
+    std::string original;  // writable: what the file holds, to find the pages that changed
   };
   void Changed(const std::string& path);
   // Applies `fn(buffer, region)` to every mapping of the file open as `fd`.

@@ -199,6 +199,9 @@ void Exercise(internal::Collection& c, const KindTemplate& k, RecoveryMode mode,
   for (const BadRecord& b : rep.skipped) holes.insert(b.seq);
   uint64_t bad = 0;
   for (uint64_t seq = begin; seq < end; ++seq) {
+    // The template's full segment is the same in every run: Get only a sample of it (Verify
+    // and the scan below still read all of it).
+    if (seq + 4 < input_first && seq % 64 != 0) continue;
     absl::StatusOr<std::span<const std::byte>> r = c.Get(seq);
     if (r.ok()) {
       if (k.fixed()) FUZZ_CHECK(r->size() == k.info.record_size);
@@ -248,7 +251,8 @@ void Exercise(internal::Collection& c, const KindTemplate& k, RecoveryMode mode,
   FUZZ_CHECK(mode == RecoveryMode::kSalvage || skipped == 0);
   absl::StatusOr<VerifyReport> v = c.Verify();
   FUZZ_CHECK(v.ok()) << v.status();
-  FUZZ_CHECK(v->ok == (bad == 0)) << "Verify ok=" << v->ok << " but " << bad << " bad records";
+  FUZZ_CHECK(!v->ok || bad == 0) << "Verify ok but " << bad << " bad records";
+  FUZZ_CHECK(v->ok || v->first_bad.seq < end) << "Verify names record " << v->first_bad.seq;
   if (writer && mode == RecoveryMode::kAbsoluteConsistency) {
     FUZZ_CHECK(v->ok) << "a record fails after absolute consistency opened: " << v->first_bad.seq
                       << " " << v->first_bad.reason;
@@ -385,7 +389,9 @@ void RunReaderInput(const uint8_t* data, size_t size) {
       << rep.segments_removed;
   if (append) {
     absl::StatusOr<std::span<const std::byte>> got = again->Get(end);
-    FUZZ_CHECK(got.ok() && same(*got)) << "appended record lost after a clean close";
+    FUZZ_CHECK(got.ok() && same(*got))
+        << "appended record lost after a clean close: "
+        << (got.ok() ? std::string(AsString(*got)) : got.status().ToString());
   }
   FUZZ_CHECK(Env()->live_mappings() <= 2);
 }
