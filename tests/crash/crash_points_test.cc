@@ -7,7 +7,8 @@
 // under kSalvage and kAbsoluteConsistency. RECSTORE_CRASH_EXHAUSTIVE=1 checks every point in
 // every mode and recovery mode. The points are split into kSlices test instances (runs of
 // consecutive points), which Bazel spreads over its shards.
-// RECSTORE_CRASH_POINT=n checks crash point n alone, in every mode (to replay a failure).
+// RECSTORE_CRASH_POINT=n checks crash point n alone, in every mode (to replay a failure, with
+// the RECSTORE_CRASH_SEED the failure message names).
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,7 +58,13 @@ bool RecoveryModesAt(uint64_t n, size_t m) {
   return Exhaustive() || OnlyPoint() != 0 || Mix(n * 16 + m + 8) % 4 == 0;
 }
 
-uint64_t SeedFor(uint64_t n, size_t m) { return Mix(n * 16 + m); }
+// RECSTORE_CRASH_SEED=s varies every random choice of the crash modes (default 0).
+uint64_t SeedBase() {
+  const char* v = std::getenv("RECSTORE_CRASH_SEED");
+  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
+}
+
+uint64_t SeedFor(uint64_t n, size_t m) { return Mix(Mix(SeedBase()) ^ (n * 16 + m)); }
 
 // Runs the workload in a fresh `root` with nothing armed; returns its Env call count.
 uint64_t FullRun(const std::string& root, Oracle* oracle, std::vector<std::string>* violations,
@@ -99,7 +106,8 @@ class PrintTotals : public ::testing::Environment {
         "crash points: %llu checked of %llu Env calls; images per mode: %s (%llu drop images "
         "repeat the previous point's); images reopened %llu, also in salvage and absolute "
         "modes %llu; records verified %llu; tails cut %llu; salvage holes %llu; "
-        "absolute-consistency refusals %llu\n",
+        "absolute-consistency refusals %llu (%llu where the default recovery reported no "
+        "cut)\n",
         static_cast<unsigned long long>(t.points), static_cast<unsigned long long>(t.calls),
         absl::StrJoin(modes, ", ").c_str(), static_cast<unsigned long long>(t.repeats),
         static_cast<unsigned long long>(t.stats.images),
@@ -107,7 +115,8 @@ class PrintTotals : public ::testing::Environment {
         static_cast<unsigned long long>(t.stats.records_verified),
         static_cast<unsigned long long>(t.stats.tails_cut),
         static_cast<unsigned long long>(t.stats.salvage_holes),
-        static_cast<unsigned long long>(t.stats.absolute_refusals));
+        static_cast<unsigned long long>(t.stats.absolute_refusals),
+        static_cast<unsigned long long>(t.stats.absolute_refusals_unreported));
   }
 };
 const auto* const kPrintTotals = ::testing::AddGlobalTestEnvironment(new PrintTotals);
@@ -211,7 +220,8 @@ TEST_P(CrashPointsTest, EveryCrashPointRecovers) {
       EXPECT_TRUE(problems.empty())
           << "crash point " << n << " of " << calls << " (after " << env.crash_call() << "), mode "
           << CrashModeName(images[i].mode) << ", seed " << images[i].seed
-          << " (replay: RECSTORE_CRASH_POINT=" << n << "):\n  " << absl::StrJoin(problems, "\n  ");
+          << " (replay: RECSTORE_CRASH_SEED=" << SeedBase() << " RECSTORE_CRASH_POINT=" << n
+          << "):\n  " << absl::StrJoin(problems, "\n  ");
     }
   }
 }

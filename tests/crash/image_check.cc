@@ -75,6 +75,7 @@ class Checker {
       if (!OpenCollection(*store, c, &h, "default")) continue;
       const RecoveryReport& r = h.base().recovery();
       stats_->tails_cut += r.truncated ? 1 : 0;
+      cut_[c] = r.truncated;
       end_[c] = h.base().end();
       stats_->records_verified += Records(c, h, {}, "default", /*full=*/true);
     }
@@ -133,6 +134,7 @@ class Checker {
             DataFollows(std::string(s.message()), kCollections[c].fixed, &bad) &&
             bad >= oracle_.c[c].durable) {
           ++stats_->absolute_refusals;
+          if (!cut_[c]) ++stats_->absolute_refusals_unreported;
         } else {
           Problem(c, "absolute", absl::StrCat("open failed: ", s.ToString()));
         }
@@ -324,6 +326,7 @@ class Checker {
   std::vector<std::string> problems_;
   std::array<bool, kNumCollections> exists_{};
   std::array<uint64_t, kNumCollections> end_{};
+  std::array<bool, kNumCollections> cut_{};  // the default recovery reported a cut
 };
 
 }  // namespace

@@ -31,6 +31,9 @@ struct CheckStats {
   uint64_t tails_cut = 0;             // collections whose default recovery cut a tail
   uint64_t salvage_holes = 0;         // invalid records kSalvage kept as holes
   uint64_t absolute_refusals = 0;     // collections kAbsoluteConsistency refused to open
+  // ... of which the default recovery reported nothing cut: data lay only past an all-zero
+  // page, which the default recovery zeroes without counting it (design.md, section 5)
+  uint64_t absolute_refusals_unreported = 0;
 };
 
 // Checks `image_root`/store. With `recovery_modes`, first copies the image and checks the

@@ -31,8 +31,8 @@ bool Exhaustive() {
   return v != nullptr && std::string(v) == "1";
 }
 
-// The first-level points whose images are recovered under crashes: one in 24.
-bool Sampled(uint64_t n) { return Exhaustive() || Mix(n + 77) % 24 == 0; }
+// The first-level points whose images are recovered under crashes: one in 32.
+bool Sampled(uint64_t n) { return Exhaustive() || Mix(n + 77) % 32 == 0; }
 
 void FreshCopy(const std::string& from, const std::string& to) {
   fs::remove_all(to);
