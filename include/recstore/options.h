@@ -38,7 +38,8 @@ enum class RecoveryMode {
   // point; truncate the rest (a torn tail after a crash is normal) and report it.
   kTolerateTornTail,
   // Verify every record of every segment on open; any invalid record or non-zero byte after
-  // the last record fails the open with DataLoss. Open time grows with the data.
+  // the last record, or fewer records than a commit block recorded as durable, fails the open
+  // with DataLoss. Open time grows with the data.
   kAbsoluteConsistency,
   // Like kTolerateTornTail, but continue past invalid records in the tail, keep every valid
   // record found after them and report the invalid ones. Scans skip the invalid records;

@@ -254,6 +254,17 @@ absl::Status Collection::CutTail(size_t i, uint64_t keep_records, uint64_t cut_o
     }
   }
   const uint64_t removed = table_.size() - (i + 1);
+  // Absolute consistency does not start from commit blocks, but a valid one still says which
+  // records were durable: a log that ends before it has lost synced records, even if nothing
+  // non-zero follows (a tail lost at a record boundary).
+  format::CommitBlock commit;
+  if (config_.recovery == RecoveryMode::kAbsoluteConsistency && !read_only() &&
+      s->ReadCommit(&commit) && commit.records > keep_records) {
+    return absl::DataLossError(absl::StrCat(
+        s->path(), ": offset ", cut_offset, ": record ", s->first_seq() + keep_records,
+        " of collection '", config_.info.name, "' is invalid, but the commit block records ",
+        commit.records, " durable records in this segment"));
+  }
   if (config_.recovery == RecoveryMode::kAbsoluteConsistency &&
       (dropped > 0 || removed > 0 || !AllZero(*s, cut_offset, region_end))) {
     return absl::DataLossError(absl::StrCat(

@@ -73,6 +73,18 @@ TEST_P(SegmentOpenTest, MiddleSegmentCutShortFailsAnOpenThatScansIt) {
   ExpectOpenFailsNaming(c, 1);
 }
 
+// A tail lost exactly at a record boundary leaves nothing non-zero after the last valid
+// record; absolute consistency must still see that the commit block vouched for more.
+TEST_P(SegmentOpenTest, AbsoluteConsistencyRefusesToLoseRecordsACommitBlockRecords) {
+  const CollectionImage& c = image_.collection(GetParam());
+  const size_t newest = c.segments.size() - 1;
+  ZeroFrom(c.SegmentPath(image_.dir(), newest), c.records.back().offset);
+  ASSERT_OK_AND_ASSIGN(
+      auto store, Store::Open(image_.dir(), {.recovery_mode = RecoveryMode::kAbsoluteConsistency}));
+  EXPECT_THAT(store->OpenUntyped(c.name),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(c.segments[newest].file)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Kinds, SegmentOpenTest,
                          ::testing::Values(CollectionKind::kFixed, CollectionKind::kVariable),
                          [](const ::testing::TestParamInfo<CollectionKind>& info) {
