@@ -2,8 +2,9 @@
 // Env call (EIO, ENOSPC or EINTR, by n), for one n in three of a full run (every n with
 // RECSTORE_CRASH_EXHAUSTIVE=1), and then runs to its end
 // (the reopen in its middle recovers a collection that a failed sync left failed). No crash:
-// afterwards the store is reopened with the real Env and must hold what the oracle says
-// (image_check.h): every record a returned Sync() covered, nothing never appended, dense
+// afterwards the store, and the image a power loss right after the run would leave (a CrashEnv
+// under the FaultEnv, drop mode), are reopened with the real Env and must hold what the oracle
+// says (image_check.h): every record a returned Sync() covered, nothing never appended, dense
 // sequence numbers, creations and drops as they returned.
 #include <cerrno>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "tests/crash/crash_env.h"
 #include "tests/crash/image_check.h"
 #include "tests/crash/scratch.h"
 #include "tests/crash/workload.h"
@@ -42,10 +44,12 @@ TEST_P(FaultPointsTest, EverySingleFaultLeavesTheContractIntact) {
   const int slice = GetParam();
   ScratchDir scratch;
   const std::string root = scratch.path() + "/root";
+  const std::string image = scratch.path() + "/image";
   int calls = 0;
   {
     fs::create_directories(root);
-    FaultEnv env;
+    CrashEnv model(root);
+    FaultEnv env(&model);
     Workload w(&env, root + "/store");
     w.Run();
     ASSERT_TRUE(w.first_error().ok()) << w.first_error();
@@ -57,19 +61,25 @@ TEST_P(FaultPointsTest, EverySingleFaultLeavesTheContractIntact) {
     if (!Sampled(n)) continue;
     fs::remove_all(root);
     fs::create_directories(root);
-    FaultEnv env;
+    CrashEnv model(root);
+    FaultEnv env(&model);
     env.FailNth(FaultEnv::kAnyCall, n, ErrnoFor(n));
     Workload w(&env, root + "/store");
     w.Run();
     ASSERT_EQ(env.Failures(), 1) << "fault point " << n << " never reached";
+    // What a power loss right after the run would keep: every promise must hold there too.
+    ASSERT_TRUE(model.WriteCrashImage(image, CrashEnv::Mode::kDropUnsynced, 1).ok());
     ++points;
     failed_ops += w.errors();
     EXPECT_TRUE(w.violations().empty()) << "fault point " << n << " (errno " << ErrnoFor(n)
                                         << "): " << absl::StrJoin(w.violations(), "\n");
-    std::vector<std::string> problems = CheckCrashImage(root, w.oracle(), false, &stats);
-    EXPECT_TRUE(problems.empty()) << "fault point " << n << " of " << calls << " (errno "
-                                  << ErrnoFor(n) << ", first error " << w.first_error() << "):\n  "
-                                  << absl::StrJoin(problems, "\n  ");
+    for (const std::string& dir : {image, root}) {
+      std::vector<std::string> problems = CheckCrashImage(dir, w.oracle(), false, &stats);
+      EXPECT_TRUE(problems.empty())
+          << "fault point " << n << " of " << calls << " (errno " << ErrnoFor(n) << ", first error "
+          << w.first_error() << "), " << (dir == image ? "then a crash (drop mode)" : "no crash")
+          << ":\n  " << absl::StrJoin(problems, "\n  ");
+    }
   }
   printf(
       "slice %d: %llu fault points of %d Env calls; %llu operations failed; %llu records "

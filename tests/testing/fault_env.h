@@ -1,4 +1,5 @@
-// An Env that forwards to the real one and fails chosen calls with chosen errno values.
+// An Env that forwards to the real one (or another Env) and fails chosen calls with chosen
+// errno values.
 //
 //   FaultEnv env;
 //   env.Fail("SyncData", EIO);                 // every later SyncData fails
@@ -26,6 +27,9 @@ namespace recstore::testing {
 
 class FaultEnv : public os::Env {
  public:
+  // Forwards to `base` (by default the real Env), which must outlive this one.
+  explicit FaultEnv(os::Env* base = os::DefaultEnv()) : real_(base) {}
+
   // The op name that matches calls of every kind (in Fail, FailNth and Calls).
   static constexpr char kAnyCall[] = "*";
 
@@ -181,7 +185,7 @@ class FaultEnv : public os::Env {
     return base::ErrnoToStatus(err, op, path);
   }
 
-  os::Env* const real_ = os::DefaultEnv();
+  os::Env* const real_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, Rule> rules_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
