@@ -154,10 +154,15 @@ class TruncationTest : public ::testing::Test {
   std::string damaged_;
 };
 
-TEST_F(TruncationTest, EveryOffsetWithinTheLastTwoRecords) {
+// One instance per image (fixed, fixed without commit blocks, bytes, bytes without), so that
+// Bazel's shards use both cores.
+class TruncationImageTest : public TruncationTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(TruncationImageTest, EveryOffsetWithinTheLastTwoRecords) {
   Tally tally;
   uint64_t cuts = 0;
-  for (const CollectionImage& c : images_) {
+  {
+    const CollectionImage& c = images_[GetParam()];
     for (size_t segment : {c.segments.size() - 1, size_t{1}}) {
       const SegmentImage& s = c.segments[segment];
       const RecordLoc& r1 = c.records[s.first_seq + s.records - 2];
@@ -183,8 +188,11 @@ TEST_F(TruncationTest, EveryOffsetWithinTheLastTwoRecords) {
   }
   EXPECT_EQ(env_.live_mappings(), 0u);
   tally.Add("truncation offsets (each cut short and zeroed, in every mode)", cuts);
-  tally.Print("truncation");
+  tally.Print(absl::StrCat("truncation, ", images_[GetParam()].name,
+                           images_[GetParam()].commit_blocks ? "" : " (no commit blocks)"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Images, TruncationImageTest, ::testing::Range(0, 4));
 
 }  // namespace
 }  // namespace recstore::testing

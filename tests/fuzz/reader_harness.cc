@@ -34,11 +34,16 @@ constexpr char kFixedName[] = "f";
 constexpr char kBytesName[] = "v";
 
 FuzzRecord FixedRecord(uint64_t seq) {
-  return {static_cast<uint16_t>(seq * 31), static_cast<uint8_t>(seq),
-          static_cast<uint8_t>(seq >> 8)};
+  FuzzRecord r{static_cast<uint16_t>(seq * 31),
+               static_cast<uint8_t>(seq),
+               static_cast<uint8_t>(seq >> 8),
+               {}};
+  std::memset(r.text, 'A' + static_cast<int>(seq % 26), sizeof(r.text));
+  return r;
 }
+// 40 to 100 bytes: a byte segment holds about 600.
 std::string BytesRecord(uint64_t seq) {
-  return std::string((seq * 7) % 61, static_cast<char>('a' + seq % 26));
+  return std::string(40 + (seq * 7) % 61, static_cast<char>('a' + seq % 26));
 }
 
 std::string ReadFile(const std::string& path) {

@@ -40,12 +40,14 @@
 
 namespace recstore::fuzz {
 
+// 60 bytes, align 2: 4 padding bytes before each slot's checksum, 853 slots per segment.
 struct FuzzRecord {
   uint16_t a;
   uint8_t b;
   uint8_t c;
+  char text[56];
 };
-RECSTORE_RECORD(FuzzRecord, a, b, c);
+RECSTORE_RECORD(FuzzRecord, a, b, c, text);
 
 // Runs one input (never throws; aborts on a broken invariant).
 void RunReaderInput(const uint8_t* data, size_t size);
