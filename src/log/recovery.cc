@@ -124,7 +124,7 @@ absl::Status Collection::Recover() {
           s.ReadCommit(&c) &&
           (fixed() ? c.records <= geometry_.per_segment
                    : c.records <= (s.capacity() - format::kDataStart) / format::kSlotSize &&
-                         c.data_end >= format::kDataStart &&
+                         c.data_end >= format::kDataStart && c.data_end % 8 == 0 &&
                          c.data_end <= s.capacity() - format::kSlotSize * c.records);
       if (plausible || i == 0) {
         start = i;

@@ -165,6 +165,13 @@ constexpr char kZeroedThenRewrittenPage[] =
     "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
     "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x10\x00\x00\x00\x00\x00\x00\x00\xff"
     "\xbb\x3a\x7b\xc7\x00\x10\x00\x00";
+// record_reader: a commit block with a valid checksum and a data end not a multiple of 8 was
+// taken as plausible; the next append wrote its frame there, misaligned (UBSan: misaligned
+// atomic store), where no later read accepts a frame. Plausibility now requires alignment.
+constexpr char kMisalignedDataEnd[] =
+    "\xc5\x00\x43\x4d\x49\x54\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\xe7\x10\x00\x00"
+    "\x00\x00\x00\x00\x53\x27\x50\xdf\xda\x7a\xb7\x40\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    "\xd9\xac\x87\x6f\xbb\x3a\x7b\xc7\x00\x10\x00\x00";
 
 }  // namespace
 
@@ -219,6 +226,7 @@ std::vector<std::string> EdgeInputs(const std::string& target) {
     in.emplace_back(kCommitRewrittenFromCorruptRecord,
                     sizeof(kCommitRewrittenFromCorruptRecord) - 1);
     in.emplace_back(kZeroedThenRewrittenPage, sizeof(kZeroedThenRewrittenPage) - 1);
+    in.emplace_back(kMisalignedDataEnd, sizeof(kMisalignedDataEnd) - 1);
   }
   return in;
 }
