@@ -90,9 +90,9 @@ passed=0
 failed=0
 for t in "${targets[@]}"; do
   log="${out}/logs/${t}.log"
-  execs=$(grep -oE 'stat::number_of_executed_units: +[0-9]+' "${log}" | grep -o '[0-9]*$' || echo "?")
-  rate=$(grep -oE 'stat::average_exec_per_sec: +[0-9]+' "${log}" | grep -o '[0-9]*$' || echo "?")
-  added=$(grep -oE 'stat::new_units_added: +[0-9]+' "${log}" | grep -o '[0-9]*$' || echo "?")
+  execs=$(grep -oE 'stat::number_of_executed_units: +[0-9]+' "${log}" | grep -o '[0-9]*$' | tail -1 || true)
+  rate=$(grep -oE 'stat::average_exec_per_sec: +[0-9]+' "${log}" | grep -o '[0-9]*$' | tail -1 || true)
+  added=$(grep -oE 'stat::new_units_added: +[0-9]+' "${log}" | grep -o '[0-9]*$' | tail -1 || true)
   cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "${log}" | tail -1 || true)
   corpus=$(find "${out}/corpus/${t}" -type f | wc -l)
   if ((rc_of[${t}] == 0)); then
