@@ -183,6 +183,30 @@ TEST_F(CrashEnvTest, RemoveWithoutSyncDirIsUndone) {
   EXPECT_FALSE(std::filesystem::exists(I("f")));
 }
 
+TEST_F(CrashEnvTest, ARenamedDirectoryTakesItsFilesAlong) {
+  ASSERT_TRUE(env_.MakeDir(P("d"), 0755).ok());
+  int fd = Create("d/f");
+  Write(fd, "d/f", "one");
+  ASSERT_TRUE(env_.SyncData(fd, P("d/f")).ok());
+  ASSERT_TRUE(env_.SyncDir(P("d")).ok());
+  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(env_.Close(fd, P("d/f")).ok());
+  ASSERT_TRUE(env_.Rename(P("d"), P("e")).ok());
+  // The file is known under its new path: opening it finds the same file.
+  absl::StatusOr<int> again = env_.Open(P("e/f"), O_RDWR, 0);
+  ASSERT_TRUE(again.ok());
+  Write(*again, "e/f", "two");
+  ASSERT_TRUE(env_.SyncData(*again, P("e/f")).ok());
+  Image();
+  EXPECT_EQ(ReadFile(I("d/f")), "two");  // the rename is undone, the synced content is not
+  EXPECT_FALSE(std::filesystem::exists(I("e")));
+  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  Image();
+  EXPECT_EQ(ReadFile(I("e/f")), "two");
+  EXPECT_FALSE(std::filesystem::exists(I("d")));
+  ASSERT_TRUE(env_.Close(*again, P("e/f")).ok());
+}
+
 TEST_F(CrashEnvTest, RemoveDirWithoutSyncDirIsUndone) {
   ASSERT_TRUE(env_.MakeDir(P("d"), 0755).ok());
   ASSERT_TRUE(env_.SyncDir(root_).ok());
