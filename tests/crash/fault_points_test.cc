@@ -1,5 +1,5 @@
 // Fault-point enumeration: the crash workload runs over a FaultEnv that fails only its n-th
-// Env call (EIO, ENOSPC or EINTR, by n), for one n in three of a full run (every n with
+// Env call (EIO, ENOSPC or EINTR, by n), for one n in five of a full run (every n with
 // RECSTORE_CRASH_EXHAUSTIVE=1), and then runs to its end
 // (the reopen in its middle recovers a collection that a failed sync left failed). No crash:
 // afterwards the store, and the image a power loss right after the run would leave (a CrashEnv
@@ -32,10 +32,10 @@ int ErrnoFor(uint64_t n) {
   return kErrnos[Mix(n) % 3];
 }
 
-// One point in three; every point with RECSTORE_CRASH_EXHAUSTIVE=1.
+// One point in five; every point with RECSTORE_CRASH_EXHAUSTIVE=1.
 bool Sampled(uint64_t n) {
   const char* v = std::getenv("RECSTORE_CRASH_EXHAUSTIVE");
-  return (v != nullptr && std::string(v) == "1") || Mix(n + 3) % 3 == 0;
+  return (v != nullptr && std::string(v) == "1") || Mix(n + 3) % 5 == 0;
 }
 
 class FaultPointsTest : public ::testing::TestWithParam<int> {};
