@@ -35,7 +35,10 @@ struct SyncPolicy {
 // What opening a collection does with records after the last recorded durable point.
 enum class RecoveryMode {
   // Default. Keep the longest prefix of complete, checksum-valid records after the durable
-  // point; truncate the rest (a torn tail after a crash is normal) and report it.
+  // point; truncate the rest (a torn tail after a crash is normal) and report it. In every
+  // mode, a segment that cannot be read, has an invalid header or is shorter than its
+  // capacity fails the open with its error (DataLoss naming the file) and no file changes;
+  // only a newest segment whose header is all zeros (a torn creation) is removed.
   kTolerateTornTail,
   // Verify every record of every segment on open; any invalid record or non-zero byte after
   // the last record, or fewer records than a commit block recorded as durable, fails the open
