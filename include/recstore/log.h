@@ -9,12 +9,18 @@
 // copied handles. Appends are serialized inside; readers in the same process never see a
 // partly written record: a record becomes visible (end(), Get, Scan) only once complete.
 //
-// Sequence numbers are dense: the first record of a collection is 0, each append takes the
-// next number. end() is one past the last visible record.
+// Sequence numbers: the first record of a collection is 0, each append takes the next
+// number, and a record keeps its number for ever. end() is one past the last visible record;
+// begin() is the first live one (retention moves it up). Compaction removes records below the
+// active segment, so [begin(), end()) may have gaps: scans skip them and Get of one returns
+// NotFound.
 //
 // Lifetimes of what reads return: a `const T&`, `const T*` or byte span points into the
-// segment's memory mapping and stays valid while any handle to the collection is open.
-// Records are immutable once appended, so the bytes never change under the reader.
+// segment's memory mapping. Records are immutable once appended, so the bytes never change
+// under the reader. What a scan yields stays valid while the ScanRange exists; what Get
+// returns stays valid while a Pin() taken before the Get exists, and otherwise until a
+// TruncateBefore, ApplyRetention, Compact or Merge (of this process) retires its segment.
+// Without those calls, everything stays valid while any handle to the collection is open.
 #ifndef RECSTORE_LOG_H_
 #define RECSTORE_LOG_H_
 
@@ -30,6 +36,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "recstore/compaction.h"
 #include "recstore/options.h"
 #include "recstore/schema.h"
 
@@ -54,6 +61,12 @@ struct CollectionInfo {
   RecordSchema schema;        // fixed: the fields; variable: empty
   uint64_t segment_size = 0;
   uint64_t first_seq = 0;  // first live sequence number
+  // Compaction: the generation of the compacted segments (0: never compacted) and the end
+  // of the range they cover; records at and after compacted_end live in ordinary segments.
+  uint64_t generation = 0;
+  uint64_t compacted_end = 0;
+  int64_t time_base = 0;  // Unix seconds at creation: base of byte records' append times
+  RetentionPolicy retention;
 };
 
 // Largest variable-size record: 256 MiB. Bigger appends fail with InvalidArgument. A record
@@ -69,7 +82,14 @@ struct RecordRun {
   const std::byte* base = nullptr;   // fixed: first record; variable: segment start
   uint32_t stride = 0;               // fixed: bytes from one record to the next
   const std::byte* slots = nullptr;  // variable: one past the slot of the run's first record
+  const uint64_t* seqs = nullptr;    // compacted segments: the records' sequence numbers
+  uint64_t next_seq = 0;             // where the next run starts
+
+  uint64_t SeqAt(uint64_t i) const { return seqs != nullptr ? seqs[i] : first_seq + i; }
 };
+
+// Keeps the segments a reader started on mapped (see Pin()).
+using ReadPin = std::shared_ptr<const void>;
 
 // The untyped core shared by all handles. Applications use Log<T>, ByteLog or UntypedLog.
 class LogCore {
@@ -84,16 +104,26 @@ class LogCore {
   [[nodiscard]] absl::Status Refresh() const;
   [[nodiscard]] absl::StatusOr<const std::byte*> GetFixed(uint64_t seq) const;
   [[nodiscard]] absl::StatusOr<std::span<const std::byte>> GetBytes(uint64_t seq) const;
-  // Fills `run` with valid records starting at `seq`, none at or past `end`. Invalid
+  // Fills `run` with valid records at or after `seq`, none at or past `end`. Invalid
   // records are skipped (counted in *skipped) under RecoveryMode::kSalvage and are a
-  // DataLoss error otherwise.
-  [[nodiscard]] absl::Status NextRun(uint64_t seq, uint64_t end, RecordRun* run,
-                                     uint64_t* skipped) const;
+  // DataLoss error otherwise. Reads the segments `*pin` holds, taking a pin first if empty.
+  [[nodiscard]] absl::Status NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped,
+                                     ReadPin* pin) const;
+  [[nodiscard]] absl::StatusOr<CompactionStats> TruncateBefore(uint64_t seq) const;
+  [[nodiscard]] absl::StatusOr<CompactionStats> ApplyRetention() const;
+  [[nodiscard]] absl::Status SetRetention(const RetentionPolicy& policy) const;
+  [[nodiscard]] absl::StatusOr<CompactionStats> Compact(const CompactOptions& options) const;
+  [[nodiscard]] absl::StatusOr<int64_t> AppendTime(uint64_t seq) const;
+  ReadPin Pin() const;
   [[nodiscard]] absl::StatusOr<VerifyReport> Verify() const;
   uint64_t begin() const;
   uint64_t end() const;
   uint64_t durable() const;
-  const CollectionInfo& info() const;
+  CollectionInfo info() const;
+  // The parts of info() that never change while the collection is open: name, id, kind,
+  // record size and alignment, schema, segment size.
+  const CollectionInfo& shape() const;
+  const std::string& name() const { return shape().name; }
   const RecoveryReport& recovery() const;
   bool read_only() const;
   const std::shared_ptr<internal::Collection>& collection() const { return c_; }
@@ -153,7 +183,9 @@ struct Entry {
 // The records [from, end) of a collection, where `end` is end() when the scan was made. A scan
 // verifies each record's checksum before yielding it. It stops early at an invalid record
 // (except under RecoveryMode::kSalvage, where it skips it) or when a segment cannot be read;
-// status() then says why. The scan holds the collection open while it exists.
+// status() then says why. The scan holds the collection open while it exists, and from its
+// first record on it reads the segments as they were then: a compaction or retention call
+// that runs meanwhile does not change what it yields.
 template <typename View>
 class ScanRange {
  public:
@@ -166,9 +198,9 @@ class ScanRange {
     using value_type = ScanRange::value_type;
 
     iterator() = default;
-    value_type operator*() const { return {run_.first_seq + i_, scan_->view_(run_, i_)}; }
+    value_type operator*() const { return {run_.SeqAt(i_), scan_->view_(run_, i_)}; }
     iterator& operator++() {
-      if (++i_ == run_.count) Advance(run_.first_seq + run_.count);
+      if (++i_ == run_.count) Advance(run_.next_seq);
       return *this;
     }
     bool operator==(const iterator& o) const { return done() == o.done(); }
@@ -180,7 +212,8 @@ class ScanRange {
     void Advance(uint64_t seq) {
       i_ = 0;
       if (seq < scan_->end_) {
-        absl::Status s = scan_->core_.NextRun(seq, scan_->end_, &run_, &scan_->skipped_);
+        absl::Status s =
+            scan_->core_.NextRun(seq, scan_->end_, &run_, &scan_->skipped_, &scan_->pin_);
         if (s.ok() && run_.count > 0) return;
         scan_->status_ = std::move(s);
       }
@@ -215,6 +248,7 @@ class ScanRange {
   uint64_t end_;
   absl::Status status_;
   uint64_t skipped_ = 0;
+  ReadPin pin_;
 };
 
 // Operations every handle has.
@@ -241,11 +275,50 @@ class LogBase {
   uint64_t end() const { return core_.end(); }          // one past the last visible record
   uint64_t size() const { return end() - begin(); }     // visible records
   uint64_t durable() const { return core_.durable(); }  // durable end known to this process
-  const CollectionInfo& info() const { return core_.info(); }
-  const std::string& name() const { return core_.info().name; }
+  // The manifest's description as this process sees it now.
+  CollectionInfo info() const { return core_.info(); }
+  const std::string& name() const { return core_.name(); }
   // What opening found after the last durable point.
   const RecoveryReport& recovery() const { return core_.recovery(); }
   bool read_only() const { return core_.read_only(); }
+
+  // Retention and compaction (writer handles; include/recstore/compaction.h). Each waits for
+  // any other one on the collection, then switches the collection in one atomic manifest
+  // rewrite: a crash at any point leaves the collection as it was before or after the call,
+  // and the next open removes files either state left behind. Appends, syncs and reads go on
+  // while they run. Errors: FailedPrecondition (read-only handle, or the log has failed);
+  // the I/O error of a write or sync, after which the collection is unchanged (or, when the
+  // manifest was replaced but its folder not synced, changed and not yet durable).
+
+  // Drops every record below `seq`: begin() becomes `seq`. Whole segments below it are
+  // deleted; a segment holding records on both sides stays as it is (its dropped records
+  // are no longer readable). Errors also: OutOfRange when seq > end().
+  [[nodiscard]] absl::StatusOr<CompactionStats> TruncateBefore(uint64_t seq) const {
+    return core_.TruncateBefore(seq);
+  }
+  // Stores `policy` in the manifest and applies it at once (see RetentionPolicy). Errors
+  // also: InvalidArgument for a time_field that is not an 8-byte integer field of the schema.
+  [[nodiscard]] absl::Status SetRetention(const RetentionPolicy& policy) const {
+    return core_.SetRetention(policy);
+  }
+  // Applies the stored retention policy now.
+  [[nodiscard]] absl::StatusOr<CompactionStats> ApplyRetention() const {
+    return core_.ApplyRetention();
+  }
+  // Syncs, then rewrites the records below the active segment that `options` keeps (by key,
+  // by predicate, or all of them) into new full segments of a new compaction generation. A
+  // record's sequence number and bytes never change. Errors also: InvalidArgument for a key
+  // or tombstone field that the schema lacks or a key spec of the wrong kind.
+  [[nodiscard]] absl::StatusOr<CompactionStats> Compact(const CompactOptions& options = {}) const {
+    return core_.Compact(options);
+  }
+  // Folds the segments below the active one (small, partly dropped or earlier compacted
+  // ones) into full segments, keeping every live record: Compact with default options.
+  [[nodiscard]] absl::StatusOr<CompactionStats> Merge() const { return core_.Compact({}); }
+
+  // Keeps the segments as they are now mapped in this process while the pin exists, so
+  // pointers from Get stay valid across compaction and retention.
+  ReadPin Pin() const { return core_.Pin(); }
 
  protected:
   LogBase() = default;
@@ -273,8 +346,9 @@ class Log : public LogBase {
     return core_.AppendFixed(records.data(), records.size());
   }
 
-  // The record `seq`, zero-copy, after checking its checksum. O(1).
-  // Errors: OutOfRange outside [begin(), end()); DataLoss if its checksum fails.
+  // The record `seq`, zero-copy, after checking its checksum. O(1) (O(log n) below a
+  // compaction). Errors: OutOfRange outside [begin(), end()); NotFound when compaction
+  // removed it; DataLoss if its checksum fails.
   [[nodiscard]] absl::StatusOr<const T*> Get(uint64_t seq) const {
     absl::StatusOr<const std::byte*> p = core_.GetFixed(seq);
     if (!p.ok()) return p.status();
@@ -304,9 +378,15 @@ class ByteLog : public LogBase {
   }
 
   // The record `seq`, zero-copy, after checking its checksum. O(log segments).
-  // Errors: OutOfRange outside [begin(), end()); DataLoss if its checksum fails.
+  // Errors: OutOfRange outside [begin(), end()); NotFound when compaction removed it;
+  // DataLoss if its checksum fails.
   [[nodiscard]] absl::StatusOr<std::span<const std::byte>> Get(uint64_t seq) const {
     return core_.GetBytes(seq);
+  }
+  // When record `seq` was appended, in Unix seconds (the store records it with second
+  // resolution). Errors as Get.
+  [[nodiscard]] absl::StatusOr<int64_t> AppendTime(uint64_t seq) const {
+    return core_.AppendTime(seq);
   }
 
   ScanRange<log_internal::BytesView> Scan(uint64_t from = 0) const { return {core_, from}; }
@@ -320,14 +400,14 @@ class UntypedLog : public LogBase {
   explicit UntypedLog(LogCore core) : LogBase(std::move(core)) {}
 
   [[nodiscard]] absl::StatusOr<std::span<const std::byte>> Get(uint64_t seq) const {
-    if (info().kind == CollectionKind::kVariable) return core_.GetBytes(seq);
+    if (core_.shape().kind == CollectionKind::kVariable) return core_.GetBytes(seq);
     absl::StatusOr<const std::byte*> p = core_.GetFixed(seq);
     if (!p.ok()) return p.status();
-    return std::span<const std::byte>(*p, info().record_size);
+    return std::span<const std::byte>(*p, core_.shape().record_size);
   }
 
   ScanRange<log_internal::UntypedView> Scan(uint64_t from = 0) const {
-    return {core_, from, log_internal::UntypedView{info().record_size}};
+    return {core_, from, log_internal::UntypedView{core_.shape().record_size}};
   }
 };
 

@@ -147,7 +147,8 @@ absl::StatusOr<std::span<const std::byte>> Collection::Get(uint64_t seq) {
   return std::span<const std::byte>(s->data() + payload, len);
 }
 
-absl::Status Collection::NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped) {
+absl::Status Collection::NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped,
+                                 ReadPin* /*pin*/) {
   run->count = 0;
   const bool salvage = config_.recovery == RecoveryMode::kSalvage;
   while (seq < end) {
@@ -168,6 +169,8 @@ absl::Status Collection::NextRun(uint64_t seq, uint64_t end, RecordRun* run, uin
     if (valid > 0) {
       run->first_seq = seq;
       run->count = valid;
+      run->next_seq = seq + valid;
+      run->seqs = nullptr;
       if (fixed()) {
         run->base = s->data() + geometry_.Offset(first);
         run->stride = geometry_.stride;

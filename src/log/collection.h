@@ -62,13 +62,22 @@ class Collection {
   // The payload of record `seq` (either kind), checked. OutOfRange outside [begin, end);
   // DataLoss naming file and offset if it is invalid.
   absl::StatusOr<std::span<const std::byte>> Get(uint64_t seq);
-  absl::Status NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped);
+  absl::Status NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped, ReadPin* pin);
   absl::StatusOr<VerifyReport> Verify();
+
+  // Retention and compaction (compaction.cc); see LogBase.
+  absl::StatusOr<CompactionStats> TruncateBefore(uint64_t seq);
+  absl::StatusOr<CompactionStats> ApplyRetention();
+  absl::Status SetRetention(const RetentionPolicy& policy);
+  absl::StatusOr<CompactionStats> Compact(const CompactOptions& options);
+  absl::StatusOr<int64_t> AppendTime(uint64_t seq);
+  ReadPin Pin();
 
   uint64_t begin() const { return config_.info.first_seq; }
   uint64_t end() const { return published_.load(std::memory_order_acquire); }
   uint64_t durable() const { return durable_.load(std::memory_order_acquire); }
-  const CollectionInfo& info() const { return config_.info; }
+  CollectionInfo info() const { return config_.info; }
+  const CollectionInfo& shape() const { return config_.info; }
   const RecoveryReport& recovery() const { return report_; }
   bool read_only() const { return config_.read_only; }
   // Sync policy kBackground: records appended but not yet synced.

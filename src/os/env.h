@@ -70,6 +70,10 @@ class Env {
   [[nodiscard]] virtual absl::Status RemoveDir(const std::string& path) = 0;
   // OK if `path` exists, NotFound if not, another error if it cannot be told.
   [[nodiscard]] virtual absl::Status Exists(const std::string& path) = 0;
+
+  // The wall clock, in nanoseconds since the Unix epoch (record append times, retention by
+  // age). Tests override it to move time.
+  virtual int64_t NowUnixNanos();
 };
 
 // The real thing: POSIX and Linux calls. Never null; lives forever.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -298,6 +299,12 @@ const Syscalls& RealSyscalls() {
       .closedir = [](DIR* dir) { return ::closedir(dir); },
   };
   return calls;
+}
+
+int64_t Env::NowUnixNanos() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
 std::unique_ptr<Env> NewPosixEnv(const Syscalls& calls) {

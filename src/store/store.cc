@@ -88,14 +88,28 @@ absl::StatusOr<const std::byte*> LogCore::GetFixed(uint64_t seq) const {
 absl::StatusOr<std::span<const std::byte>> LogCore::GetBytes(uint64_t seq) const {
   return c_->Get(seq);
 }
-absl::Status LogCore::NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped) const {
-  return c_->NextRun(seq, end, run, skipped);
+absl::Status LogCore::NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped,
+                              ReadPin* pin) const {
+  return c_->NextRun(seq, end, run, skipped, pin);
 }
+absl::StatusOr<CompactionStats> LogCore::TruncateBefore(uint64_t seq) const {
+  return c_->TruncateBefore(seq);
+}
+absl::StatusOr<CompactionStats> LogCore::ApplyRetention() const { return c_->ApplyRetention(); }
+absl::Status LogCore::SetRetention(const RetentionPolicy& policy) const {
+  return c_->SetRetention(policy);
+}
+absl::StatusOr<CompactionStats> LogCore::Compact(const CompactOptions& options) const {
+  return c_->Compact(options);
+}
+absl::StatusOr<int64_t> LogCore::AppendTime(uint64_t seq) const { return c_->AppendTime(seq); }
+ReadPin LogCore::Pin() const { return c_->Pin(); }
 absl::StatusOr<VerifyReport> LogCore::Verify() const { return c_->Verify(); }
 uint64_t LogCore::begin() const { return c_->begin(); }
 uint64_t LogCore::end() const { return c_->end(); }
 uint64_t LogCore::durable() const { return c_->durable(); }
-const CollectionInfo& LogCore::info() const { return c_->info(); }
+CollectionInfo LogCore::info() const { return c_->info(); }
+const CollectionInfo& LogCore::shape() const { return c_->shape(); }
 const RecoveryReport& LogCore::recovery() const { return c_->recovery(); }
 bool LogCore::read_only() const { return c_->read_only(); }
 

@@ -228,7 +228,8 @@ void Exercise(internal::Collection& c, const KindTemplate& k, RecoveryMode mode,
   bool stopped = false;
   while (seq < end) {
     RecordRun run;
-    absl::Status s = c.NextRun(seq, end, &run, &skipped);
+    ReadPin pin;
+    absl::Status s = c.NextRun(seq, end, &run, &skipped, &pin);
     if (!s.ok()) {
       stopped = true;
       CheckError(s, dir);
@@ -249,7 +250,7 @@ void Exercise(internal::Collection& c, const KindTemplate& k, RecoveryMode mode,
       (void)sum;
     }
     yielded += run.count;
-    seq = run.first_seq + run.count;
+    seq = run.next_seq;
   }
   FUZZ_CHECK(stopped || yielded + skipped == end - begin)
       << "a scan yielded " << yielded << " and skipped " << skipped << " of " << end - begin;
