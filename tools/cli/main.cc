@@ -1,5 +1,5 @@
 // recstore: the command-line tool for recstore stores. main() picks the command; each
-// command lives in its own file (demo.cc, inspect.cc, dump.cc, append.cc).
+// command lives in its own file (demo.cc, inspect.cc, dump.cc, append.cc, compact.cc).
 #include <unistd.h>
 
 #include <cstdio>
@@ -35,6 +35,14 @@ commands:
       the end of input) and at the end of input. --print-durable prints "durable SEQ" after
       each sync, SEQ being the highest durable sequence number (nothing while the log is
       empty), and flushes standard output.
+  compact DIR COLLECTION [--before SEQ | --key FIELD | --key-prefix N | --merge]
+      Open the store as its writer and rewrite COLLECTION: --before SEQ drops every record
+      below SEQ; --key FIELD (fixed-size records) or --key-prefix N (byte records, the key
+      being the first N bytes) drops each record below the active segment that a newer
+      record of its key supersedes; --merge, the default, folds the segments below the
+      active one into full ones.
+      Sequence numbers never change. Draws a progress bar when standard error is a
+      terminal; prints records and bytes in and kept, segments, generation, first seq, time.
   help, --help
       Print this text.
 
@@ -68,6 +76,7 @@ int main(int argc, char** argv) {
   if (cmd == "verify") return VerifyCommand(argc - 2, argv + 2);
   if (cmd == "dump") return DumpCommand(argc - 2, argv + 2);
   if (cmd == "append") return AppendCommand(argc - 2, argv + 2);
+  if (cmd == "compact") return CompactCommand(argc - 2, argv + 2);
   fmt::print(stderr, "{}", kUsage);
   return Fail(kExitError, "unknown command '{}'", cmd);
 }
