@@ -1,5 +1,7 @@
 // Throughput of recstore's append and scan paths beside memcpy baselines, in one run, followed
-// by a summary of the ratios append/memcpy and scan/memcpy.
+// by a summary of the ratios append/memcpy and scan/memcpy, and the compaction row: Merge()
+// and key Compact() rates and append throughput while a merge runs. Only the compaction row
+// (about 20 s): --benchmark_filter=compact
 //
 //   ./bazelw run --config=opt //tools/bench:recstore_bench -- [flags]
 //
@@ -8,6 +10,12 @@
 //                      works in PATH/recstore_bench.<pid> and removes it before exiting
 //   --records64=N      64-byte records per append run and in the scan data (default 4Mi)
 //   --records100=N     100-byte records per append run and in the scan data (default 2.5Mi)
+//   --compact_records=N
+//                      64-byte records in the collection each compaction benchmark fills
+//                      (default 4.5M: 324 MB on disk in 64 MiB segments; about half of them
+//                      superseded by a newer record of their key)
+//   --compact_append_cap=N
+//                      most records appended while a merge runs (default 30M)
 //   --prewarm=0        do not touch and free anonymous memory of a run's size before each run
 //                      that takes new pages (appends, fresh-page baselines); see PrewarmPages
 //   --mutex_deadlock_detection=off
@@ -97,6 +105,18 @@ void RegisterAll() {
   reg("sync64/every:16", [](benchmark::State& s) {
     BM_AppendSync64(s, 16);
   })->Unit(benchmark::kMicrosecond);
+
+  for (const bool by_key : {false, true}) {
+    benchmark::RegisterBenchmark(by_key ? "compact64/key" : "compact64/merge",
+                                 [by_key](benchmark::State& s) { BM_Compact64(s, by_key); })
+        ->UseManualTime()
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond);
+  }
+  benchmark::RegisterBenchmark("compact64/append-during-merge", BM_AppendDuringMerge64)
+      ->UseManualTime()
+      ->Iterations(1)
+      ->Unit(benchmark::kMillisecond);
 }
 
 int Main(int argc, char** argv) {
@@ -112,6 +132,10 @@ int Main(int argc, char** argv) {
       config().records64 = std::stoull(v);
     } else if (ParseFlag(argv[i], "records100", &v)) {
       config().records100 = std::stoull(v);
+    } else if (ParseFlag(argv[i], "compact_records", &v)) {
+      config().compact_records = std::stoull(v);
+    } else if (ParseFlag(argv[i], "compact_append_cap", &v)) {
+      config().compact_append_cap = std::stoull(v);
     } else if (ParseFlag(argv[i], "prewarm", &v)) {
       config().prewarm = v != "0" && v != "false";
     } else if (ParseFlag(argv[i], "mutex_deadlock_detection", &v)) {

@@ -50,6 +50,11 @@ struct Config {
   uint64_t records64 = uint64_t{4} << 20;
   uint64_t records100 = uint64_t{5} << 19;
   bool prewarm = true;
+  // The compaction row (recstore_bench_compact.cc): records in the filled collection (4.5M
+  // 64-byte records: 324 MB on disk, four full 64 MiB segments and the active one) and the
+  // most records the appending thread writes while a merge runs.
+  uint64_t compact_records = 4'500'000;
+  uint64_t compact_append_cap = 30'000'000;
 };
 
 inline Config& config() {
@@ -193,6 +198,10 @@ void BM_Scan64Reopen(benchmark::State& state);
 // Closes and removes the scan data written by the first scan benchmark.
 void DropScanData();
 
+// Compaction (recstore_bench_compact.cc).
+void BM_Compact64(benchmark::State& state, bool by_key);
+void BM_AppendDuringMerge64(benchmark::State& state);
+
 struct Rates {
   double items_per_s = 0;  // from wall-clock time
   double bytes_per_s = 0;
@@ -200,6 +209,7 @@ struct Rates {
   double cpu_bytes_per_s = 0;
   double seconds_per_iteration = 0;  // wall-clock
   bool from_median = false;
+  std::map<std::string, double> counters;  // the run's user counters
 };
 
 class SummaryReporter : public benchmark::ConsoleReporter {
@@ -218,6 +228,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
         auto it = run.counters.find(name);
         return it == run.counters.end() ? 0.0 : it->second.value;
       };
+      for (const auto& [name, counter] : run.counters) r.counters[name] = counter.value;
       r.items_per_s = get("items_per_second");
       r.bytes_per_s = get("bytes_per_second");
       // Manual-time runs time only part of each iteration; their CPU time covers all of it.

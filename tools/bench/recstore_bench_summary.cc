@@ -5,6 +5,35 @@ namespace recstore_bench {
 // ---------------------------------------------------------------------------------------------
 // Summary: the console output as usual, plus the rates kept per benchmark for the ratios.
 
+namespace {
+
+double CounterOf(const Rates& r, const std::string& name) {
+  auto it = r.counters.find(name);
+  return it == r.counters.end() ? 0.0 : it->second;
+}
+
+// The compaction row: MB/s of payload read and of segment bytes written by Merge() and key
+// Compact(), and single appends per second while a merge runs beside the same appends alone.
+void PrintCompactionSummary(const SummaryReporter& rep) {
+  for (const auto& [label, name] : {std::pair{"compact 64B merge", "compact64/merge"},
+                                    std::pair{"compact 64B by key", "compact64/key"}}) {
+    const Rates* r = rep.Find(name);
+    if (r == nullptr) continue;
+    std::printf("  %-36s %7.0f MB/s in, %7.0f MB/s written, %.1f%% of records kept, %.2f s\n",
+                label, r->bytes_per_s / 1e6, CounterOf(*r, "written_MB/s"), CounterOf(*r, "kept%"),
+                r->seconds_per_iteration);
+  }
+  if (const Rates* r = rep.Find("compact64/append-during-merge"); r != nullptr) {
+    std::printf(
+        "  %-36s %9.0f rec/s during a merge, %9.0f rec/s alone: %.1f%%%s\n",
+        "append 64B single, during merge", r->items_per_s, CounterOf(*r, "alone_rec/s"),
+        CounterOf(*r, "during/alone%"),
+        CounterOf(*r, "hit_cap") != 0 ? " (append cap reached before the merge ended)" : "");
+  }
+}
+
+}  // namespace
+
 void PrintSummary(const SummaryReporter& rep) {
   std::printf(
       "\nSummary (MB = 1e6 bytes, GB = 1e9 bytes, payload bytes only; percentages from wall "
@@ -79,6 +108,7 @@ void PrintSummary(const SummaryReporter& rep) {
                 fmt::format("append 64B + Sync every {}", every).c_str(), r->items_per_s,
                 r->seconds_per_iteration * 1e6);
   }
+  PrintCompactionSummary(rep);
   for (const char* kind : {"single", "batch256"}) {
     const Rates* on = rep.Find(fmt::format("append64/{}/prefault:on", kind));
     const Rates* off = rep.Find(fmt::format("append64/{}/prefault:off", kind));
