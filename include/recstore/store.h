@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "recstore/checkpoint.h"
 #include "recstore/log.h"
 #include "recstore/options.h"
 #include "recstore/schema.h"
@@ -73,6 +74,15 @@ class Store {
   // Opens an existing collection of either kind without a C++ type. Errors as OpenLog, but
   // never creates and never fails on schema.
   [[nodiscard]] absl::StatusOr<UntypedLog> OpenUntyped(std::string_view name);
+
+  // Opens the checkpoint set `name` (include/recstore/checkpoint.h): the byte log
+  // "checkpoint.<name>", created when missing if options.create_if_missing (writers only).
+  // Errors: InvalidArgument (bad name: as ValidateName, and the log name "checkpoint.<name>"
+  // must be valid too; keep is 0), NotFound (missing and not created), FailedPrecondition (a
+  // collection of that name holds fixed-size records), DataLoss (recovery found corruption it
+  // may not fix), or the I/O error of opening the log.
+  [[nodiscard]] absl::StatusOr<Checkpoints> OpenCheckpoints(std::string_view name,
+                                                            const CheckpointOptions& options = {});
 
   // The collections in the manifest (as of open, plus those created through this Store).
   [[nodiscard]] std::vector<CollectionInfo> ListCollections() const;
