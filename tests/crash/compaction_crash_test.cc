@@ -1,0 +1,172 @@
+// Power loss during retention and compaction: each operation of the compaction case
+// (compaction_case.h: truncations inside a segment, at a segment boundary and inside a
+// compacted range, a retention policy, key compaction of both kinds, predicate compaction,
+// a merge and a second compaction) runs over a CrashEnv on a copy of its template and is
+// crashed after its n-th Env call, for every n of an uninterrupted run. Each image is reopened
+// as a writer with the real Env; both collections must hold exactly their state before or
+// after the operation, with Get, begin(), the folder's files, Verify and a later append
+// agreeing (compaction_check.h).
+//
+// Every point is checked in the drop and torn modes, one in two in keep-part mode and one in
+// four in the zero and garbage modes; RECSTORE_CRASH_EXHAUSTIVE=1 checks every point in every
+// mode. RECSTORE_CRASH_POINT=n checks point n alone (in every mode), RECSTORE_CRASH_SEED=s
+// varies the modes' random choices. Each operation's points are split into kSlices instances.
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+#include "tests/crash/compaction_case.h"
+#include "tests/crash/compaction_check.h"
+#include "tests/crash/compaction_reference.h"
+#include "tests/crash/crash_env.h"
+#include "tests/crash/crash_records.h"
+#include "tests/crash/scratch.h"
+
+namespace recstore::crash {
+namespace {
+
+namespace fs = std::filesystem;
+using Mode = CrashEnv::Mode;
+
+constexpr int kSlices = 2;
+constexpr Mode kAllModes[] = {Mode::kDropUnsynced, Mode::kKeepSomeUnsynced, Mode::kTornWrite,
+                              Mode::kZeroUnsynced, Mode::kGarbageUnsynced};
+constexpr size_t kModes = std::size(kAllModes);
+
+bool Exhaustive() {
+  const char* v = std::getenv("RECSTORE_CRASH_EXHAUSTIVE");
+  return v != nullptr && std::string(v) == "1";
+}
+
+uint64_t OnlyPoint() {
+  const char* v = std::getenv("RECSTORE_CRASH_POINT");
+  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
+}
+
+uint64_t SeedBase() {
+  const char* v = std::getenv("RECSTORE_CRASH_SEED");
+  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
+}
+
+bool ModeAt(uint64_t n, size_t m) {
+  if (m == 0 || m == 2 || Exhaustive() || OnlyPoint() != 0) return true;
+  return Mix(n + m) % (m == 1 ? 2 : 4) == 0;
+}
+
+uint64_t SeedFor(int op, uint64_t n, size_t m) {
+  return Mix(Mix(SeedBase()) ^ (static_cast<uint64_t>(op) << 40) ^ (n * 16 + m));
+}
+
+struct Totals {
+  uint64_t points = 0;
+  uint64_t images[kModes] = {};
+  uint64_t repeats = 0;  // drop images equal to the previous point's
+  uint64_t before = 0, after = 0;
+};
+Totals& totals() {
+  static Totals t;
+  return t;
+}
+
+class PrintTotals : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    const Totals& t = totals();
+    if (t.points == 0) return;
+    std::vector<std::string> modes;
+    for (size_t m = 0; m < kModes; ++m) {
+      modes.push_back(absl::StrCat(CrashModeName(kAllModes[m]), " ", t.images[m]));
+    }
+    printf(
+        "compaction crash points: %llu; images per mode: %s (%llu drop images repeat the "
+        "previous point's); reopened as before %llu, as after %llu; Gets checked %llu\n",
+        static_cast<unsigned long long>(t.points), absl::StrJoin(modes, ", ").c_str(),
+        static_cast<unsigned long long>(t.repeats), static_cast<unsigned long long>(t.before),
+        static_cast<unsigned long long>(t.after), static_cast<unsigned long long>(GetsChecked()));
+  }
+};
+const auto* const kPrintTotals = ::testing::AddGlobalTestEnvironment(new PrintTotals);
+
+class CompactionCrashTest : public ::testing::TestWithParam<std::tuple<int, int>> {};
+
+TEST_P(CompactionCrashTest, EveryCrashPointLeavesBeforeOrAfter) {
+  const auto [op, slice] = GetParam();
+  const CaseOpSpec& spec = OpSpec(op);
+  ScratchDir scratch;
+  const std::string& base = scratch.path();
+  CaseReference ref;
+  const absl::Status prepared = PrepareCase(spec, base, &ref);
+  ASSERT_TRUE(prepared.ok()) << prepared;
+  if (slice == 0) {
+    printf("%s: %llu Env calls; before {%s}, after {%s}\n", spec.name,
+           static_cast<unsigned long long>(ref.calls),
+           ref.want.before[spec.collection].Summary().c_str(),
+           ref.want.after[spec.collection].Summary().c_str());
+  }
+  Totals& t = totals();
+  const std::string root = base + "/root";
+  uint64_t last_drop_hash = 0;
+  const uint64_t from = ref.calls * slice / kSlices + 1, to = ref.calls * (slice + 1) / kSlices;
+  for (uint64_t n = from; n <= to; ++n) {
+    if (OnlyPoint() != 0 && n != OnlyPoint()) continue;
+    std::vector<CrashEnv::Image> images;
+    std::vector<size_t> modes;
+    for (size_t m = 0; m < kModes; ++m) {
+      if (!ModeAt(n, m)) continue;
+      modes.push_back(m);
+      images.push_back({kAllModes[m], SeedFor(op, n, m),
+                        absl::StrCat(base, "/image-", CrashModeName(kAllModes[m]))});
+    }
+    CopyTree(ref.template_store, root + "/store");
+    ClockEnv<CrashEnv> env(root);
+    {
+      absl::StatusOr<CaseHandles> h = OpenCase(&env, root + "/store");
+      ASSERT_TRUE(h.ok()) << h.status();
+      env.Reset();
+      env.CrashAfterCall(n, images);
+      RunOp(spec.op, ref.arg, *h).IgnoreError();  // fails unless the crash came after its end
+    }
+    ASSERT_TRUE(env.crashed()) << spec.name << ": crash point " << n
+                               << " never reached: the operation made " << env.calls()
+                               << " calls, the uninterrupted run " << ref.calls;
+    ASSERT_TRUE(env.image_status().ok()) << env.image_status();
+    ++t.points;
+    for (size_t i = 0; i < images.size(); ++i) {
+      ++t.images[modes[i]];
+      if (images[i].mode == Mode::kDropUnsynced) {
+        const uint64_t hash = TreeHash(images[i].dir);
+        if (hash == last_drop_hash && n != from) {
+          ++t.repeats;
+          continue;
+        }
+        last_drop_hash = hash;
+      }
+      Match m = Match::kNone;
+      std::vector<std::string> problems =
+          CheckReopened(images[i].dir + "/store", ref.want, spec.collection, &m);
+      t.before += m == Match::kBefore ? 1 : 0;
+      t.after += m == Match::kAfter ? 1 : 0;
+      EXPECT_TRUE(problems.empty())
+          << spec.name << ": crash point " << n << " of " << ref.calls << " (after "
+          << env.crash_call() << "), mode " << CrashModeName(images[i].mode) << ", seed "
+          << images[i].seed << " (replay: RECSTORE_CRASH_SEED=" << SeedBase()
+          << " RECSTORE_CRASH_POINT=" << n << " --gtest_filter=*/" << spec.name << "_" << slice
+          << "):\n  " << absl::StrJoin(problems, "\n  ");
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, CompactionCrashTest,
+                         ::testing::Combine(::testing::Range(0, kNumCaseOps),
+                                            ::testing::Range(0, kSlices)),
+                         [](const ::testing::TestParamInfo<std::tuple<int, int>>& info) {
+                           return absl::StrCat(OpSpec(std::get<0>(info.param)).name, "_",
+                                               std::get<1>(info.param));
+                         });
+
+}  // namespace
+}  // namespace recstore::crash
