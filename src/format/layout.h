@@ -15,7 +15,9 @@
 namespace recstore::format {
 
 // Format version written by this code. Readers refuse files with a higher version.
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2 added compaction (compacted segments, manifest fields per collection) and the
+// append time in variable-size record frames; version 1 files read as before.
+inline constexpr uint32_t kFormatVersion = 2;
 
 inline constexpr uint64_t kPageSize = 4096;
 // Segment files: header page, then records from kDataStart.
@@ -26,7 +28,8 @@ inline constexpr uint64_t kCommitBlockOffset = 2048;
 inline constexpr uint64_t kMinSegmentSize = 64 << 10;
 inline constexpr uint64_t kMaxSegmentSize = uint64_t{1} << 30;
 
-// Variable-size record frame: u32 length, u32 flags, u64 checksum, payload, padding to 8.
+// Variable-size record frame: u32 length, u32 append time (seconds after the collection's
+// time base, saturating; 0 in version 1 files), u64 checksum, payload, padding to 8.
 inline constexpr uint64_t kFrameHeaderSize = 16;
 inline constexpr uint64_t kSlotSize = 4;  // slot index entry: u32 frame offset
 
@@ -82,6 +85,10 @@ inline void PublishChecksum(std::byte* dst, uint64_t checksum) {
 std::string SegmentFileName(uint64_t first_seq);
 // Parses a segment file name; false if `name` is not one.
 bool ParseSegmentFileName(const std::string& name, uint64_t* first_seq);
+// Name of a compacted segment of compaction generation `generation`:
+// "c" + 20 digits + "-" + 20 digits + ".seg".
+std::string CompactedFileName(uint64_t generation, uint64_t first_seq);
+bool ParseCompactedFileName(const std::string& name, uint64_t* generation, uint64_t* first_seq);
 
 }  // namespace recstore::format
 

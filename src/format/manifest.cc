@@ -140,6 +140,14 @@ std::string EncodeManifest(const Manifest& m) {
     PutString(&body, c.name);
     PutString(&body, c.schema.type_name);
     PutFields(&body, c.schema);
+    // Format version 2.
+    PutFixed<uint64_t>(&body, c.generation);
+    PutFixed<uint64_t>(&body, c.compacted_end);
+    PutFixed<uint64_t>(&body, static_cast<uint64_t>(c.time_base));
+    PutFixed<uint64_t>(&body, c.retention.max_records);
+    PutFixed<uint64_t>(&body, c.retention.max_bytes);
+    PutFixed<uint64_t>(&body, static_cast<uint64_t>(c.retention.max_age.count()));
+    PutString(&body, c.retention.time_field);
   }
   std::string out(kManifestHeaderSize, '\0');
   char* h = out.data();
@@ -202,7 +210,24 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
     c.schema = ReadSchemaFields(r, std::move(type_name));
     c.record_size = c.schema.size;
     c.record_align = c.schema.align;
+    if (version >= 2) {
+      c.generation = r.Fixed<uint64_t>();
+      c.compacted_end = r.Fixed<uint64_t>();
+      c.time_base = static_cast<int64_t>(r.Fixed<uint64_t>());
+      c.retention.max_records = r.Fixed<uint64_t>();
+      c.retention.max_bytes = r.Fixed<uint64_t>();
+      c.retention.max_age = std::chrono::nanoseconds(static_cast<int64_t>(r.Fixed<uint64_t>()));
+      c.retention.time_field = r.String();
+    }
     if (!r.ok()) break;
+    if (c.compacted_end != 0 && c.generation == 0) {
+      r.Fail(absl::StrCat("collection '", c.name, "' has compacted records but no generation"));
+      break;
+    }
+    if (c.retention.max_age.count() < 0) {
+      r.Fail(absl::StrCat("collection '", c.name, "' has a negative retention age"));
+      break;
+    }
     if (kind != static_cast<uint8_t>(CollectionKind::kFixed) &&
         kind != static_cast<uint8_t>(CollectionKind::kVariable)) {
       r.Fail(absl::StrCat("collection '", c.name, "' has unknown kind ", kind));

@@ -13,6 +13,7 @@ namespace {
 constexpr char kSegmentMagic[8] = {'R', 'S', 'S', 'E', 'G', 'M', 'N', 'T'};
 constexpr uint32_t kCommitMagic = 0x54494D43;  // "CMIT"
 constexpr uint32_t kSealedFlag = 1;
+constexpr uint8_t kCompactedFlag = 1;
 
 }  // namespace
 
@@ -23,12 +24,14 @@ void EncodeSegmentHeader(const SegmentHeader& h, std::byte* dst) {
   std::memcpy(dst, kSegmentMagic, 8);
   EncodeFixed32(dst + 8, kFormatVersion);
   dst[12] = static_cast<std::byte>(h.kind);
+  dst[13] = static_cast<std::byte>(h.compacted ? kCompactedFlag : 0);
   EncodeFixed32(dst + 16, h.collection_id);
   EncodeFixed32(dst + 20, h.record_size);
   EncodeFixed32(dst + 24, h.stride);
   EncodeFixed64(dst + 32, h.schema_hash);
   EncodeFixed64(dst + 40, h.first_seq);
   EncodeFixed64(dst + 48, h.capacity);
+  EncodeFixed64(dst + 56, h.generation);
   EncodeFixed64(dst + 64, base::Checksum64(dst, 64));
 }
 
@@ -55,6 +58,8 @@ absl::StatusOr<SegmentHeader> DecodeSegmentHeader(const std::byte* src, const st
   h.schema_hash = DecodeFixed64(src + 32);
   h.first_seq = DecodeFixed64(src + 40);
   h.capacity = DecodeFixed64(src + 48);
+  h.compacted = (static_cast<uint8_t>(src[13]) & kCompactedFlag) != 0;
+  h.generation = DecodeFixed64(src + 56);
   return h;
 }
 

@@ -19,6 +19,10 @@ struct SegmentHeader {
   uint64_t schema_hash = 0;
   uint64_t first_seq = 0;
   uint64_t capacity = 0;  // file size in bytes
+  // Compacted segments (format version 2): written once by a compaction of generation
+  // `generation`, records packed from kDataStart, then their u64 sequence numbers.
+  bool compacted = false;
+  uint64_t generation = 0;
 
   friend bool operator==(const SegmentHeader&, const SegmentHeader&) = default;
 };

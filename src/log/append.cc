@@ -45,6 +45,7 @@ absl::Status Collection::CreateSegmentLocked(uint64_t first_seq, uint64_t capaci
                                             HeaderFor(first_seq, capacity), config_.file_mode));
   table_.Push(first_seq, std::move(seg));
   dir_dirty_ = true;
+  rotated_.store(true, std::memory_order_relaxed);
   return absl::OkStatus();
 }
 
@@ -166,6 +167,7 @@ absl::StatusOr<uint64_t> Collection::AppendBytes(const std::string_view* records
         ++count;
       }
     }
+    const uint32_t stamp = AppendStamp();
     for (size_t i = 0; i < n; ++i) {
       const uint64_t len = records[i].size();
       Segment* s = table_.at(active_).segment.load(std::memory_order_relaxed);
@@ -180,7 +182,7 @@ absl::StatusOr<uint64_t> Collection::AppendBytes(const std::string_view* records
       }
       std::byte* frame = s->mutable_data() + active_end_;
       base::EncodeFixed32(frame, static_cast<uint32_t>(len));
-      base::EncodeFixed32(frame + 4, 0);
+      base::EncodeFixed32(frame + 4, stamp);
       std::memcpy(frame + format::kFrameHeaderSize, records[i].data(), len);
       // The slot before the checksum, and the checksum last with release ordering: a reader
       // in another process accepts the record by its checksum and then finds it by its slot.
@@ -199,7 +201,15 @@ absl::StatusOr<uint64_t> Collection::AppendBytes(const std::string_view* records
   return AfterAppend(first);
 }
 
+uint32_t Collection::AppendStamp() const {
+  const int64_t seconds = config_.env->NowUnixNanos() / 1000000000 - config_.info.time_base;
+  return static_cast<uint32_t>(std::clamp<int64_t>(seconds, 0, UINT32_MAX));
+}
+
 absl::StatusOr<uint64_t> Collection::AfterAppend(uint64_t first_seq) {
+  if (rotated_.load(std::memory_order_relaxed) && rotated_.exchange(false)) {
+    MaybeApplyRetention();
+  }
   switch (config_.sync.mode) {
     case SyncPolicy::Mode::kEveryAppend:
       RECSTORE_RETURN_IF_ERROR(Sync().status());
@@ -213,12 +223,13 @@ absl::StatusOr<uint64_t> Collection::AfterAppend(uint64_t first_seq) {
   return first_seq;
 }
 
-void Collection::WriteCommitFor(size_t i, uint64_t durable_end) {
-  Segment* s = table_.at(i).segment.load(std::memory_order_acquire);
-  const bool sealed = i + 1 < table_.size() &&
-                      table_.at(i + 1).first_seq.load(std::memory_order_relaxed) <= durable_end;
-  const uint64_t records =
-      (sealed ? table_.at(i + 1).first_seq.load() : durable_end) - s->first_seq();
+void Collection::WriteCommitFor(const log::SegmentView& view, size_t i, uint64_t durable_end) {
+  Segment* s = view.dense[i]->segment.load(std::memory_order_acquire);
+  const uint64_t next_first = i + 1 < view.dense.size()
+                                  ? view.dense[i + 1]->first_seq.load(std::memory_order_relaxed)
+                                  : UINT64_MAX;
+  const bool sealed = next_first <= durable_end;
+  const uint64_t records = (sealed ? next_first : durable_end) - s->first_seq();
   // Variable-size records: the data end is just past the last durable frame. A block that
   // already records these records keeps its data end: the last of them may be one recovery
   // trusted without reading, so its slot and length are not to be trusted here.
@@ -256,17 +267,19 @@ absl::StatusOr<uint64_t> Collection::Sync() {
   uint64_t end;
   size_t last;
   bool dir_dirty;
+  std::shared_ptr<const log::SegmentView> view;  // appends may publish new views meanwhile
   {
     std::lock_guard<std::mutex> lock(mu_);
     end = next_seq_;
     last = active_;
     dir_dirty = std::exchange(dir_dirty_, false);
+    view = table_.Load();
   }
   const size_t first = sync_from_;
   sync_lock.unlock();  // appends and new Sync callers proceed during the flush
   absl::Status st;
   for (size_t i = first; i <= last && st.ok(); ++i) {
-    st = table_.at(i).segment.load(std::memory_order_acquire)->SyncData();
+    st = view->dense[i]->segment.load(std::memory_order_acquire)->SyncData();
   }
   if (st.ok() && dir_dirty) st = config_.env->SyncDir(config_.dir);
   if (!st.ok()) Fail(st);
@@ -277,7 +290,7 @@ absl::StatusOr<uint64_t> Collection::Sync() {
     // Commit blocks record durable points so recovery need not scan what is known good.
     // They are written after the flush that made them true and reach the disk with a later
     // flush (or by write-back); until then recovery scans from an older point.
-    for (size_t i = first; i <= last; ++i) WriteCommitFor(i, end);
+    for (size_t i = first; i <= last; ++i) WriteCommitFor(*view, i, end);
     sync_from_ = last;
   }
   sync_cv_.notify_all();

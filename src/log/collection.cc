@@ -33,8 +33,15 @@ log::FixedGeometry MakeGeometry(const CollectionInfo& info) {
 
 Collection::Collection(CollectionConfig config)
     : config_(std::move(config)),
+      begin_(config_.info.first_seq),
       geometry_(MakeGeometry(config_.info)),
-      schema_hash_(fixed() ? format::SchemaHash(config_.info.schema) : 0) {}
+      schema_hash_(fixed() ? format::SchemaHash(config_.info.schema) : 0),
+      info_(config_.info) {}
+
+CollectionInfo Collection::info() const {
+  std::lock_guard<std::mutex> lock(info_mu_);
+  return info_;
+}
 
 absl::StatusOr<std::shared_ptr<Collection>> Collection::Open(CollectionConfig config) {
   std::shared_ptr<Collection> c(new Collection(std::move(config)));
@@ -62,6 +69,10 @@ std::string Collection::SegmentPath(uint64_t first_seq) const {
   return absl::StrCat(config_.dir, "/", format::SegmentFileName(first_seq));
 }
 
+std::string Collection::CompactedPath(uint64_t generation, uint64_t first_seq) const {
+  return absl::StrCat(config_.dir, "/", format::CompactedFileName(generation, first_seq));
+}
+
 format::SegmentHeader Collection::HeaderFor(uint64_t first_seq, uint64_t capacity) const {
   format::SegmentHeader h;
   h.kind = static_cast<uint8_t>(config_.info.kind);
@@ -80,8 +91,10 @@ absl::StatusOr<std::unique_ptr<Segment>> Collection::OpenSegment(uint64_t first_
                        HeaderFor(first_seq, capacity));
 }
 
-absl::StatusOr<Segment*> Collection::SegmentAt(size_t i) {
-  log::SegmentTable::Entry& e = table_.at(i);
+absl::StatusOr<Segment*> Collection::SegmentAt(size_t i) { return SegmentAt(table_.current(), i); }
+
+absl::StatusOr<Segment*> Collection::SegmentAt(const log::SegmentView& view, size_t i) {
+  log::SegmentSlot& e = *view.dense[i];
   if (Segment* s = e.segment.load(std::memory_order_acquire)) return s;
   std::lock_guard<std::mutex> lock(map_mu_);
   if (Segment* s = e.segment.load(std::memory_order_acquire)) return s;
@@ -96,15 +109,15 @@ absl::StatusOr<Segment*> Collection::SegmentAt(size_t i) {
     capacity = std::max(capacity, config_.info.segment_size);
   }
   RECSTORE_ASSIGN_OR_RETURN(std::unique_ptr<Segment> seg, OpenSegment(first_seq, capacity));
-  Segment* s = seg.get();
-  table_.Install(i, std::move(seg));
+  Segment* s = seg.release();
+  e.segment.store(s, std::memory_order_release);
   return s;
 }
 
-uint64_t Collection::SegmentEnd(size_t i) const {
+uint64_t Collection::SegmentEnd(const log::SegmentView& view, size_t i) const {
   uint64_t end = this->end();
-  if (i + 1 < table_.size()) {
-    end = std::min(end, table_.at(i + 1).first_seq.load(std::memory_order_relaxed));
+  if (i + 1 < view.dense.size()) {
+    end = std::min(end, view.dense[i + 1]->first_seq.load(std::memory_order_relaxed));
   }
   return end;
 }
@@ -117,70 +130,126 @@ absl::Status Collection::DataLossAt(const Segment& seg, uint64_t offset, uint64_
 }
 
 bool Collection::RecordAt(const Segment& s, uint64_t index, uint64_t seq, uint64_t* offset,
-                          uint32_t* len) const {
+                          uint32_t* len, uint64_t limit) const {
   if (fixed()) {
     *offset = geometry_.Offset(index);
     *len = geometry_.size;
     return log::FixedRecordValid(s, geometry_, index, seq);
   }
   *offset = log::SlotOffset(s, index);
-  return log::FrameValid(s, *offset, s.capacity() - format::kSlotSize * (index + 1), seq, len);
+  if (limit == 0) limit = s.capacity() - format::kSlotSize * (index + 1);
+  return log::FrameValid(s, *offset, limit, seq, len);
 }
 
-size_t Collection::SegmentIndexFor(uint64_t seq) const {
-  if (!fixed()) return table_.Find(seq);
-  return (seq - table_.at(0).first_seq.load(std::memory_order_relaxed)) / geometry_.per_segment;
+size_t Collection::SegmentIndexFor(const log::SegmentView& view, uint64_t seq) const {
+  if (!fixed()) return view.FindDense(seq);
+  return (seq - view.dense[0]->first_seq.load(std::memory_order_relaxed)) / geometry_.per_segment;
 }
+
+ReadPin Collection::Pin() { return table_.Load(); }
 
 absl::StatusOr<std::span<const std::byte>> Collection::Get(uint64_t seq) {
-  if (seq < begin() || seq >= end()) {
-    return absl::OutOfRangeError(absl::StrCat("record ", seq, " is outside [", begin(), ", ", end(),
-                                              ") of collection '", config_.info.name, "'"));
+  std::shared_ptr<const log::SegmentView> view = table_.Load();
+  if (seq < view->first_seq || seq >= end()) {
+    return absl::OutOfRangeError(absl::StrCat("record ", seq, " is outside [", view->first_seq,
+                                              ", ", end(), ") of collection '", config_.info.name,
+                                              "'"));
   }
-  RECSTORE_ASSIGN_OR_RETURN(Segment * s, SegmentAt(SegmentIndexFor(seq)));
+  const Segment* s;
+  uint64_t index, limit = 0;
+  if (seq < view->compacted_end) {
+    const size_t k = view->PartFor(seq);
+    const log::CompactedPart* part =
+        k < view->compacted.size() ? view->compacted[k].get() : nullptr;
+    index = part != nullptr ? part->LowerBound(seq) : 0;
+    if (part == nullptr || index == part->count || part->seqs[index] != seq) {
+      return absl::NotFoundError(absl::StrCat("record ", seq, " of collection '", config_.info.name,
+                                              "' was removed by compaction"));
+    }
+    s = part->segment.get();
+    limit = part->data_end;
+  } else {
+    RECSTORE_ASSIGN_OR_RETURN(s, SegmentAt(*view, SegmentIndexFor(*view, seq)));
+    index = seq - s->first_seq();
+  }
   uint64_t offset;
   uint32_t len;
-  if (!RecordAt(*s, seq - s->first_seq(), seq, &offset, &len)) {
+  if (!RecordAt(*s, index, seq, &offset, &len, limit)) {
     return DataLossAt(*s, offset, seq, BadRecordReason());
   }
   const uint64_t payload = fixed() ? offset : offset + format::kFrameHeaderSize;
   return std::span<const std::byte>(s->data() + payload, len);
 }
 
+void Collection::FillRun(const Segment& s, uint64_t index, uint64_t seq, uint64_t count,
+                         RecordRun* run) const {
+  run->first_seq = seq;
+  run->count = count;
+  run->next_seq = seq + count;
+  run->seqs = nullptr;
+  if (fixed()) {
+    run->base = s.data() + geometry_.Offset(index);
+    run->stride = geometry_.stride;
+    run->slots = nullptr;
+  } else {
+    run->base = s.data();
+    run->stride = 0;
+    run->slots = s.data() + s.capacity() - format::kSlotSize * index;
+  }
+}
+
 absl::Status Collection::NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped,
-                                 ReadPin* /*pin*/) {
+                                 ReadPin* pin) {
   run->count = 0;
+  if (*pin == nullptr) *pin = table_.Load();
+  const auto& view = *static_cast<const log::SegmentView*>(pin->get());
   const bool salvage = config_.recovery == RecoveryMode::kSalvage;
+  seq = std::max(seq, view.first_seq);
   while (seq < end) {
-    const size_t i = SegmentIndexFor(seq);
-    RECSTORE_ASSIGN_OR_RETURN(Segment * s, SegmentAt(i));
-    const uint64_t first = seq - s->first_seq();
-    const uint64_t n = std::min({end, SegmentEnd(i), seq + kRunChunk}) - seq;
     uint64_t valid = 0, bad_offset = 0;
     uint32_t len;
-    if (fixed()) {  // the scan hot path: no per-record branch on the kind
-      while (valid < n && log::FixedRecordValid(*s, geometry_, first + valid, seq + valid)) {
+    const Segment* s;
+    if (seq < view.compacted_end) {
+      const size_t k = view.PartFor(seq);
+      if (k == view.compacted.size()) {
+        seq = view.compacted_end;
+        continue;
+      }
+      const log::CompactedPart& part = *view.compacted[k];
+      s = part.segment.get();
+      const uint64_t first = part.LowerBound(seq);
+      const uint64_t n = std::min<uint64_t>(
+          std::lower_bound(part.seqs + first, part.seqs + part.count, end) - (part.seqs + first),
+          kRunChunk);
+      if (n == 0) break;
+      while (valid < n && RecordAt(*s, first + valid, part.seqs[first + valid], &bad_offset, &len,
+                                   part.data_end)) {
         ++valid;
       }
-      bad_offset = geometry_.Offset(first + valid);
-    } else {
-      while (valid < n && RecordAt(*s, first + valid, seq + valid, &bad_offset, &len)) ++valid;
-    }
-    if (valid > 0) {
-      run->first_seq = seq;
-      run->count = valid;
-      run->next_seq = seq + valid;
-      run->seqs = nullptr;
-      if (fixed()) {
-        run->base = s->data() + geometry_.Offset(first);
-        run->stride = geometry_.stride;
-        run->slots = nullptr;
-      } else {
-        run->base = s->data();
-        run->stride = 0;
-        run->slots = s->data() + s->capacity() - format::kSlotSize * first;
+      if (valid > 0) {
+        FillRun(*s, first, part.seqs[first], valid, run);
+        run->seqs = part.seqs + first;
+        run->next_seq = part.seqs[first + valid - 1] + 1;
+        return absl::OkStatus();
       }
-      return absl::OkStatus();
+      seq = part.seqs[first];
+    } else {
+      const size_t i = SegmentIndexFor(view, seq);
+      RECSTORE_ASSIGN_OR_RETURN(s, SegmentAt(view, i));
+      const uint64_t first = seq - s->first_seq();
+      const uint64_t n = std::min({end, SegmentEnd(view, i), seq + kRunChunk}) - seq;
+      if (fixed()) {  // the scan hot path: no per-record branch on the kind
+        while (valid < n && log::FixedRecordValid(*s, geometry_, first + valid, seq + valid)) {
+          ++valid;
+        }
+        bad_offset = geometry_.Offset(first + valid);
+      } else {
+        while (valid < n && RecordAt(*s, first + valid, seq + valid, &bad_offset, &len)) ++valid;
+      }
+      if (valid > 0) {
+        FillRun(*s, first, seq, valid, run);
+        return absl::OkStatus();
+      }
     }
     if (!salvage) return DataLossAt(*s, bad_offset, seq, BadRecordReason());
     ++*skipped;
@@ -191,24 +260,48 @@ absl::Status Collection::NextRun(uint64_t seq, uint64_t end, RecordRun* run, uin
 
 absl::StatusOr<VerifyReport> Collection::Verify() {
   VerifyReport report;
+  std::shared_ptr<const log::SegmentView> view = table_.Load();
   const uint64_t end = this->end();
   auto bad = [&](uint64_t seq, std::string file, uint64_t offset, std::string reason) {
     report.ok = false;
     report.first_bad = BadRecord{seq, std::move(file), offset, std::move(reason)};
     return report;
   };
-  for (size_t i = 0; i < table_.size(); ++i) {
-    const uint64_t first_seq = table_.at(i).first_seq.load(std::memory_order_relaxed);
+  uint64_t prev_seq = 0;
+  bool any = false;
+  for (const auto& part : view->compacted) {
+    const Segment& s = *part->segment;
+    ++report.segments_checked;
+    for (uint64_t i = 0; i < part->count; ++i) {
+      const uint64_t seq = part->seqs[i];
+      if ((any && seq <= prev_seq) || seq >= view->compacted_end) {
+        return bad(seq, s.path(), part->data_end + 8 * i, "sequence numbers out of order");
+      }
+      any = true;
+      prev_seq = seq;
+      if (seq < view->first_seq) continue;
+      uint64_t offset;
+      uint32_t len;
+      if (!RecordAt(s, i, seq, &offset, &len, part->data_end)) {
+        return bad(seq, s.path(), offset, BadRecordReason());
+      }
+      report.bytes_checked += len;
+      ++report.records_checked;
+    }
+  }
+  const uint64_t live_from = std::max(view->first_seq, view->compacted_end);
+  for (size_t i = 0; i < view->dense.size(); ++i) {
+    const uint64_t first_seq = view->dense[i]->first_seq.load(std::memory_order_relaxed);
     if (first_seq >= end && i > 0) break;
-    absl::StatusOr<Segment*> seg = SegmentAt(i);
+    absl::StatusOr<Segment*> seg = SegmentAt(*view, i);
     if (!seg.ok()) {
       if (!Segment::IsInvalid(seg.status())) return seg.status();
       return bad(first_seq, SegmentPath(first_seq), 0, std::string(seg.status().message()));
     }
     const Segment& s = **seg;
     ++report.segments_checked;
-    const uint64_t seg_end = SegmentEnd(i);
-    for (uint64_t seq = std::max(first_seq, begin()); seq < seg_end; ++seq) {
+    const uint64_t seg_end = SegmentEnd(*view, i);
+    for (uint64_t seq = std::max(first_seq, live_from); seq < seg_end; ++seq) {
       uint64_t offset;
       uint32_t len;
       if (!RecordAt(s, seq - first_seq, seq, &offset, &len)) {

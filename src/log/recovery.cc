@@ -4,6 +4,8 @@
 // first segment if none is recorded), scans forward keeping every complete, checksum-valid
 // record, and - for a writer - zeroes everything after the last kept record and deletes any
 // later segment, so no stale record can ever join the log after a later crash.
+#include <fcntl.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -56,26 +58,106 @@ bool AllZero(const Segment& s, uint64_t from, uint64_t to) {
 
 absl::Status Collection::ListSegments() {
   RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, config_.env->ListDir(config_.dir));
-  std::vector<uint64_t> firsts;
+  const CollectionInfo& info = config_.info;
+  std::vector<uint64_t> firsts, compacted;
+  std::vector<std::string> stale;  // files the manifest does not name
   for (const std::string& name : names) {
-    uint64_t first_seq;
+    uint64_t first_seq, generation;
     if (format::ParseSegmentFileName(name, &first_seq)) {
-      firsts.push_back(first_seq);
-    } else if (!read_only() && name.size() > 4 && name.ends_with(".tmp")) {
-      // A segment whose creation a crash interrupted.
-      RECSTORE_RETURN_IF_ERROR(config_.env->Remove(absl::StrCat(config_.dir, "/", name)));
+      // Below compacted_end, records live in compacted segments: an ordinary segment there
+      // was left by a crash after the compaction's manifest switch.
+      if (first_seq < info.compacted_end) {
+        stale.push_back(name);
+      } else {
+        firsts.push_back(first_seq);
+      }
+    } else if (format::ParseCompactedFileName(name, &generation, &first_seq)) {
+      // Another generation: left by a compaction that crashed before or after its switch.
+      if (generation == info.generation && first_seq < info.compacted_end) {
+        compacted.push_back(first_seq);
+      } else {
+        stale.push_back(name);
+      }
+    } else if (name.size() > 4 && name.ends_with(".tmp")) {
+      stale.push_back(name);  // a segment whose creation a crash interrupted
     }
   }
   std::sort(firsts.begin(), firsts.end());
+  std::sort(compacted.begin(), compacted.end());
+  // Ordinary segments wholly below first_seq were left by a crash during retention; the
+  // newest one always stays (it is where appends go).
+  size_t below = 0;
+  while (below + 1 < firsts.size() && firsts[below + 1] <= info.first_seq) {
+    stale.push_back(format::SegmentFileName(firsts[below]));
+    ++below;
+  }
+  firsts.erase(firsts.begin(), firsts.begin() + below);
+  auto view = std::make_shared<log::SegmentView>();
+  view->first_seq = info.first_seq;
+  view->compacted_end = info.compacted_end;
+  view->generation = info.generation;
+  for (uint64_t first : compacted) {
+    RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const log::CompactedPart> part,
+                              OpenCompacted(info.generation, first, info.compacted_end));
+    if (!view->compacted.empty() && part->first() <= view->compacted.back()->last()) {
+      return absl::DataLossError(
+          absl::StrCat(part->segment->path(), ": compacted segment overlaps the one before it"));
+    }
+    if (part->last() < info.first_seq) {
+      stale.push_back(format::CompactedFileName(info.generation, first));
+    } else {
+      view->compacted.push_back(std::move(part));
+    }
+  }
   for (size_t k = 0; k < firsts.size(); ++k) {
     if (fixed() && firsts[k] != firsts[0] + k * geometry_.per_segment) {
       return absl::DataLossError(absl::StrCat(
           SegmentPath(firsts[k]), ": segment out of sequence in collection '", config_.info.name,
           "': expected the segment starting at record ", firsts[0] + k * geometry_.per_segment));
     }
-    table_.Push(firsts[k], nullptr);
+    view->dense.push_back(std::make_shared<log::SegmentSlot>(firsts[k], nullptr));
   }
-  return absl::OkStatus();
+  table_.Publish(std::move(view));
+  if (read_only() || stale.empty()) return absl::OkStatus();
+  for (const std::string& name : stale) {
+    RECSTORE_RETURN_IF_ERROR(config_.env->Remove(absl::StrCat(config_.dir, "/", name)));
+  }
+  return config_.env->SyncDir(config_.dir);
+}
+
+absl::StatusOr<std::shared_ptr<const log::CompactedPart>> Collection::OpenCompacted(
+    uint64_t generation, uint64_t first_seq, uint64_t compacted_end) {
+  const std::string path = CompactedPath(generation, first_seq);
+  uint64_t capacity;
+  {
+    RECSTORE_ASSIGN_OR_RETURN(os::File f, os::File::Open(config_.env, path, O_RDONLY));
+    RECSTORE_ASSIGN_OR_RETURN(capacity, config_.env->FileSize(f.fd(), f.path()));
+  }
+  format::SegmentHeader expect = HeaderFor(first_seq, capacity);
+  expect.compacted = true;
+  expect.generation = generation;
+  auto part = std::make_shared<log::CompactedPart>();
+  RECSTORE_ASSIGN_OR_RETURN(part->segment,
+                            Segment::Open(config_.env, path, /*writable=*/false, expect));
+  const Segment& s = *part->segment;
+  format::CommitBlock c;
+  const uint64_t per_record = fixed() ? 8 : 8 + format::kSlotSize;
+  const bool ok = s.ReadCommit(&c) && c.sealed && c.records > 0 &&
+                  c.records <= capacity / per_record && c.data_end >= format::kDataStart &&
+                  c.data_end % 8 == 0 && c.data_end <= capacity - per_record * c.records &&
+                  (!fixed() || c.data_end == geometry_.Offset(c.records));
+  if (!ok) {
+    return absl::DataLossError(absl::StrCat(path, ": offset ", format::kCommitBlockOffset,
+                                            ": invalid index block of a compacted segment"));
+  }
+  part->count = c.records;
+  part->data_end = c.data_end;
+  part->seqs = reinterpret_cast<const uint64_t*>(s.data() + c.data_end);
+  if (part->first() != first_seq || part->last() >= compacted_end || part->last() < part->first()) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": offset ", c.data_end, ": sequence numbers do not match the segment"));
+  }
+  return std::shared_ptr<const log::CompactedPart>(std::move(part));
 }
 
 absl::Status Collection::Recover() {
@@ -91,9 +173,9 @@ absl::Status Collection::Recover() {
     return absl::OkStatus();
   }
   if (table_.size() == 0) {
-    next_seq_ = begin();
+    next_seq_ = std::max(begin(), config_.info.compacted_end);
     if (!read_only()) {
-      RECSTORE_RETURN_IF_ERROR(CreateSegmentLocked(begin(), config_.info.segment_size));
+      RECSTORE_RETURN_IF_ERROR(CreateSegmentLocked(next_seq_, config_.info.segment_size));
       RECSTORE_RETURN_IF_ERROR(config_.env->SyncDir(config_.dir));
       dir_dirty_ = false;
       active_end_ = format::kDataStart;
@@ -140,6 +222,12 @@ absl::Status Collection::Recover() {
   report_.records = next_seq_;
   if (read_only()) {
     durable_.store(report_.durable_point);
+    // Map every segment now: the writer may delete files that retention or compaction
+    // retires, and what this process has mapped stays readable until it lets go.
+    for (size_t i = 0; i < table_.size(); ++i) {
+      absl::Status st = SegmentAt(i).status();
+      if (!st.ok() && !(Segment::IsUnwritten(st) && i + 1 == table_.size())) return st;
+    }
     return absl::OkStatus();
   }
   // Everything kept is made durable now, so durable() is true from the start and the next
@@ -151,7 +239,7 @@ absl::Status Collection::Recover() {
   RECSTORE_RETURN_IF_ERROR(config_.env->SyncDir(config_.dir));
   durable_.store(next_seq_);
   sync_from_ = active_;
-  WriteCommitFor(active_, next_seq_);
+  WriteCommitFor(table_.current(), active_, next_seq_);
   return absl::OkStatus();
 }
 
@@ -294,13 +382,78 @@ absl::Status Collection::CutTail(size_t i, uint64_t keep_records, uint64_t cut_o
 absl::Status Collection::Refresh() {
   if (!read_only()) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
+  RECSTORE_RETURN_IF_ERROR(FollowManifestLocked());
   if (table_.size() == 0) {
-    if (!config_.env->Exists(SegmentPath(begin())).ok()) return absl::OkStatus();
-    table_.Push(begin(), nullptr);
+    const uint64_t first = std::max(begin(), table_.current().compacted_end);
+    if (!config_.env->Exists(SegmentPath(first)).ok()) return absl::OkStatus();
+    table_.Push(first, nullptr);
+    active_ = 0;
     active_count_ = 0;
     active_end_ = format::kDataStart;
   }
   return ScanTail(active_, active_count_, active_end_, /*at_open=*/false);
+}
+
+absl::Status Collection::FollowManifestLocked() {
+  if (config_.manifest == nullptr) return absl::OkStatus();
+  // The writer removes the files of a generation once the next one is in place; if that
+  // happens between reading the manifest and opening its files, read it again.
+  for (int attempt = 0;; ++attempt) {
+    RECSTORE_ASSIGN_OR_RETURN(CollectionInfo info, config_.manifest->Reload(config_.info.name));
+    const log::SegmentView& cur = table_.current();
+    if (info.generation == cur.generation && info.first_seq == cur.first_seq) {
+      return absl::OkStatus();
+    }
+    auto view = std::make_shared<log::SegmentView>();
+    view->first_seq = info.first_seq;
+    view->compacted_end = info.compacted_end;
+    view->generation = info.generation;
+    absl::Status st;
+    if (info.generation == cur.generation) {
+      for (const auto& part : cur.compacted) {
+        if (part->last() >= info.first_seq) view->compacted.push_back(part);
+      }
+    } else {
+      RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, config_.env->ListDir(config_.dir));
+      std::vector<uint64_t> firsts;
+      for (const std::string& name : names) {
+        uint64_t generation, first;
+        if (format::ParseCompactedFileName(name, &generation, &first) &&
+            generation == info.generation && first < info.compacted_end) {
+          firsts.push_back(first);
+        }
+      }
+      std::sort(firsts.begin(), firsts.end());
+      for (uint64_t first : firsts) {
+        absl::StatusOr<std::shared_ptr<const log::CompactedPart>> part =
+            OpenCompacted(info.generation, first, info.compacted_end);
+        if (!part.ok()) {
+          st = part.status();
+          break;
+        }
+        if ((*part)->last() >= info.first_seq) view->compacted.push_back(*std::move(part));
+      }
+    }
+    if (!st.ok()) {
+      if (st.code() == absl::StatusCode::kNotFound && attempt < 20) continue;
+      return st;
+    }
+    size_t drop = 0;
+    const uint64_t live = std::max(info.first_seq, info.compacted_end);
+    while (drop < active_ && drop + 1 < cur.dense.size() &&
+           cur.dense[drop + 1]->first_seq.load(std::memory_order_relaxed) <= live) {
+      ++drop;
+    }
+    view->dense.assign(cur.dense.begin() + static_cast<ptrdiff_t>(drop), cur.dense.end());
+    active_ = active_ >= drop ? active_ - drop : 0;
+    begin_.store(info.first_seq, std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> info_lock(info_mu_);
+      info_ = info;
+    }
+    table_.Publish(std::move(view));
+    return absl::OkStatus();
+  }
 }
 
 }  // namespace recstore::internal

@@ -1,55 +1,43 @@
 #include "src/log/segment_table.h"
 
-#include <cstdlib>
+#include <algorithm>
 
 namespace recstore::log {
 
-SegmentTable::~SegmentTable() {
-  for (size_t b = 0; b < kMaxBlocks; ++b) {
-    Entry* block = blocks_[b].load(std::memory_order_relaxed);
-    if (block == nullptr) break;
-    for (size_t i = 0; i < kBlock; ++i) delete block[i].segment.load(std::memory_order_relaxed);
-    delete[] block;
-  }
+uint64_t CompactedPart::LowerBound(uint64_t seq) const {
+  return static_cast<uint64_t>(std::lower_bound(seqs, seqs + count, seq) - seqs);
+}
+
+size_t SegmentView::PartFor(uint64_t seq) const {
+  auto it = std::partition_point(compacted.begin(), compacted.end(),
+                                 [&](const auto& p) { return p->last() < seq; });
+  return static_cast<size_t>(it - compacted.begin());
+}
+
+size_t SegmentView::FindDense(uint64_t seq) const {
+  auto it = std::partition_point(dense.begin(), dense.end(), [&](const auto& s) {
+    return s->first_seq.load(std::memory_order_relaxed) <= seq;
+  });
+  return it == dense.begin() ? dense.size() : static_cast<size_t>(it - dense.begin()) - 1;
 }
 
 void SegmentTable::Push(uint64_t first_seq, std::unique_ptr<Segment> segment) {
-  size_t i = size_.load(std::memory_order_relaxed);
-  if (i / kBlock >= kMaxBlocks) std::abort();  // 4M segments: far beyond any segment size
-  Entry* block = blocks_[i / kBlock].load(std::memory_order_relaxed);
-  if (block == nullptr) {
-    block = new Entry[kBlock];
-    blocks_[i / kBlock].store(block, std::memory_order_release);
-  }
-  Entry& e = block[i % kBlock];
-  e.first_seq.store(first_seq, std::memory_order_relaxed);
-  e.segment.store(segment.release(), std::memory_order_release);
-  size_.store(i + 1, std::memory_order_release);
+  auto next = std::make_shared<SegmentView>(*view_);
+  next->dense.push_back(std::make_shared<SegmentSlot>(first_seq, std::move(segment)));
+  Publish(std::move(next));
 }
 
 void SegmentTable::PopBack() {
-  size_t i = size_.load(std::memory_order_relaxed) - 1;
-  size_.store(i, std::memory_order_release);
-  Entry& e = at(i);
-  delete e.segment.exchange(nullptr, std::memory_order_acq_rel);
+  auto next = std::make_shared<SegmentView>(*view_);
+  next->dense.pop_back();
+  Publish(std::move(next));
 }
 
-void SegmentTable::Install(size_t i, std::unique_ptr<Segment> segment) {
-  at(i).segment.store(segment.release(), std::memory_order_release);
-}
-
-size_t SegmentTable::Find(uint64_t seq) const {
-  size_t n = size();
-  size_t lo = 0, hi = n;  // invariant: answer in [lo-1, hi)
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (at(mid).first_seq.load(std::memory_order_relaxed) <= seq) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  return lo == 0 ? n : lo - 1;
+void SegmentTable::Publish(std::shared_ptr<const SegmentView> view) {
+  std::shared_ptr<const SegmentView> old;
+  std::lock_guard<std::mutex> lock(mu_);
+  old = std::exchange(view_, std::move(view));
+  // `old` is released after the lock: the last release may unmap segments.
 }
 
 }  // namespace recstore::log

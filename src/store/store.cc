@@ -30,6 +30,10 @@ absl::StatusOr<LogCore> Store::OpenCore(std::string_view name, CollectionKind ki
                                         const CollectionOptions& options) {
   RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::Collection> c,
                             state_->OpenCollection(name, kind, schema, options, state_));
+  // The writer applies the collection's retention policy at open.
+  if (!c->read_only() && !c->info().retention.empty()) {
+    RECSTORE_RETURN_IF_ERROR(c->ApplyRetention().status());
+  }
   return LogCore(std::move(c));
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/numbers.h"
@@ -157,6 +158,7 @@ absl::StatusOr<CollectionInfo> StoreState::CreateLocked(std::string_view name, C
   info.id = manifest_.next_collection_id;
   info.kind = kind;
   info.segment_size = options.segment_size != 0 ? options.segment_size : options_.segment_size;
+  info.time_base = env_->NowUnixNanos() / 1000000000;
   RECSTORE_RETURN_IF_ERROR(CheckSegmentSize(info.segment_size));
   if (kind == CollectionKind::kFixed) {
     info.schema = *schema;
@@ -233,6 +235,7 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
   config.recovery = options_.recovery_mode;
   config.prefault = options_.prefault;
   config.keep_alive = std::move(self);
+  config.manifest = this;
   RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<Collection> c, Collection::Open(std::move(config)));
   open_[info.name] = c;
   return c;
@@ -246,6 +249,32 @@ std::vector<CollectionInfo> StoreState::ListCollections() {
     }
   }
   return manifest_.collections;
+}
+
+absl::Status StoreState::Commit(const CollectionInfo& info, bool* replaced) {
+  std::lock_guard<std::mutex> lock(mu_);
+  format::Manifest next = manifest_;
+  next.generation++;
+  auto it = std::find_if(next.collections.begin(), next.collections.end(),
+                         [&](const CollectionInfo& c) { return c.id == info.id; });
+  if (it == next.collections.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("collection '", info.name, "' is no longer in store ", path_));
+  }
+  *it = info;
+  absl::Status s = store::WriteManifest(env_, path_, next, options_.file_mode, replaced);
+  if (*replaced) manifest_ = std::move(next);
+  return s;
+}
+
+absl::StatusOr<CollectionInfo> StoreState::Reload(const std::string& name) {
+  RECSTORE_ASSIGN_OR_RETURN(format::Manifest m, store::ReadManifest(env_, path_));
+  const CollectionInfo* found = m.Find(name);
+  if (found == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("collection '", name, "' was dropped from store ", path_));
+  }
+  return *found;
 }
 
 absl::Status StoreState::Drop(std::string_view name) {

@@ -19,7 +19,7 @@
 
 namespace recstore::internal {
 
-class StoreState {
+class StoreState : public ManifestHook {
  public:
   // Opens the store at `path` through `env` (tests pass a fault-injecting Env).
   static absl::StatusOr<std::shared_ptr<StoreState>> Open(os::Env* env, const std::string& path,
@@ -38,6 +38,10 @@ class StoreState {
                                                              std::shared_ptr<StoreState> self);
   std::vector<CollectionInfo> ListCollections();
   absl::Status Drop(std::string_view name);
+
+  // ManifestHook: what collections ask of the manifest.
+  absl::Status Commit(const CollectionInfo& info, bool* replaced) override;
+  absl::StatusOr<CollectionInfo> Reload(const std::string& name) override;
 
  private:
   StoreState(os::Env* env, std::string path, StoreOptions options)
