@@ -95,6 +95,7 @@ int VerifyCommand(int argc, char** argv);
 int DumpCommand(int argc, char** argv);
 int AppendCommand(int argc, char** argv);
 int CompactCommand(int argc, char** argv);
+int CheckpointCommand(int argc, char** argv);
 
 }  // namespace recstore::cli
 

@@ -1,5 +1,6 @@
 // recstore: the command-line tool for recstore stores. main() picks the command; each
-// command lives in its own file (demo.cc, inspect.cc, dump.cc, append.cc, compact.cc).
+// command lives in its own file (demo.cc, inspect.cc, dump.cc, append.cc, compact.cc,
+// checkpoint.cc).
 #include <unistd.h>
 
 #include <cstdio>
@@ -43,6 +44,11 @@ commands:
       active one into full ones.
       Sequence numbers never change. Draws a progress bar when standard error is a
       terminal; prints records and bytes in and kept, segments, generation, first seq, time.
+  checkpoint DIR NAME --show [--keep K] [--bytes N]
+      Print the checkpoint set NAME (the byte log checkpoint.NAME): its last K versions
+      (default 2), newest first, with sequence number, save time (ISO-8601 UTC) and size,
+      then the first N bytes (default 64) of the newest intact one in hex. Opens the store
+      read-only; a damaged version makes the exit status 1.
   help, --help
       Print this text.
 
@@ -77,6 +83,7 @@ int main(int argc, char** argv) {
   if (cmd == "dump") return DumpCommand(argc - 2, argv + 2);
   if (cmd == "append") return AppendCommand(argc - 2, argv + 2);
   if (cmd == "compact") return CompactCommand(argc - 2, argv + 2);
+  if (cmd == "checkpoint") return CheckpointCommand(argc - 2, argv + 2);
   fmt::print(stderr, "{}", kUsage);
   return Fail(kExitError, "unknown command '{}'", cmd);
 }
