@@ -66,6 +66,9 @@ absl::Status Collection::Install(const CollectionInfo& next,
     }
     table_.Publish(std::move(view));
   }
+  // The old files go only once the switch is durable: after a failed folder sync, a crash
+  // could bring the old manifest back, and it needs them (the next open removes them).
+  if (!st.ok()) return st;
   // Readers holding the old view keep the files mapped; removing the names frees the space
   // once they let go. A file left by a failure here is removed by the next open.
   for (const std::string& path : retired) config_.env->Remove(path).IgnoreError();
