@@ -19,6 +19,7 @@
 #include "src/os/syscalls.h"
 #include "tests/faults/flaky_syscalls.h"
 #include "tests/faults/workload.h"
+#include "tests/testing/fault_env.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -179,13 +180,22 @@ struct Reference {
   int calls[static_cast<int>(Sys::kCount)] = {};
 };
 
+// Both runs must write the same bytes: collections record their creation time and byte
+// records their append time, so the clock stands still.
+class StoppedClock : public recstore::testing::FaultEnv {
+ public:
+  explicit StoppedClock(os::Env* base) : FaultEnv(base) {}
+  int64_t NowUnixNanos() override { return int64_t{1'700'000'000} * 1'000'000'000; }
+};
+
 const Reference& GetReference() {
   static const Reference* ref = [] {
     auto* r = new Reference();
     FlakySyscalls::Reset();
     const std::string dir = TestDir("reference");
     auto env = os::NewPosixEnv(FlakySyscalls::Table());
-    absl::StatusOr<std::string> summary = RunWorkload(env.get(), dir);
+    StoppedClock clock(env.get());
+    absl::StatusOr<std::string> summary = RunWorkload(&clock, dir);
     EXPECT_OK(summary);
     r->summary = summary.value_or("");
     r->files = ReadTree(dir);
@@ -216,7 +226,8 @@ TEST_P(EintrWorkloadTest, SameFilesAndResults) {
   FlakySyscalls::ShortTransfers(p.short_io);
   const std::string dir = TestDir();
   auto env = os::NewPosixEnv(FlakySyscalls::Table());
-  absl::StatusOr<std::string> summary = RunWorkload(env.get(), dir);
+  StoppedClock clock(env.get());
+  absl::StatusOr<std::string> summary = RunWorkload(&clock, dir);
   FlakySyscalls::Interrupt(0, false);
   ASSERT_OK(summary);
   EXPECT_EQ(*summary, ref.summary);

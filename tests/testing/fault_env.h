@@ -149,6 +149,7 @@ class FaultEnv : public os::Env {
     if (absl::Status s = Check("Exists", path); !s.ok()) return s;
     return real_->Exists(path);
   }
+  int64_t NowUnixNanos() override { return real_->NowUnixNanos(); }
 
  private:
   struct Rule {
