@@ -118,6 +118,8 @@ absl::StatusOr<CaseHandles> OpenCase(os::Env* env, const std::string& store_dir,
 }
 
 absl::Status BuildTemplate(CaseTemplate t, const std::string& store_dir) {
+  std::error_code ec;
+  fs::create_directories(fs::path(store_dir).parent_path(), ec);
   ClockEnv<testing::FaultEnv> env;
   env.set_now(kT0);
   absl::StatusOr<CaseHandles> h = OpenCase(&env, store_dir, /*create=*/true);

@@ -2,9 +2,13 @@
 // (compaction_check.h).
 #include "tests/crash/compaction_check.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -243,6 +247,61 @@ std::vector<std::string> CheckReopened(const std::string& store_dir, const CaseE
                                       "}, want {", w.Summary(), "}"));
     }
     CheckVerify("after an append and a reopen", h->log(c), &problems);
+  }
+  return problems;
+}
+
+std::vector<std::string> CheckReopenedInChild(const std::string& store_dir,
+                                              const CaseExpectation& want, int target_collection,
+                                              Match* target) {
+  int fds[2];
+  if (pipe(fds) != 0) return {"pipe failed"};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    Match m = Match::kNone;
+    const uint64_t gets_before = GetsChecked();
+    const std::vector<std::string> problems = CheckReopened(store_dir, want, target_collection, &m);
+    // The match, the Gets made, then the problems, each after its length.
+    std::string out(1, static_cast<char>(m));
+    const uint64_t gets = GetsChecked() - gets_before;
+    out.append(reinterpret_cast<const char*>(&gets), sizeof(gets));
+    for (const std::string& p : problems) {
+      const uint64_t n = p.size();
+      out.append(reinterpret_cast<const char*>(&n), sizeof(n));
+      out += p;
+    }
+    for (size_t done = 0; done < out.size();) {
+      const ssize_t w = write(fds[1], out.data() + done, out.size() - done);
+      if (w <= 0) _exit(2);
+      done += static_cast<size_t>(w);
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string in;
+  char buf[65536];
+  for (ssize_t r; (r = read(fds[0], buf, sizeof(buf))) > 0;) in.append(buf, static_cast<size_t>(r));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (target != nullptr) *target = Match::kNone;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || in.size() < 9) {
+    return {absl::StrCat("the checks ended with ",
+                         WIFSIGNALED(status) ? absl::StrCat("signal ", WTERMSIG(status))
+                                             : absl::StrCat("exit code ", WEXITSTATUS(status)),
+                         " (run them in this process to see where)")};
+  }
+  if (target != nullptr) *target = static_cast<Match>(in[0]);
+  uint64_t gets = 0;
+  std::memcpy(&gets, in.data() + 1, sizeof(gets));
+  gets_checked.fetch_add(gets);
+  std::vector<std::string> problems;
+  for (size_t at = 9; at + 8 <= in.size();) {
+    uint64_t n = 0;
+    std::memcpy(&n, in.data() + at, sizeof(n));
+    problems.push_back(in.substr(at + 8, n));
+    at += 8 + n;
   }
   return problems;
 }

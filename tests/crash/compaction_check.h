@@ -57,7 +57,13 @@ Match MatchState(const CollectionState& got, const CollectionState& before,
 std::vector<std::string> CheckReopened(const std::string& store_dir, const CaseExpectation& want,
                                        int target_collection, Match* target);
 
-// How many Get calls the checks made (for the totals).
+// CheckReopened in a forked child, so that a crash of the engine is reported as a problem
+// (with its signal) instead of ending the test.
+std::vector<std::string> CheckReopenedInChild(const std::string& store_dir,
+                                              const CaseExpectation& want, int target_collection,
+                                              Match* target);
+
+// How many Get calls the checks made (for the totals; CheckReopenedInChild adds its child's).
 uint64_t GetsChecked();
 
 }  // namespace recstore::crash

@@ -6,7 +6,8 @@
 // Env, and the image a power loss right after the call would leave (a CrashEnv beneath the
 // FaultEnv, drop mode) is reopened too: both must hold exactly the state before or after the
 // call, with the checks of compaction_check.h, and a power loss after an OK call must keep
-// the state after it.
+// the state after it. (One exception, by design: SetRetention's handle may hold the stored policy
+// with the records before; see PolicyStoredOnly.)
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -30,6 +31,17 @@ const char* Name(Match m) {
   return m == Match::kBefore ? "before" : m == Match::kAfter ? "after" : "neither";
 }
 
+// SetRetention stores the policy with one manifest rewrite and applies it with a second
+// (design.md, "Policies"): when the second fails, the handle holds the policy and the records
+// before. The next writer open applies the policy, so a reopen must still give the state after.
+bool PolicyStoredOnly(const CaseOpSpec& spec, int c, const CollectionState& got,
+                      const CaseExpectation& want) {
+  if (spec.op != CaseOp::kRetention || c != spec.collection) return false;
+  CollectionState stored = want.before[c];
+  stored.retention = want.after[c].retention;
+  return got.SameContent(stored);
+}
+
 class CompactionFaultTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(CompactionFaultTest, EveryFailedCallLeavesBeforeOrAfter) {
@@ -40,7 +52,8 @@ TEST_P(CompactionFaultTest, EveryFailedCallLeavesBeforeOrAfter) {
   const absl::Status prepared = PrepareCase(spec, base, &ref);
   ASSERT_TRUE(prepared.ok()) << prepared;
   const std::string root = base + "/root", image = base + "/image";
-  uint64_t failed = 0, ok_anyway = 0, handle_after = 0, reopen_after = 0, image_after = 0;
+  uint64_t failed = 0, ok_anyway = 0, stored_only = 0, handle_after = 0, reopen_after = 0,
+           image_after = 0;
   for (uint64_t n = 1; n <= ref.calls; ++n) {
     CopyTree(ref.template_store, root + "/store");
     CrashEnv model(root);
@@ -59,6 +72,10 @@ TEST_P(CompactionFaultTest, EveryFailedCallLeavesBeforeOrAfter) {
         CollectionState got = Capture(*h, c, root + "/store", &problems);
         std::string why;
         in_handle[c] = MatchState(got, ref.want.before[c], ref.want.after[c], &why);
+        if (in_handle[c] == Match::kNone && PolicyStoredOnly(spec, c, got, ref.want)) {
+          ++stored_only;
+          continue;
+        }
         if (in_handle[c] == Match::kNone) {
           problems.push_back(absl::StrCat("collection ", c, ": the handle reads neither: ", why));
         }
@@ -78,11 +95,11 @@ TEST_P(CompactionFaultTest, EveryFailedCallLeavesBeforeOrAfter) {
     handle_after += handle == Match::kAfter ? 1 : 0;
     Match reopened = Match::kNone, crashed = Match::kNone;
     for (const std::string& p :
-         CheckReopened(root + "/store", ref.want, spec.collection, &reopened)) {
+         CheckReopenedInChild(root + "/store", ref.want, spec.collection, &reopened)) {
       problems.push_back(absl::StrCat("reopened: ", p));
     }
     for (const std::string& p :
-         CheckReopened(image + "/store", ref.want, spec.collection, &crashed)) {
+         CheckReopenedInChild(image + "/store", ref.want, spec.collection, &crashed)) {
       problems.push_back(absl::StrCat("after a power loss: ", p));
     }
     if (status.ok() && crashed != Match::kAfter) {
@@ -97,11 +114,12 @@ TEST_P(CompactionFaultTest, EveryFailedCallLeavesBeforeOrAfter) {
   }
   printf(
       "%s: %llu fault points; the call failed %llu times, returned OK %llu times; the handle "
-      "read the after state %llu times, a reopen %llu times, a power-loss image %llu times\n",
+      "read the after state %llu times (the stored policy not yet applied %llu times), a "
+      "reopen %llu times, a power-loss image %llu times\n",
       spec.name, static_cast<unsigned long long>(ref.calls),
       static_cast<unsigned long long>(failed), static_cast<unsigned long long>(ok_anyway),
-      static_cast<unsigned long long>(handle_after), static_cast<unsigned long long>(reopen_after),
-      static_cast<unsigned long long>(image_after));
+      static_cast<unsigned long long>(handle_after), static_cast<unsigned long long>(stored_only),
+      static_cast<unsigned long long>(reopen_after), static_cast<unsigned long long>(image_after));
 }
 
 INSTANTIATE_TEST_SUITE_P(Ops, CompactionFaultTest, ::testing::Range(0, kNumCaseOps),
