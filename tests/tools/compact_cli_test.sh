@@ -147,6 +147,12 @@ expect_out '{"seq":5999,"key":9,"value":5999}' "dump of the last tick after comp
 run verify "$S" ticks
 expect_rc 0 "verify after compact --key"
 
+run info "$S"
+ticks_info="$(echo "$out" | sed -n '/^collection ticks$/,/^$/p')"
+expect_in "$ticks_info" "segment files: 2 in $S/000001-ticks
+    c00000000000000000001-00000000000000000000.seg
+    00000000000000005120.seg" "info lists the compacted segment first"
+
 # --- --merge (and the default) on the compacted collection -----------------------------------
 run compact "$S" ticks --merge
 expect_rc 0 "compact --merge"

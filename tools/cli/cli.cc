@@ -98,17 +98,27 @@ absl::StatusOr<std::vector<std::string>> SegmentFiles(const std::string& dir) {
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
   if (ec) return absl::NotFoundError(fmt::format("cannot list {}: {}", dir, ec.message()));
+  auto digits = [](const std::string& s, size_t pos) {
+    return std::all_of(s.begin() + pos, s.begin() + pos + 20,
+                       [](char c) { return c >= '0' && c <= '9'; });
+  };
   std::vector<std::string> names;
+  std::vector<std::string> compacted;
   for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name.size() == 24 && name.ends_with(".seg") &&
-        std::all_of(name.begin(), name.begin() + 20, [](char c) { return c >= '0' && c <= '9'; })) {
+    if (name.size() == 24 && name.ends_with(".seg") && digits(name, 0)) {
       names.push_back(std::move(name));
+    } else if (name.size() == 46 && name[0] == 'c' && name[21] == '-' && name.ends_with(".seg") &&
+               digits(name, 1) && digits(name, 22)) {
+      compacted.push_back(std::move(name));
     }
   }
   if (ec) return absl::UnknownError(fmt::format("cannot list {}: {}", dir, ec.message()));
   std::sort(names.begin(), names.end());
-  return names;
+  std::sort(compacted.begin(), compacted.end());
+  // Compacted segments hold the records below the ordinary ones: list them first.
+  compacted.insert(compacted.end(), names.begin(), names.end());
+  return compacted;
 }
 
 absl::StatusOr<DiskUsage> DirUsage(const std::string& dir) {

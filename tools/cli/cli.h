@@ -70,7 +70,8 @@ class Args {
 // Paths inside a store directory, as the on-disk format lays them out.
 std::string CollectionDir(const std::string& store_dir, const CollectionInfo& info);
 
-// Names of the segment files ("<20 digits>.seg") in `dir`, sorted.
+// Names of the segment files in `dir`: the compacted ones ("c<generation, 20 digits>-<first
+// seq, 20 digits>.seg") sorted, then the ordinary ones ("<first seq, 20 digits>.seg") sorted.
 absl::StatusOr<std::vector<std::string>> SegmentFiles(const std::string& dir);
 
 // Sum of the sizes of the regular files under `dir` (recursively): apparent bytes, and bytes
