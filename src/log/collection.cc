@@ -150,6 +150,12 @@ ReadPin Collection::Pin() { return table_.Load(); }
 
 absl::StatusOr<std::span<const std::byte>> Collection::Get(uint64_t seq) {
   std::shared_ptr<const log::SegmentView> view = table_.Load();
+  return GetIn(*view, seq);
+}
+
+absl::StatusOr<std::span<const std::byte>> Collection::GetIn(const log::SegmentView& v,
+                                                             uint64_t seq) {
+  const log::SegmentView* view = &v;
   if (seq < view->first_seq || seq >= end()) {
     return absl::OutOfRangeError(absl::StrCat("record ", seq, " is outside [", view->first_seq,
                                               ", ", end(), ") of collection '", config_.info.name,

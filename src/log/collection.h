@@ -76,6 +76,8 @@ class Collection {
   // The payload of record `seq` (either kind), checked. OutOfRange outside [begin, end);
   // DataLoss naming file and offset if it is invalid.
   absl::StatusOr<std::span<const std::byte>> Get(uint64_t seq);
+  // Get through `view`, which the caller holds.
+  absl::StatusOr<std::span<const std::byte>> GetIn(const log::SegmentView& view, uint64_t seq);
   absl::Status NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped, ReadPin* pin);
   absl::StatusOr<VerifyReport> Verify();
 
@@ -152,6 +154,10 @@ class Collection {
                                                                           uint64_t compacted_end);
   // Read-only processes: follows a new compaction generation or first_seq in the manifest.
   absl::Status FollowManifestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The view of the folder's files for manifest entry `info`, reusing this process's
+  // mappings, with every segment mapped.
+  absl::StatusOr<std::shared_ptr<log::SegmentView>> ViewOfFolder(const CollectionInfo& info)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Extends the log over the valid records from (segment `start`, record `start_index`,
   // byte `start_offset`). At open it then reports (and, for a writer, cuts) what follows.
   absl::Status ScanTail(size_t start, uint64_t start_index, uint64_t start_offset, bool at_open)

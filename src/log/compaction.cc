@@ -181,7 +181,9 @@ absl::StatusOr<int64_t> Collection::AppendTime(uint64_t seq) {
                      "' holds fixed-size records, which carry no append "
                      "time; retention by age reads the time_field"));
   }
-  RECSTORE_ASSIGN_OR_RETURN(std::span<const std::byte> payload, Get(seq));
+  // The view stays pinned until the frame header is read.
+  std::shared_ptr<const log::SegmentView> view = table_.Load();
+  RECSTORE_ASSIGN_OR_RETURN(std::span<const std::byte> payload, GetIn(*view, seq));
   return config_.info.time_base +
          base::DecodeFixed32(payload.data() - format::kFrameHeaderSize + 4);
 }

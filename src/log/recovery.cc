@@ -109,6 +109,17 @@ absl::Status Collection::ListSegments() {
       view->compacted.push_back(std::move(part));
     }
   }
+  // The ordinary segments must start at or before the first record they hold: below that,
+  // the manifest says records live in compacted segments or were dropped.
+  const uint64_t live = std::max(info.first_seq, info.compacted_end);
+  if (!firsts.empty() && firsts[0] > live) {
+    // A reader may have read the manifest just before the writer switched to a new state and
+    // removed the old files: NotFound makes it read the manifest again.
+    return absl::Status(read_only() ? absl::StatusCode::kNotFound : absl::StatusCode::kDataLoss,
+                        absl::StrCat(SegmentPath(firsts[0]), ": collection '", config_.info.name,
+                                     "' has no segment for records ", live, " to ", firsts[0] - 1,
+                                     " (the segments before this one are missing)"));
+  }
   for (size_t k = 0; k < firsts.size(); ++k) {
     if (fixed() && firsts[k] != firsts[0] + k * geometry_.per_segment) {
       return absl::DataLossError(absl::StrCat(
@@ -396,64 +407,94 @@ absl::Status Collection::Refresh() {
 
 absl::Status Collection::FollowManifestLocked() {
   if (config_.manifest == nullptr) return absl::OkStatus();
-  // The writer removes the files of a generation once the next one is in place; if that
-  // happens between reading the manifest and opening its files, read it again.
+  // The writer removes the files of a state once the next one is in place; if that happens
+  // between reading the manifest and opening its files, read it again.
   for (int attempt = 0;; ++attempt) {
     RECSTORE_ASSIGN_OR_RETURN(CollectionInfo info, config_.manifest->Reload(config_.info.name));
     const log::SegmentView& cur = table_.current();
     if (info.generation == cur.generation && info.first_seq == cur.first_seq) {
       return absl::OkStatus();
     }
-    auto view = std::make_shared<log::SegmentView>();
-    view->first_seq = info.first_seq;
-    view->compacted_end = info.compacted_end;
-    view->generation = info.generation;
-    absl::Status st;
-    if (info.generation == cur.generation) {
-      for (const auto& part : cur.compacted) {
-        if (part->last() >= info.first_seq) view->compacted.push_back(part);
-      }
+    absl::StatusOr<std::shared_ptr<log::SegmentView>> view = ViewOfFolder(info);
+    if (!view.ok()) {
+      if (view.status().code() == absl::StatusCode::kNotFound && attempt < 20) continue;
+      return view.status();
+    }
+    // Keep the scan position if its segment is still there; otherwise (it was retired) the
+    // scan resumes at the first ordinary segment, past everything the new state holds below.
+    const std::shared_ptr<log::SegmentSlot>& at = cur.dense.empty() ? nullptr : cur.dense[active_];
+    auto it = std::find((*view)->dense.begin(), (*view)->dense.end(), at);
+    if (at != nullptr && it != (*view)->dense.end()) {
+      active_ = static_cast<size_t>(it - (*view)->dense.begin());
     } else {
-      RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, config_.env->ListDir(config_.dir));
-      std::vector<uint64_t> firsts;
-      for (const std::string& name : names) {
-        uint64_t generation, first;
-        if (format::ParseCompactedFileName(name, &generation, &first) &&
-            generation == info.generation && first < info.compacted_end) {
-          firsts.push_back(first);
-        }
-      }
-      std::sort(firsts.begin(), firsts.end());
-      for (uint64_t first : firsts) {
-        absl::StatusOr<std::shared_ptr<const log::CompactedPart>> part =
-            OpenCompacted(info.generation, first, info.compacted_end);
-        if (!part.ok()) {
-          st = part.status();
-          break;
-        }
-        if ((*part)->last() >= info.first_seq) view->compacted.push_back(*std::move(part));
-      }
+      active_ = 0;
+      active_count_ = 0;
+      active_end_ = format::kDataStart;
     }
-    if (!st.ok()) {
-      if (st.code() == absl::StatusCode::kNotFound && attempt < 20) continue;
-      return st;
-    }
-    size_t drop = 0;
-    const uint64_t live = std::max(info.first_seq, info.compacted_end);
-    while (drop < active_ && drop + 1 < cur.dense.size() &&
-           cur.dense[drop + 1]->first_seq.load(std::memory_order_relaxed) <= live) {
-      ++drop;
-    }
-    view->dense.assign(cur.dense.begin() + static_cast<ptrdiff_t>(drop), cur.dense.end());
-    active_ = active_ >= drop ? active_ - drop : 0;
     begin_.store(info.first_seq, std::memory_order_release);
     {
       std::lock_guard<std::mutex> info_lock(info_mu_);
       info_ = info;
     }
-    table_.Publish(std::move(view));
+    table_.Publish(*std::move(view));
     return absl::OkStatus();
   }
+}
+
+absl::StatusOr<std::shared_ptr<log::SegmentView>> Collection::ViewOfFolder(
+    const CollectionInfo& info) {
+  const log::SegmentView& cur = table_.current();
+  auto view = std::make_shared<log::SegmentView>();
+  view->first_seq = info.first_seq;
+  view->compacted_end = info.compacted_end;
+  view->generation = info.generation;
+  RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, config_.env->ListDir(config_.dir));
+  std::vector<uint64_t> firsts, compacted;
+  for (const std::string& name : names) {
+    uint64_t generation, first;
+    if (format::ParseSegmentFileName(name, &first)) {
+      if (first >= info.compacted_end) firsts.push_back(first);
+    } else if (format::ParseCompactedFileName(name, &generation, &first) &&
+               generation == info.generation && first < info.compacted_end) {
+      compacted.push_back(first);
+    }
+  }
+  std::sort(firsts.begin(), firsts.end());
+  std::sort(compacted.begin(), compacted.end());
+  for (uint64_t first : compacted) {
+    std::shared_ptr<const log::CompactedPart> part;
+    if (info.generation == cur.generation) {
+      for (const auto& p : cur.compacted) {
+        if (p->first() == first) part = p;
+      }
+    }
+    if (part == nullptr) {
+      RECSTORE_ASSIGN_OR_RETURN(part, OpenCompacted(info.generation, first, info.compacted_end));
+    }
+    if (part->last() >= info.first_seq) view->compacted.push_back(std::move(part));
+  }
+  size_t below = 0;
+  while (below + 1 < firsts.size() && firsts[below + 1] <= info.first_seq) ++below;
+  const uint64_t live = std::max(info.first_seq, info.compacted_end);
+  if (below < firsts.size() && firsts[below] > live) {
+    return absl::NotFoundError(absl::StrCat(SegmentPath(firsts[below]), ": collection '",
+                                            config_.info.name, "' has no segment for records ",
+                                            live, " to ", firsts[below] - 1));
+  }
+  for (size_t k = below; k < firsts.size(); ++k) {
+    std::shared_ptr<log::SegmentSlot> slot;
+    for (const auto& d : cur.dense) {
+      if (d->first_seq.load(std::memory_order_relaxed) == firsts[k]) slot = d;
+    }
+    if (slot == nullptr) slot = std::make_shared<log::SegmentSlot>(firsts[k], nullptr);
+    view->dense.push_back(std::move(slot));
+  }
+  // Map every segment now, as at open: what this process has mapped stays readable.
+  for (size_t i = 0; i < view->dense.size(); ++i) {
+    absl::Status st = SegmentAt(*view, i).status();
+    if (!st.ok() && !(Segment::IsUnwritten(st) && i + 1 == view->dense.size())) return st;
+  }
+  return view;
 }
 
 }  // namespace recstore::internal

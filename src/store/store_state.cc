@@ -194,12 +194,11 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
     const CollectionOptions& options, std::shared_ptr<StoreState> self) {
   RECSTORE_RETURN_IF_ERROR(Store::ValidateName(name));
   std::lock_guard<std::mutex> lock(mu_);
-  const CollectionInfo* found = manifest_.Find(name);
-  if (found == nullptr && options_.read_only) {
-    // The writer may have created it since this store was opened.
+  if (options_.read_only) {
+    // The writer may have created, truncated or compacted it since this store was opened.
     RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
-    found = manifest_.Find(name);
   }
+  const CollectionInfo* found = manifest_.Find(name);
   CollectionInfo info;
   if (found == nullptr) {
     if (options_.read_only || (schema == nullptr && kind == CollectionKind::kFixed) ||
@@ -225,20 +224,36 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
   if (it != open_.end()) {
     if (std::shared_ptr<Collection> c = it->second.lock()) return c;
   }
-  CollectionConfig config;
-  config.env = env_;
-  config.dir = CollectionDir(info);
-  config.info = info;
-  config.read_only = options_.read_only;
-  config.file_mode = options_.file_mode;
-  config.sync = options_.sync_policy;
-  config.recovery = options_.recovery_mode;
-  config.prefault = options_.prefault;
-  config.keep_alive = std::move(self);
-  config.manifest = this;
-  RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<Collection> c, Collection::Open(std::move(config)));
-  open_[info.name] = c;
-  return c;
+  for (int attempt = 0;; ++attempt) {
+    CollectionConfig config;
+    config.env = env_;
+    config.dir = CollectionDir(info);
+    config.info = info;
+    config.read_only = options_.read_only;
+    config.file_mode = options_.file_mode;
+    config.sync = options_.sync_policy;
+    config.recovery = options_.recovery_mode;
+    config.prefault = options_.prefault;
+    config.keep_alive = self;
+    config.manifest = this;
+    absl::StatusOr<std::shared_ptr<Collection>> c = Collection::Open(std::move(config));
+    if (c.ok()) {
+      open_[info.name] = *c;
+      return c;
+    }
+    // A reader can race the writer's retention or compaction, which removes the files of
+    // the state the manifest named a moment ago: read the manifest again.
+    if (!options_.read_only || c.status().code() != absl::StatusCode::kNotFound || attempt >= 20) {
+      return c.status();
+    }
+    RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
+    found = manifest_.Find(name);
+    if (found == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("collection '", std::string(name), "' does not exist in store ", path_));
+    }
+    info = *found;
+  }
 }
 
 std::vector<CollectionInfo> StoreState::ListCollections() {
