@@ -18,9 +18,11 @@
 // Lifetimes of what reads return: a `const T&`, `const T*` or byte span points into the
 // segment's memory mapping. Records are immutable once appended, so the bytes never change
 // under the reader. What a scan yields stays valid while the ScanRange exists; what Get
-// returns stays valid while a Pin() taken before the Get exists, and otherwise until a
-// TruncateBefore, ApplyRetention, Compact or Merge (of this process) retires its segment.
-// Without those calls, everything stays valid while any handle to the collection is open.
+// returns stays valid while a Pin() taken before the Get exists, and otherwise until its
+// segment is retired: by a TruncateBefore, SetRetention, ApplyRetention, Compact or Merge of
+// this process, by the retention a writer applies after an append that starts a segment, or
+// (read-only handles) by a Refresh() that follows the writer's retention or compaction.
+// Without those, everything stays valid while any handle to the collection is open.
 #ifndef RECSTORE_LOG_H_
 #define RECSTORE_LOG_H_
 
