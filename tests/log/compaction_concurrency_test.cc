@@ -202,5 +202,45 @@ TEST(CompactionReadersTest, PinKeepsGetPointersAfterTheirSegmentIsRetired) {
   EXPECT_EQ(ReadAll(log), ModelCompact(testing::From(before, kPer + 1), 4 * kPer, kByKey));
 }
 
+// Compact, Merge and TruncateBefore from three threads wait for each other; in any order they
+// leave the records at or after the cut that key compaction keeps.
+TEST(CompactionReadersTest, RewritesFromSeveralThreadsSerialize) {
+  for (uint32_t seed : {21u, 22u, 23u}) {
+    SCOPED_TRACE(absl::StrFormat("seed %u", seed));
+    const std::string dir = TestDir(absl::StrFormat("store%u", seed));
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, Opts()));
+    ASSERT_OK_AND_ASSIGN(auto log, store->OpenLog<Keyed>("keyed"));
+    const Contents before = Fill(log, 6 * kPer + 50, 400, seed);
+    const uint64_t cut = 2 * kPer + 700 + seed;
+    absl::Status compacted, merged, truncated;
+    std::atomic<bool> go{false};
+    std::thread a([&] {
+      while (!go.load()) std::this_thread::yield();
+      compacted = log.Compact(kCompactByKey).status();
+    });
+    std::thread b([&] {
+      while (!go.load()) std::this_thread::yield();
+      merged = log.Merge().status();
+    });
+    std::thread c([&] {
+      while (!go.load()) std::this_thread::yield();
+      truncated = log.TruncateBefore(cut).status();
+    });
+    go = true;
+    a.join();
+    b.join();
+    c.join();
+    ASSERT_OK(compacted);
+    ASSERT_OK(merged);
+    ASSERT_OK(truncated);
+    const Contents want = testing::From(ModelCompact(before, 6 * kPer, kByKey), cut);
+    EXPECT_EQ(log.begin(), cut);
+    EXPECT_EQ(ReadAll(log), want);
+    EXPECT_GE(log.info().generation, 2u);
+    ASSERT_OK_AND_ASSIGN(VerifyReport v, log.Verify());
+    EXPECT_TRUE(v.ok);
+  }
+}
+
 }  // namespace
 }  // namespace recstore
