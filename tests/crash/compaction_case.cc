@@ -104,7 +104,8 @@ const CaseOpSpec& OpSpec(int i) { return kSpecs[i]; }
 absl::StatusOr<CaseHandles> OpenCase(os::Env* env, const std::string& store_dir, bool create) {
   CaseHandles h;
   absl::StatusOr<std::unique_ptr<Store>> store = internal::StoreAccess::Open(
-      env, store_dir, {.create_if_missing = create, .segment_size = kCaseSegmentSize});
+      env, store_dir,
+      {.create_if_missing = create, .segment_size = kCaseSegmentSize, .prefault = false});
   if (!store.ok()) return store.status();
   h.store = *std::move(store);
   const CollectionOptions options{.create_if_missing = create};
