@@ -25,17 +25,18 @@ absl::Status Collection::Install(const CollectionInfo& next,
                                  std::vector<std::shared_ptr<const log::CompactedPart>> parts,
                                  CompactionStats* stats, bool* installed) {
   std::vector<std::string> retired;
-  absl::Status st;
+  RECSTORE_RETURN_IF_ERROR(CheckCompactable());
+  // The switch. It runs without the collection's locks (appends and syncs go on; compact_mu_
+  // keeps other switches out), and the store's lock is never taken inside them.
+  bool replaced = false;
+  absl::Status st = config_.manifest->Commit(next, &replaced);
+  if (!replaced) return st;
+  if (installed != nullptr) *installed = true;
   {
     // No flush may be running: a flush works on slot indexes of the view it started with.
     std::unique_lock<std::mutex> sync_lock(sync_mu_);
     sync_cv_.wait(sync_lock, [&] { return !flushing_; });
     std::lock_guard<std::mutex> lock(mu_);
-    if (!failed_.ok()) return failed_;
-    bool replaced = false;
-    st = config_.manifest->Commit(next, &replaced);
-    if (!replaced) return st;
-    if (installed != nullptr) *installed = true;
     // The manifest names the new state: adopt it even if its folder sync failed.
     const log::SegmentView& cur = table_.current();
     auto view = std::make_shared<log::SegmentView>();
