@@ -167,7 +167,8 @@ class Collection {
 
   // Retention and compaction (compaction.cc, compaction_rewrite.cc); compact_mu_ held.
   absl::Status CheckCompactable();
-  absl::StatusOr<CompactionStats> Truncate(uint64_t seq);
+  // Drops the records below `seq`; with `policy`, stores it in the same manifest rewrite.
+  absl::StatusOr<CompactionStats> Truncate(uint64_t seq, const RetentionPolicy* policy = nullptr);
   absl::StatusOr<CompactionStats> ApplyRetentionLocked();
   absl::StatusOr<uint64_t> RetentionPoint(const RetentionPolicy& policy);
   // The first record to keep so that at most `max_bytes` payload bytes remain before `end`.

@@ -80,7 +80,7 @@ absl::Status Collection::Install(const CollectionInfo& next,
   return st;
 }
 
-absl::StatusOr<CompactionStats> Collection::Truncate(uint64_t seq) {
+absl::StatusOr<CompactionStats> Collection::Truncate(uint64_t seq, const RetentionPolicy* policy) {
   CompactionStats stats;
   const absl::Time start = absl::Now();
   RECSTORE_RETURN_IF_ERROR(CheckCompactable());
@@ -91,11 +91,17 @@ absl::StatusOr<CompactionStats> Collection::Truncate(uint64_t seq) {
   CollectionInfo next = info();
   stats.first_seq = next.first_seq;
   stats.generation = next.generation;
-  if (seq <= next.first_seq) return stats;
-  // The new first record must be durable: a crash must not leave the log ending before it.
-  if (seq > durable()) RECSTORE_RETURN_IF_ERROR(Sync().status());
-  stats.records_in = seq - next.first_seq;
-  next.first_seq = seq;
+  if (policy != nullptr) {
+    next.retention = *policy;
+  } else if (seq <= next.first_seq) {
+    return stats;
+  }
+  if (seq > next.first_seq) {
+    // The new first record must be durable: a crash must not leave the log ending before it.
+    if (seq > durable()) RECSTORE_RETURN_IF_ERROR(Sync().status());
+    stats.records_in = seq - next.first_seq;
+    next.first_seq = seq;
+  }
   std::vector<std::shared_ptr<const log::CompactedPart>> parts;
   {
     std::shared_ptr<const log::SegmentView> view = table_.Load();
@@ -148,12 +154,9 @@ absl::Status Collection::SetRetention(const RetentionPolicy& policy) {
   if (policy.max_age.count() < 0) {
     return absl::InvalidArgumentError("retention max_age must not be negative");
   }
-  CollectionInfo next = info();
-  next.retention = policy;
-  CompactionStats stats;
-  std::vector<std::shared_ptr<const log::CompactedPart>> parts = table_.Load()->compacted;
-  RECSTORE_RETURN_IF_ERROR(Install(next, std::move(parts), &stats));
-  return ApplyRetentionLocked().status();
+  // One manifest rewrite stores the policy and drops what it drops.
+  RECSTORE_ASSIGN_OR_RETURN(uint64_t point, RetentionPoint(policy));
+  return Truncate(point, &policy).status();
 }
 
 absl::StatusOr<uint64_t> Collection::RetentionPoint(const RetentionPolicy& policy) {

@@ -201,6 +201,8 @@ absl::StatusOr<CompactionStats> Collection::Compact(const CompactOptions& option
     return {reinterpret_cast<const char*>(p.data()), options.key.prefix};
   };
   absl::flat_hash_map<std::string, uint64_t> newest;
+  // At most one key per record: reserving spares the map its rehashes as it grows.
+  if (keyed) newest.reserve(std::min<uint64_t>(scan_end - from, uint64_t{1} << 24));
   RECSTORE_RETURN_IF_ERROR(ForEachRecord(
       view, from, keyed ? scan_end : boundary, [&](uint64_t seq, std::span<const std::byte> p) {
         if (seq < boundary) {
