@@ -30,7 +30,12 @@ namespace recstore::testing {
 namespace {
 
 constexpr uint64_t kDefaultSeed = 0x5eed2026;
+// Sanitizer builds (several times slower) run a quarter of the trials; the plain build all.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kTrials = 2500;
+#else
 constexpr int kTrials = 10000;
+#endif
 constexpr int kFreeSpaceTrials = 400;
 constexpr RecoveryMode kModes[] = {RecoveryMode::kTolerateTornTail, RecoveryMode::kSalvage,
                                    RecoveryMode::kAbsoluteConsistency};

@@ -29,6 +29,13 @@
 namespace recstore::testing {
 namespace {
 
+// Sanitizer builds (several times slower) flip bits 0, 3 and 6 of every byte; the plain
+// build flips all eight.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kBitStep = 3;
+#else
+constexpr int kBitStep = 1;
+#endif
 constexpr RecoveryMode kModes[] = {RecoveryMode::kTolerateTornTail, RecoveryMode::kSalvage,
                                    RecoveryMode::kAbsoluteConsistency};
 
@@ -85,7 +92,7 @@ TEST_P(SegmentHeaderFlipTest, EverySegmentHeaderBitIsDetected) {
       const bool newest = k + 1 == c.segments.size();
       for (uint64_t offset = 0; offset < format::kEncodedSegmentHeaderSize; ++offset) {
         ASSERT_EQ(c.Classify(k, offset).role, ByteRole::kHeader);
-        for (int bit = 0; bit < 8; ++bit) {
+        for (int bit = 0; bit < 8; bit += kBitStep) {
           ++flips;
           for (RecoveryMode mode : kModes) {
             Expectation want = Base(c, mode);
@@ -127,7 +134,7 @@ TEST_F(HeaderFlipTest, EveryCommitBlockBitIsIgnoredAndTheNewestRewritten) {
       for (uint64_t i = 0; i < 32; ++i) {
         const uint64_t offset = format::kCommitBlockOffset + i;
         ASSERT_EQ(c.Classify(k, offset).role, ByteRole::kCommit);
-        for (int bit = 0; bit < 8; ++bit) {
+        for (int bit = 0; bit < 8; bit += kBitStep) {
           ++flips;
           for (RecoveryMode mode : kModes) {
             Expectation want = Base(c, mode);
@@ -185,7 +192,7 @@ TEST_F(HeaderFlipTest, EveryManifestBitFailsTheOpenNamingTheManifest) {
   const std::string path = image_.dir() + "/MANIFEST";
   const uint64_t size = image_.manifest().size();
   for (uint64_t offset = 0; offset < size; ++offset) {
-    for (int bit = 0; bit < 8; ++bit) {
+    for (int bit = 0; bit < 8; bit += kBitStep) {
       // format.md 2.1: bad magic first (FailedPrecondition), then the header checksum, which
       // covers the version, byte order and body length, then the body checksum (DataLoss).
       const absl::StatusCode code =
@@ -202,7 +209,7 @@ TEST_F(HeaderFlipTest, EveryManifestBitFailsTheOpenNamingTheManifest) {
       }
     }
   }
-  tally.Add("manifest bit flips", size * 8);
+  tally.Add("manifest bit flips", size * ((8 + kBitStep - 1) / kBitStep));
   tally.Print("manifest");
 }
 
