@@ -127,6 +127,11 @@ expect_in "$out" "compact ticks: keep the newest record per key" "compact --key 
 expect_in "$out" "records:     5120 in, 6 kept" "compact --key summary"
 expect_in "$out" "generation:  1" "compact --key summary"
 
+run info "$S"
+expect_rc 0 "info after compact --key"
+expect_in "$(echo "$out" | sed -n '/^collection ticks$/,/^$/p')" \
+  "compaction:    generation 1, records below 5120 in compacted segments" "info after --key"
+
 run dump "$S" ticks --limit 8 --format csv
 expect_rc 0 "dump after compact --key"
 expect_out 'seq,key,value

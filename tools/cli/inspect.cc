@@ -86,6 +86,20 @@ int InfoCommand(int argc, char** argv) {
       continue;
     }
     fmt::print("  records:       {} (begin {}, end {})\n", log->size(), log->begin(), log->end());
+    const CollectionInfo now = log->info();
+    if (now.generation > 0) {
+      fmt::print(
+          "  compaction:    generation {}, records below {} in compacted segments (with "
+          "gaps: the count above is of sequence numbers)\n",
+          now.generation, now.compacted_end);
+    }
+    if (!now.retention.empty()) {
+      fmt::print(
+          "  retention:     max_records {}, max_bytes {}, max_age {} s{}\n",
+          now.retention.max_records, now.retention.max_bytes,
+          now.retention.max_age.count() / 1000000000,
+          now.retention.time_field.empty() ? "" : ", time_field " + now.retention.time_field);
+    }
     fmt::print("  durable end:   {}\n", log->durable());
     fmt::print("  recovery:      {}\n", RecoverySummary(log->recovery()));
   }
