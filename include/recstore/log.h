@@ -15,21 +15,27 @@
 // active segment, so [begin(), end()) may have gaps: scans skip them and Get of one returns
 // NotFound.
 //
+// Snapshots: every read works on one snapshot of the collection, taken once when the read
+// starts: the set of segment files with begin(), the compaction state, and end(). A read never
+// mixes two moments, so a concurrent append, segment rotation, retention or compaction can
+// neither make it fail nor make it return a wrong record: Get(seq) of a record below an end()
+// the caller saw returns that record (or, if a retention or compaction removed it before the
+// Get began, OutOfRange or NotFound).
+//
 // Lifetimes of what reads return: a `const T&`, `const T*` or byte span points into the
 // segment's memory mapping. Records are immutable once appended, so the bytes never change
-// under the reader. What a scan yields stays valid while the ScanRange exists; what Get
-// returns stays valid while a Pin() taken before the Get exists, and otherwise until its
-// segment is retired: by a TruncateBefore, SetRetention, ApplyRetention, Compact or Merge of
-// this process, by the retention a writer applies after an append that starts a segment, or
-// (read-only handles) by a Refresh() that follows the writer's retention or compaction.
-// Without those, everything stays valid while any handle to the collection is open.
+// under the reader. What a scan yields stays valid while the ScanRange exists. What Get
+// returns stays valid while a Pin() taken before the Get exists (a pin keeps every segment of
+// its snapshot and of every later one mapped), and otherwise until its segment is retired:
+// by a TruncateBefore, SetRetention, ApplyRetention, Compact or Merge of this process, by the
+// retention a writer applies after an append that starts a segment, or (read-only handles)
+// by a Refresh() that follows the writer's retention or compaction. Without those, everything
+// stays valid while any handle to the collection is open.
 #ifndef RECSTORE_LOG_H_
 #define RECSTORE_LOG_H_
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <iterator>
 #include <memory>
 #include <span>
@@ -46,6 +52,7 @@ namespace recstore {
 
 namespace internal {
 class Collection;
+class Scanner;
 }  // namespace internal
 
 enum class CollectionKind : uint8_t {
@@ -76,104 +83,8 @@ struct CollectionInfo {
 // its own, sized to fit.
 inline constexpr uint64_t kMaxByteRecordSize = uint64_t{256} << 20;
 
-// A run of consecutive valid records inside one segment (an implementation detail of the
-// iterators; applications do not use it).
-struct RecordRun {
-  uint64_t first_seq = 0;
-  uint64_t count = 0;                // 0: nothing more to read
-  const std::byte* base = nullptr;   // fixed: first record; variable: segment start
-  uint32_t stride = 0;               // fixed: bytes from one record to the next
-  const std::byte* slots = nullptr;  // variable: one past the slot of the run's first record
-  const uint64_t* seqs = nullptr;    // compacted segments: the records' sequence numbers
-  uint64_t next_seq = 0;             // where the next run starts
-
-  uint64_t SeqAt(uint64_t i) const { return seqs != nullptr ? seqs[i] : first_seq + i; }
-};
-
-// Keeps the segments a reader started on mapped (see Pin()).
+// Keeps the segments of a snapshot, and of every later snapshot, mapped (see Pin()).
 using ReadPin = std::shared_ptr<const void>;
-
-// The untyped core shared by all handles. Applications use Log<T>, ByteLog or UntypedLog.
-class LogCore {
- public:
-  LogCore() = default;
-  explicit LogCore(std::shared_ptr<internal::Collection> c) : c_(std::move(c)) {}
-
-  [[nodiscard]] absl::StatusOr<uint64_t> AppendFixed(const void* records, size_t n) const;
-  [[nodiscard]] absl::StatusOr<uint64_t> AppendBytes(const std::string_view* records,
-                                                     size_t n) const;
-  [[nodiscard]] absl::StatusOr<uint64_t> Sync() const;
-  [[nodiscard]] absl::Status Refresh() const;
-  [[nodiscard]] absl::StatusOr<const std::byte*> GetFixed(uint64_t seq) const;
-  [[nodiscard]] absl::StatusOr<std::span<const std::byte>> GetBytes(uint64_t seq) const;
-  // Fills `run` with valid records at or after `seq`, none at or past `end`. Invalid
-  // records are skipped (counted in *skipped) under RecoveryMode::kSalvage and are a
-  // DataLoss error otherwise. Reads the segments `*pin` holds, taking a pin first if empty.
-  [[nodiscard]] absl::Status NextRun(uint64_t seq, uint64_t end, RecordRun* run, uint64_t* skipped,
-                                     ReadPin* pin) const;
-  [[nodiscard]] absl::StatusOr<CompactionStats> TruncateBefore(uint64_t seq) const;
-  [[nodiscard]] absl::StatusOr<CompactionStats> ApplyRetention() const;
-  [[nodiscard]] absl::Status SetRetention(const RetentionPolicy& policy) const;
-  [[nodiscard]] absl::StatusOr<CompactionStats> Compact(const CompactOptions& options) const;
-  [[nodiscard]] absl::StatusOr<int64_t> AppendTime(uint64_t seq) const;
-  ReadPin Pin() const;
-  [[nodiscard]] absl::StatusOr<VerifyReport> Verify() const;
-  uint64_t begin() const;
-  uint64_t end() const;
-  uint64_t durable() const;
-  CollectionInfo info() const;
-  // The parts of info() that never change while the collection is open: name, id, kind,
-  // record size and alignment, schema, segment size.
-  const CollectionInfo& shape() const;
-  const std::string& name() const { return shape().name; }
-  const RecoveryReport& recovery() const;
-  bool read_only() const;
-  const std::shared_ptr<internal::Collection>& collection() const { return c_; }
-
- private:
-  std::shared_ptr<internal::Collection> c_;
-};
-
-namespace log_internal {
-
-inline uint32_t LoadLE32(const std::byte* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
-  return v;
-}
-
-// How each handle kind turns a run position into a value.
-template <typename T>
-struct FixedView {
-  using value_type = const T&;
-  const T& operator()(const RecordRun& run, uint64_t i) const {
-    return *reinterpret_cast<const T*>(run.base + i * run.stride);
-  }
-};
-
-struct BytesView {
-  using value_type = std::span<const std::byte>;
-  static std::span<const std::byte> At(const RecordRun& run, uint64_t i) {
-    // Variable-size record frame: u32 length, u32 flags, u64 checksum, payload.
-    const std::byte* frame = run.base + LoadLE32(run.slots - 4 * (i + 1));
-    return {frame + 16, LoadLE32(frame)};
-  }
-  std::span<const std::byte> operator()(const RecordRun& run, uint64_t i) const {
-    return At(run, i);
-  }
-};
-
-struct UntypedView {
-  using value_type = std::span<const std::byte>;
-  uint32_t record_size = 0;
-  std::span<const std::byte> operator()(const RecordRun& run, uint64_t i) const {
-    if (run.slots != nullptr) return BytesView::At(run, i);
-    return {run.base + i * run.stride, record_size};
-  }
-};
-
-}  // namespace log_internal
 
 // One record as a scan yields it; use with structured bindings: `for (auto [seq, rec] : ...)`.
 template <typename V>
@@ -182,14 +93,85 @@ struct Entry {
   V value;
 };
 
-// The records [from, end) of a collection, where `end` is end() when the scan was made. A scan
-// verifies each record's checksum before yielding it. It stops early at an invalid record
-// (except under RecoveryMode::kSalvage, where it skips it) or when a segment cannot be read;
-// status() then says why. The scan holds the collection open while it exists, and from its
-// first record on it reads the segments as they were then: a compaction or retention call
-// that runs meanwhile does not change what it yields.
+// What every ScanRange shares; applications use ScanRange through Scan().
+class ScanBase {
+ public:
+  ScanBase(ScanBase&&) noexcept;
+  ScanBase& operator=(ScanBase&&) noexcept;
+  ScanBase(const ScanBase&) = delete;
+  ScanBase& operator=(const ScanBase&) = delete;
+  ~ScanBase();
+
+  // OK, or why the scan stopped before its end.
+  const absl::Status& status() const;
+  // Invalid records skipped (RecoveryMode::kSalvage only).
+  uint64_t skipped() const;
+  // The range the scan covers, [from(), end()), as of its snapshot.
+  uint64_t from() const;
+  uint64_t end() const;
+
+  // The next records the scan has verified, in order: an implementation detail of the
+  // iterators below.
+  struct Batch {
+    uint64_t first_seq = 0;
+    const uint64_t* seqs = nullptr;  // the records' sequence numbers; null: first_seq + i
+    size_t count = 0;                // 0: the scan is over
+    const std::byte* base = nullptr;  // fixed-size records: the first one
+    size_t stride = 0;                // fixed-size records: bytes from one to the next
+    size_t record_size = 0;           // fixed-size records: payload bytes
+    const std::span<const std::byte>* records = nullptr;  // byte records: their payloads
+
+    uint64_t SeqAt(size_t i) const { return seqs != nullptr ? seqs[i] : first_seq + i; }
+  };
+  // Fills `batch` with the next verified records; count 0 once the scan is over.
+  void Next(Batch* batch);
+
+ protected:
+  // Takes the snapshot. Made by the handles' Scan().
+  ScanBase(const std::shared_ptr<internal::Collection>& collection, uint64_t from);
+
+ private:
+  std::unique_ptr<internal::Scanner> scanner_;
+};
+
+namespace scan_detail {
+
+// How each handle kind turns a batch position into a value.
+template <typename T>
+struct FixedRecords {
+  using value_type = const T&;
+  static const T& At(const ScanBase::Batch& b, size_t i) {
+    return *reinterpret_cast<const T*>(b.base + i * b.stride);
+  }
+};
+
+struct ByteRecords {
+  using value_type = std::span<const std::byte>;
+  static std::span<const std::byte> At(const ScanBase::Batch& b, size_t i) { return b.records[i]; }
+};
+
+struct AnyRecords {
+  using value_type = std::span<const std::byte>;
+  static std::span<const std::byte> At(const ScanBase::Batch& b, size_t i) {
+    if (b.records != nullptr) return b.records[i];
+    return {b.base + i * b.stride, b.record_size};
+  }
+};
+
+}  // namespace scan_detail
+
+// The records [from, end) of a collection as of one snapshot taken when the scan was made:
+// `end` is end() at that moment, and the scan reads the segments as they were then, so a
+// compaction or retention that runs meanwhile (in this process or, for a read-only handle,
+// in the writer) does not change what it yields. A scan verifies each record's checksum
+// before yielding it. It stops early at an invalid record (except under RecoveryMode::kSalvage,
+// where it skips it); status() then says why. Gaps left by compaction are skipped. The scan
+// keeps the segments of its snapshot mapped while it exists.
+//
+// A scan is a range over its own state: iterate it once, in place. What it yields stays valid
+// while the ScanRange exists.
 template <typename View>
-class ScanRange {
+class ScanRange : public ScanBase {
  public:
   using value_type = Entry<typename View::value_type>;
 
@@ -200,89 +182,73 @@ class ScanRange {
     using value_type = ScanRange::value_type;
 
     iterator() = default;
-    value_type operator*() const { return {run_.SeqAt(i_), scan_->view_(run_, i_)}; }
+    value_type operator*() const { return {batch_.SeqAt(i_), View::At(batch_, i_)}; }
     iterator& operator++() {
-      if (++i_ == run_.count) Advance(run_.next_seq);
+      if (++i_ == batch_.count) Advance();
       return *this;
     }
     bool operator==(const iterator& o) const { return done() == o.done(); }
 
    private:
     friend class ScanRange;
-    explicit iterator(ScanRange* scan) : scan_(scan) { Advance(scan->from_); }
+    explicit iterator(ScanRange* scan) : scan_(scan) { Advance(); }
     bool done() const { return scan_ == nullptr; }
-    void Advance(uint64_t seq) {
+    void Advance() {
       i_ = 0;
-      if (seq < scan_->end_) {
-        absl::Status s =
-            scan_->core_.NextRun(seq, scan_->end_, &run_, &scan_->skipped_, &scan_->pin_);
-        if (s.ok() && run_.count > 0) return;
-        scan_->status_ = std::move(s);
-      }
-      scan_ = nullptr;
+      scan_->Next(&batch_);
+      if (batch_.count == 0) scan_ = nullptr;
     }
 
     ScanRange* scan_ = nullptr;
-    RecordRun run_;
-    uint64_t i_ = 0;
+    ScanBase::Batch batch_;
+    size_t i_ = 0;
   };
 
-  ScanRange(LogCore core, uint64_t from, View view = {})
-      : core_(std::move(core)), view_(view), from_(from), end_(core_.end()) {
-    if (from_ < core_.begin()) from_ = core_.begin();
-  }
-  // A scan is a range over its own state: iterate it once, in place.
-  ScanRange(const ScanRange&) = delete;
-  ScanRange& operator=(const ScanRange&) = delete;
+  // Made by the handles' Scan(); `collection` is a handle's collection.
+  ScanRange(const std::shared_ptr<internal::Collection>& collection, uint64_t from)
+      : ScanBase(collection, from) {}
 
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(); }
-
-  // OK, or why the scan stopped before `end`.
-  const absl::Status& status() const { return status_; }
-  // Invalid records skipped (RecoveryMode::kSalvage only).
-  uint64_t skipped() const { return skipped_; }
-
- private:
-  LogCore core_;
-  View view_;
-  uint64_t from_;
-  uint64_t end_;
-  absl::Status status_;
-  uint64_t skipped_ = 0;
-  ReadPin pin_;
 };
 
-// Operations every handle has.
+// Operations every handle has. A default-constructed handle is not open: its calls return
+// FailedPrecondition (accessors return 0 or empty values).
 class LogBase {
  public:
   // Makes every record appended (by any thread) before the call durable: segment data, and
   // the directory when segments were created. Concurrent calls share one flush. Returns the
   // durable end: every record with a smaller sequence number is durable.
-  // Errors: FailedPrecondition (read-only handle, or the log has failed before); the error of
-  // a failed fdatasync/fsync naming the file and errno, after which the log refuses all
-  // writes (reads keep working; reopening recovers what was durable).
-  [[nodiscard]] absl::StatusOr<uint64_t> Sync() const { return core_.Sync(); }
+  // Errors: FailedPrecondition (read-only handle; or the log has failed before, the message
+  // carrying the original cause); the error of a failed fdatasync/fsync naming the file and
+  // errno, after which the log refuses all writes (reads keep working; reopening recovers
+  // what was durable); the error of opening the collection folder for its fsync (for example
+  // ResourceExhausted when the process is out of descriptors), which is not final: nothing
+  // was made durable, and a later Sync() tries again.
+  [[nodiscard]] absl::StatusOr<uint64_t> Sync() const;
 
-  // Read-only handles: picks up records another process has appended since the last
-  // refresh. Writer handles see their own appends at once; Refresh is a no-op for them.
-  // Errors: DataLoss when a new segment's header is invalid.
-  [[nodiscard]] absl::Status Refresh() const { return core_.Refresh(); }
+  // Read-only handles: picks up what the writer has published since the last refresh:
+  // appended records, new segments, retention and compaction. Writer handles see their own
+  // appends at once; Refresh is a no-op for them. Errors: DataLoss when a new segment's header
+  // is invalid; Unavailable when the writer changed the collection on every one of several
+  // attempts to read a consistent state (try again).
+  [[nodiscard]] absl::Status Refresh() const;
 
-  // Checks every segment header and record checksum. Returns the report (ok == false names
-  // the first bad record's file and offset); an error only when a file cannot be read.
-  [[nodiscard]] absl::StatusOr<VerifyReport> Verify() const { return core_.Verify(); }
+  // Checks every segment header and record checksum of one snapshot. Returns the report
+  // (ok == false names the first bad record's file and offset); an error only when a file
+  // cannot be read.
+  [[nodiscard]] absl::StatusOr<VerifyReport> Verify() const;
 
-  uint64_t begin() const { return core_.begin(); }      // first live sequence number
-  uint64_t end() const { return core_.end(); }          // one past the last visible record
-  uint64_t size() const { return end() - begin(); }     // visible records
-  uint64_t durable() const { return core_.durable(); }  // durable end known to this process
+  uint64_t begin() const;    // first live sequence number
+  uint64_t end() const;      // one past the last visible record
+  uint64_t size() const;     // visible records: end() - begin() of one snapshot
+  uint64_t durable() const;  // durable end known to this process
   // The manifest's description as this process sees it now.
-  CollectionInfo info() const { return core_.info(); }
-  const std::string& name() const { return core_.name(); }
+  CollectionInfo info() const;
+  const std::string& name() const;
   // What opening found after the last durable point.
-  const RecoveryReport& recovery() const { return core_.recovery(); }
-  bool read_only() const { return core_.read_only(); }
+  const RecoveryReport& recovery() const;
+  bool read_only() const;
 
   // Retention and compaction (writer handles; include/recstore/compaction.h). Each waits for
   // any other one on the collection, then switches the collection in one atomic manifest
@@ -295,37 +261,39 @@ class LogBase {
   // Drops every record below `seq`: begin() becomes `seq`. Whole segments below it are
   // deleted; a segment holding records on both sides stays as it is (its dropped records
   // are no longer readable). Errors also: OutOfRange when seq > end().
-  [[nodiscard]] absl::StatusOr<CompactionStats> TruncateBefore(uint64_t seq) const {
-    return core_.TruncateBefore(seq);
-  }
+  [[nodiscard]] absl::StatusOr<CompactionStats> TruncateBefore(uint64_t seq) const;
   // Stores `policy` in the manifest and applies it at once (see RetentionPolicy). Errors
   // also: InvalidArgument for a time_field that is not an 8-byte integer field of the schema.
-  [[nodiscard]] absl::Status SetRetention(const RetentionPolicy& policy) const {
-    return core_.SetRetention(policy);
-  }
+  [[nodiscard]] absl::Status SetRetention(const RetentionPolicy& policy) const;
   // Applies the stored retention policy now.
-  [[nodiscard]] absl::StatusOr<CompactionStats> ApplyRetention() const {
-    return core_.ApplyRetention();
-  }
+  [[nodiscard]] absl::StatusOr<CompactionStats> ApplyRetention() const;
   // Syncs, then rewrites the records below the active segment that `options` keeps (by key,
   // by predicate, or all of them) into new full segments of a new compaction generation. A
   // record's sequence number and bytes never change. Errors also: InvalidArgument for a key
-  // or tombstone field that the schema lacks or a key spec of the wrong kind.
-  [[nodiscard]] absl::StatusOr<CompactionStats> Compact(const CompactOptions& options = {}) const {
-    return core_.Compact(options);
-  }
+  // or tombstone field that the schema lacks or a key spec of the wrong kind; DataLoss naming
+  // the record when a record in the rewritten range is invalid (the collection is unchanged:
+  // compaction never turns damage into a gap).
+  [[nodiscard]] absl::StatusOr<CompactionStats> Compact(const CompactOptions& options = {}) const;
   // Folds the segments below the active one (small, partly dropped or earlier compacted
   // ones) into full segments, keeping every live record: Compact with default options.
-  [[nodiscard]] absl::StatusOr<CompactionStats> Merge() const { return core_.Compact({}); }
+  [[nodiscard]] absl::StatusOr<CompactionStats> Merge() const { return Compact({}); }
 
-  // Keeps the segments as they are now mapped in this process while the pin exists, so
-  // pointers from Get stay valid across compaction and retention.
-  ReadPin Pin() const { return core_.Pin(); }
+  // Keeps the segments of the current snapshot, and of every later one, mapped in this
+  // process while the pin exists, so pointers from Get stay valid across compaction and
+  // retention.
+  ReadPin Pin() const;
 
  protected:
   LogBase() = default;
-  explicit LogBase(LogCore core) : core_(std::move(core)) {}
-  LogCore core_;
+  explicit LogBase(std::shared_ptr<internal::Collection> c) : c_(std::move(c)) {}
+
+  // The payload of record `seq` (either kind), checked against its checksum.
+  [[nodiscard]] absl::StatusOr<std::span<const std::byte>> GetRecord(uint64_t seq) const;
+  [[nodiscard]] absl::StatusOr<uint64_t> AppendFixed(const void* records, size_t n) const;
+  [[nodiscard]] absl::StatusOr<uint64_t> AppendBytes(const std::string_view* records,
+                                                     size_t n) const;
+
+  std::shared_ptr<internal::Collection> c_;
 };
 
 // A log of fixed-size records of type T (declared with RECSTORE_RECORD).
@@ -333,65 +301,63 @@ template <RecordType T>
 class Log : public LogBase {
  public:
   Log() = default;
-  explicit Log(LogCore core) : LogBase(std::move(core)) {}
+  explicit Log(std::shared_ptr<internal::Collection> c) : LogBase(std::move(c)) {}
 
   // Appends one record; returns its sequence number. The record is visible to readers when
   // this returns and durable after a later Sync() returns (or per the sync policy).
   // Errors: FailedPrecondition (read-only, or failed log); ResourceExhausted when a new
   // segment cannot be allocated (earlier records stay intact).
   [[nodiscard]] absl::StatusOr<uint64_t> Append(const T& record) const {
-    return core_.AppendFixed(&record, 1);
+    return AppendFixed(&record, 1);
   }
   // Appends records in order, atomically with respect to other appenders (they get
   // consecutive numbers); returns the first one's sequence number (end() if empty).
   [[nodiscard]] absl::StatusOr<uint64_t> AppendBatch(std::span<const T> records) const {
-    return core_.AppendFixed(records.data(), records.size());
+    return AppendFixed(records.data(), records.size());
   }
 
   // The record `seq`, zero-copy, after checking its checksum. O(1) (O(log n) below a
   // compaction). Errors: OutOfRange outside [begin(), end()); NotFound when compaction
   // removed it; DataLoss if its checksum fails.
   [[nodiscard]] absl::StatusOr<const T*> Get(uint64_t seq) const {
-    absl::StatusOr<const std::byte*> p = core_.GetFixed(seq);
+    absl::StatusOr<std::span<const std::byte>> p = GetRecord(seq);
     if (!p.ok()) return p.status();
-    return reinterpret_cast<const T*>(*p);
+    return reinterpret_cast<const T*>(p->data());
   }
 
   // Records [from, end()) in order; see ScanRange.
-  ScanRange<log_internal::FixedView<T>> Scan(uint64_t from = 0) const { return {core_, from}; }
+  ScanRange<scan_detail::FixedRecords<T>> Scan(uint64_t from = 0) const { return {c_, from}; }
 };
 
 // A log of variable-size byte records, each up to kMaxByteRecordSize.
 class ByteLog : public LogBase {
  public:
   ByteLog() = default;
-  explicit ByteLog(LogCore core) : LogBase(std::move(core)) {}
+  explicit ByteLog(std::shared_ptr<internal::Collection> c) : LogBase(std::move(c)) {}
 
   // As Log<T>::Append. Errors also: InvalidArgument when larger than kMaxByteRecordSize.
   [[nodiscard]] absl::StatusOr<uint64_t> Append(std::string_view record) const {
-    return core_.AppendBytes(&record, 1);
+    return AppendBytes(&record, 1);
   }
   [[nodiscard]] absl::StatusOr<uint64_t> Append(std::span<const std::byte> record) const {
     std::string_view s(reinterpret_cast<const char*>(record.data()), record.size());
-    return core_.AppendBytes(&s, 1);
+    return AppendBytes(&s, 1);
   }
   [[nodiscard]] absl::StatusOr<uint64_t> AppendBatch(std::span<const std::string_view> rs) const {
-    return core_.AppendBytes(rs.data(), rs.size());
+    return AppendBytes(rs.data(), rs.size());
   }
 
   // The record `seq`, zero-copy, after checking its checksum. O(log segments).
   // Errors: OutOfRange outside [begin(), end()); NotFound when compaction removed it;
   // DataLoss if its checksum fails.
   [[nodiscard]] absl::StatusOr<std::span<const std::byte>> Get(uint64_t seq) const {
-    return core_.GetBytes(seq);
+    return GetRecord(seq);
   }
-  // When record `seq` was appended, in Unix seconds (the store records it with second
-  // resolution). Errors as Get.
-  [[nodiscard]] absl::StatusOr<int64_t> AppendTime(uint64_t seq) const {
-    return core_.AppendTime(seq);
-  }
+  // When record `seq` was appended, in Unix seconds, as the store's clock said then (second
+  // resolution; docs/format.md 3.4 says what a clock that jumps does). Errors as Get.
+  [[nodiscard]] absl::StatusOr<int64_t> AppendTime(uint64_t seq) const;
 
-  ScanRange<log_internal::BytesView> Scan(uint64_t from = 0) const { return {core_, from}; }
+  ScanRange<scan_detail::ByteRecords> Scan(uint64_t from = 0) const { return {c_, from}; }
 };
 
 // Any collection, read as byte spans (fixed records: record_size bytes each), with the
@@ -399,18 +365,13 @@ class ByteLog : public LogBase {
 class UntypedLog : public LogBase {
  public:
   UntypedLog() = default;
-  explicit UntypedLog(LogCore core) : LogBase(std::move(core)) {}
+  explicit UntypedLog(std::shared_ptr<internal::Collection> c) : LogBase(std::move(c)) {}
 
   [[nodiscard]] absl::StatusOr<std::span<const std::byte>> Get(uint64_t seq) const {
-    if (core_.shape().kind == CollectionKind::kVariable) return core_.GetBytes(seq);
-    absl::StatusOr<const std::byte*> p = core_.GetFixed(seq);
-    if (!p.ok()) return p.status();
-    return std::span<const std::byte>(*p, core_.shape().record_size);
+    return GetRecord(seq);
   }
 
-  ScanRange<log_internal::UntypedView> Scan(uint64_t from = 0) const {
-    return {core_, from, log_internal::UntypedView{core_.shape().record_size}};
-  }
+  ScanRange<scan_detail::AnyRecords> Scan(uint64_t from = 0) const { return {c_, from}; }
 };
 
 // The bytes of a record as a string_view.

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "recstore/env.h"
+
 namespace recstore {
 
 // When appended records are made durable without an explicit Sync().
@@ -35,18 +37,24 @@ struct SyncPolicy {
 // What opening a collection does with records after the last recorded durable point.
 enum class RecoveryMode {
   // Default. Keep the longest prefix of complete, checksum-valid records after the durable
-  // point; truncate the rest (a torn tail after a crash is normal) and report it. In every
-  // mode, a segment that cannot be read, has an invalid header or is shorter than its
-  // capacity fails the open with its error (DataLoss naming the file) and no file changes;
-  // only a newest segment whose header is all zeros (a torn creation) is removed.
+  // point; truncate the rest (a torn tail after a crash is normal) and report it.
+  //
+  // In every mode, damage that a crash cannot explain fails the open with DataLoss naming
+  // the file, and no file changes: a segment that cannot be read, has an invalid or zeroed
+  // header, or is shorter than its capacity; segments missing before or between others (a
+  // gap in the sequence numbers); a compacted segment whose index is invalid; a segment
+  // whose commit block says it is full when the segment after it is missing. A segment file
+  // is only ever created under a temporary name and renamed once its header is durable, so
+  // no crash leaves a named segment without a header.
   kTolerateTornTail,
-  // Verify every record of every segment on open; any invalid record or non-zero byte after
-  // the last record, or fewer records than a commit block recorded as durable, fails the open
-  // with DataLoss. Open time grows with the data.
+  // Verify every record of every segment on open, compacted segments included; any invalid
+  // record or non-zero byte after the last record, or fewer records than a commit block
+  // recorded as durable, fails the open with DataLoss. Open time grows with the data.
   kAbsoluteConsistency,
   // Like kTolerateTornTail, but continue past invalid records in the tail, keep every valid
   // record found after them and report the invalid ones. Scans skip the invalid records;
-  // Get() of one returns DataLoss.
+  // Get() of one returns DataLoss. Compaction refuses to run over an invalid record (it
+  // would turn damage into a gap): Compact and Merge return DataLoss naming it.
   kSalvage,
 };
 
@@ -67,6 +75,10 @@ struct StoreOptions {
   // Pre-fault the pages ahead of the writer in the active segment (MADV_POPULATE_WRITE), so
   // appends rarely take a page fault.
   bool prefault = true;
+  // The operating-system seam every file, mapping, lock and clock call goes through
+  // (include/recstore/env.h); null means Env::Default(). It must outlive the store and every
+  // handle opened from it.
+  Env* env = nullptr;
 };
 
 // A record that recovery or verification found invalid.

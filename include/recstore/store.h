@@ -29,8 +29,8 @@
 namespace recstore {
 
 namespace internal {
+class Collection;
 class StoreState;
-struct StoreAccess;
 }  // namespace internal
 
 struct CollectionOptions {
@@ -62,9 +62,10 @@ class Store {
   template <RecordType T>
   [[nodiscard]] absl::StatusOr<Log<T>> OpenLog(std::string_view name,
                                                const CollectionOptions& options = {}) {
-    absl::StatusOr<LogCore> core = OpenCore(name, CollectionKind::kFixed, &SchemaOf<T>(), options);
-    if (!core.ok()) return core.status();
-    return Log<T>(*std::move(core));
+    absl::StatusOr<std::shared_ptr<internal::Collection>> c =
+        OpenCollection(name, CollectionKind::kFixed, &SchemaOf<T>(), options);
+    if (!c.ok()) return c.status();
+    return Log<T>(*std::move(c));
   }
 
   // Opens the variable-size collection `name`; errors as OpenLog.
@@ -99,10 +100,10 @@ class Store {
   [[nodiscard]] static absl::Status ValidateName(std::string_view name);
 
  private:
-  friend struct internal::StoreAccess;
   explicit Store(std::shared_ptr<internal::StoreState> state);
-  absl::StatusOr<LogCore> OpenCore(std::string_view name, CollectionKind kind,
-                                   const RecordSchema* schema, const CollectionOptions& options);
+  absl::StatusOr<std::shared_ptr<internal::Collection>> OpenCollection(
+      std::string_view name, CollectionKind kind, const RecordSchema* schema,
+      const CollectionOptions& options);
 
   std::shared_ptr<internal::StoreState> state_;
 };

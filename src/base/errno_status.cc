@@ -36,8 +36,6 @@ absl::StatusCode ErrnoToCode(int err) {
     case ENAMETOOLONG:
     case EISDIR:
       return absl::StatusCode::kInvalidArgument;
-    case EIO:
-      return absl::StatusCode::kDataLoss;
     case ENOSYS:
     case EOPNOTSUPP:
       return absl::StatusCode::kUnimplemented;

@@ -17,9 +17,10 @@ namespace recstore::base {
 //   EAGAIN, EWOULDBLOCK, EBUSY,
 //   EINTR                           -> Unavailable
 //   EINVAL, ENAMETOOLONG, EISDIR    -> InvalidArgument
-//   EIO                             -> DataLoss (a failed write-back loses data)
 //   ENOSYS, EOPNOTSUPP              -> Unimplemented
-//   anything else                   -> Internal
+//   anything else, EIO included     -> Internal (an I/O error says nothing about what the
+//                                      file holds; DataLoss is kept for content found
+//                                      damaged)
 absl::StatusCode ErrnoToCode(int err);
 
 // A status with ErrnoToCode(err) and the message "<call> <path>: <strerror> (errno <err>)",

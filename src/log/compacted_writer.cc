@@ -29,7 +29,7 @@ uint64_t CompactedWriter::CapacityFor(uint64_t data, uint64_t n) const {
 absl::Status CompactedWriter::Start(uint64_t first_seq) {
   path_ = config_.path(first_seq);
   RECSTORE_ASSIGN_OR_RETURN(
-      fd_, config_.env->Open(path_, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, config_.file_mode));
+      fd_, config_.env->Open(path_, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, config_.file_mode));
   files_.push_back(first_seq);
   data_ = written_ = 0;
   buffer_.clear();

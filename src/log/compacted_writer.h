@@ -15,14 +15,14 @@
 
 #include "absl/status/status.h"
 #include "src/format/segment_header.h"
-#include "src/os/env.h"
+#include "recstore/env.h"
 
 namespace recstore::log {
 
 class CompactedWriter {
  public:
   struct Config {
-    os::Env* env = nullptr;
+    Env* env = nullptr;
     bool fixed = true;
     uint32_t stride = 0;        // fixed: bytes per record slot
     uint64_t segment_size = 0;  // target file size

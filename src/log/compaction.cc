@@ -1,195 +1,189 @@
-// Collection: retention (TruncateBefore, retention policies) and the switch that installs a
-// new state of the collection (manifest first, then the in-memory view, then file removal).
+#include "src/log/compaction.h"
+
 #include <algorithm>
+#include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "recstore/status_macros.h"
-#include "src/base/endian.h"
 #include "src/format/layout.h"
-#include "src/log/collection.h"
+#include "src/log/compacted_writer.h"
+#include "src/log/folder.h"
+#include "src/log/reader.h"
+#include "src/os/file.h"
 
-namespace recstore::internal {
+namespace recstore::log {
 
-using log::Segment;
+namespace {
 
-absl::Status Collection::CheckCompactable() {
-  if (read_only()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("collection '", config_.info.name, "' is open read-only"));
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  return failed_;
+constexpr uint64_t kProgressEvery = 4096;
+
+bool AllZeroBytes(std::span<const std::byte> b) {
+  return std::all_of(b.begin(), b.end(), [](std::byte x) { return x == std::byte{0}; });
 }
 
-absl::Status Collection::Install(const CollectionInfo& next,
-                                 std::vector<std::shared_ptr<const log::CompactedPart>> parts,
-                                 CompactionStats* stats, bool* installed) {
-  std::vector<std::string> retired;
-  RECSTORE_RETURN_IF_ERROR(CheckCompactable());
-  // The switch. It runs without the collection's locks (appends and syncs go on; compact_mu_
-  // keeps other switches out), and the store's lock is never taken inside them.
-  bool replaced = false;
-  absl::Status st = config_.manifest->Commit(next, &replaced);
-  if (!replaced) return st;
-  if (installed != nullptr) *installed = true;
-  {
-    // No flush may be running: a flush works on slot indexes of the view it started with.
-    std::unique_lock<std::mutex> sync_lock(sync_mu_);
-    sync_cv_.wait(sync_lock, [&] { return !flushing_; });
-    std::lock_guard<std::mutex> lock(mu_);
-    // The manifest names the new state: adopt it even if its folder sync failed.
-    const log::SegmentView& cur = table_.current();
-    auto view = std::make_shared<log::SegmentView>();
-    view->first_seq = next.first_seq;
-    view->compacted_end = next.compacted_end;
-    view->generation = next.generation;
-    view->compacted = std::move(parts);
-    for (const auto& old : cur.compacted) {
-      if (std::find(view->compacted.begin(), view->compacted.end(), old) == view->compacted.end()) {
-        retired.push_back(old->segment->path());
-      }
+// The fields the options name, once checked.
+struct Fields {
+  const FieldInfo* key = nullptr;
+  const FieldInfo* tombstone = nullptr;
+};
+
+absl::StatusOr<Fields> FieldsOf(const Shape& shape, const CompactOptions& options) {
+  Fields f;
+  if (!options.key.field.empty()) {
+    if (!shape.fixed()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "collection '", shape.name(), "' holds byte records: key them with key.prefix"));
     }
-    // Dense slots wholly below the live range go; the newest always stays.
-    const uint64_t live = std::max(next.first_seq, next.compacted_end);
-    size_t drop = 0;
-    while (drop < active_ && drop + 1 < cur.dense.size() &&
-           cur.dense[drop + 1]->first_seq.load(std::memory_order_relaxed) <= live) {
-      retired.push_back(SegmentPath(cur.dense[drop]->first_seq.load(std::memory_order_relaxed)));
-      ++drop;
-    }
-    view->dense.assign(cur.dense.begin() + static_cast<ptrdiff_t>(drop), cur.dense.end());
-    active_ -= drop;
-    sync_from_ = sync_from_ >= drop ? sync_from_ - drop : 0;
-    begin_.store(next.first_seq, std::memory_order_release);
-    {
-      std::lock_guard<std::mutex> info_lock(info_mu_);
-      info_ = next;
-    }
-    table_.Publish(std::move(view));
+    RECSTORE_ASSIGN_OR_RETURN(f.key, shape.FindField(options.key.field, "key field", false));
   }
-  // The old files go only once the switch is durable: after a failed folder sync, a crash
-  // could bring the old manifest back, and it needs them (the next open removes them).
-  if (!st.ok()) return st;
-  // Readers holding the old view keep the files mapped; removing the names frees the space
-  // once they let go. A file left by a failure here is removed by the next open.
-  for (const std::string& path : retired) config_.env->Remove(path).IgnoreError();
-  if (!retired.empty()) config_.env->SyncDir(config_.dir).IgnoreError();
-  stats->segments_in += retired.size();
-  stats->first_seq = next.first_seq;
-  stats->generation = next.generation;
-  return st;
-}
-
-absl::StatusOr<CompactionStats> Collection::Truncate(uint64_t seq, const RetentionPolicy* policy) {
-  CompactionStats stats;
-  const absl::Time start = absl::Now();
-  RECSTORE_RETURN_IF_ERROR(CheckCompactable());
-  if (seq > end()) {
-    return absl::OutOfRangeError(absl::StrCat("cannot truncate collection '", config_.info.name,
-                                              "' before record ", seq, ": it ends at ", end()));
-  }
-  CollectionInfo next = info();
-  stats.first_seq = next.first_seq;
-  stats.generation = next.generation;
-  if (policy != nullptr) {
-    next.retention = *policy;
-  } else if (seq <= next.first_seq) {
-    return stats;
-  }
-  if (seq > next.first_seq) {
-    // The new first record must be durable: a crash must not leave the log ending before it.
-    if (seq > durable()) RECSTORE_RETURN_IF_ERROR(Sync().status());
-    stats.records_in = seq - next.first_seq;
-    next.first_seq = seq;
-  }
-  std::vector<std::shared_ptr<const log::CompactedPart>> parts;
-  {
-    std::shared_ptr<const log::SegmentView> view = table_.Load();
-    for (const auto& part : view->compacted) {
-      if (part->last() >= seq) parts.push_back(part);
-    }
-  }
-  RECSTORE_RETURN_IF_ERROR(Install(next, std::move(parts), &stats));
-  stats.seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  return stats;
-}
-
-absl::StatusOr<CompactionStats> Collection::TruncateBefore(uint64_t seq) {
-  std::lock_guard<std::mutex> lock(compact_mu_);
-  return Truncate(seq);
-}
-
-absl::StatusOr<CompactionStats> Collection::ApplyRetention() {
-  std::lock_guard<std::mutex> lock(compact_mu_);
-  return ApplyRetentionLocked();
-}
-
-absl::StatusOr<CompactionStats> Collection::ApplyRetentionLocked() {
-  RECSTORE_RETURN_IF_ERROR(CheckCompactable());
-  const RetentionPolicy policy = info().retention;
-  CompactionStats stats;
-  stats.first_seq = begin();
-  if (policy.empty()) return stats;
-  RECSTORE_ASSIGN_OR_RETURN(uint64_t point, RetentionPoint(policy));
-  return Truncate(point);
-}
-
-void Collection::MaybeApplyRetention() {
-  // After an append that started a segment; never waits for a compaction in progress.
-  std::unique_lock<std::mutex> lock(compact_mu_, std::try_to_lock);
-  if (!lock.owns_lock() || info().retention.empty()) return;
-  ApplyRetentionLocked().IgnoreError();  // the next trigger or ApplyRetention() retries
-}
-
-absl::Status Collection::SetRetention(const RetentionPolicy& policy) {
-  std::lock_guard<std::mutex> lock(compact_mu_);
-  RECSTORE_RETURN_IF_ERROR(CheckCompactable());
-  if (fixed() && policy.max_age.count() > 0) {
-    RECSTORE_RETURN_IF_ERROR(FieldOf(policy.time_field, "time field", true).status());
-  } else if (!fixed() && !policy.time_field.empty()) {
+  if (options.key.prefix > 0 && shape.fixed()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "collection '", config_.info.name,
-        "' holds byte records, which carry their append time: time_field must be empty"));
+        "collection '", shape.name(), "' holds fixed-size records: key them with key.field"));
   }
-  if (policy.max_age.count() < 0) {
-    return absl::InvalidArgumentError("retention max_age must not be negative");
+  if (!options.tombstone_field.empty()) {
+    if (f.key == nullptr) return absl::InvalidArgumentError("tombstone_field needs a key field");
+    RECSTORE_ASSIGN_OR_RETURN(f.tombstone,
+                              shape.FindField(options.tombstone_field, "tombstone field", false));
   }
-  // One manifest rewrite stores the policy and drops what it drops.
-  RECSTORE_ASSIGN_OR_RETURN(uint64_t point, RetentionPoint(policy));
-  return Truncate(point, &policy).status();
+  return f;
 }
 
-absl::StatusOr<uint64_t> Collection::RetentionPoint(const RetentionPolicy& policy) {
-  std::shared_ptr<const log::SegmentView> view = table_.Load();
-  const uint64_t end = this->end();
-  uint64_t point = view->first_seq;
-  if (policy.max_records > 0 && end - point > policy.max_records) {
-    point = end - policy.max_records;
-  }
-  if (policy.max_bytes > 0) {
-    RECSTORE_ASSIGN_OR_RETURN(uint64_t p, KeepLastBytes(*view, end, policy.max_bytes));
-    point = std::max(point, p);
-  }
-  if (policy.max_age.count() > 0) {
-    const int64_t cutoff = config_.env->NowUnixNanos() - policy.max_age.count();
-    RECSTORE_ASSIGN_OR_RETURN(uint64_t p, FirstYoungRecord(view, end, cutoff, policy.time_field));
-    point = std::max(point, p);
-  }
-  return point;
+}  // namespace
+
+absl::Status CheckCompactOptions(const Shape& shape, const CompactOptions& options) {
+  return FieldsOf(shape, options).status();
 }
 
-absl::StatusOr<int64_t> Collection::AppendTime(uint64_t seq) {
-  if (fixed()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("collection '", config_.info.name,
-                     "' holds fixed-size records, which carry no append "
-                     "time; retention by age reads the time_field"));
-  }
-  // The view stays pinned until the frame header is read.
-  std::shared_ptr<const log::SegmentView> view = table_.Load();
-  RECSTORE_ASSIGN_OR_RETURN(std::span<const std::byte> payload, GetIn(*view, seq));
-  return config_.info.time_base +
-         base::DecodeFixed32(payload.data() - format::kFrameHeaderSize + 4);
+void DiscardRewrite(const Shape& shape, const Rewrite& rewrite) {
+  for (const auto& part : rewrite.parts) shape.env()->Remove(part->segment->path()).IgnoreError();
 }
 
-}  // namespace recstore::internal
+absl::StatusOr<Rewrite> RewriteBelow(const Shape& shape, const Snapshot& snap, uint64_t boundary,
+                                     const CompactOptions& options, int64_t now_ns) {
+  RECSTORE_ASSIGN_OR_RETURN(const Fields fields, FieldsOf(shape, options));
+  const bool keyed = fields.key != nullptr || options.key.prefix > 0;
+  const uint64_t from = snap.set->state.first_seq;
+  const uint64_t scan_end = snap.end;
+  Rewrite out;
+  out.next = snap.set->state;
+  out.stats.first_seq = out.next.first_seq;
+  out.stats.generation = out.next.generation;
+
+  // Pass 1: totals, and the newest record of each key (over the whole log up to scan_end).
+  CompactionProgress& progress = out.progress;
+  auto key_of = [&](std::span<const std::byte> p, bool* has) -> std::string_view {
+    *has = true;
+    if (fields.key != nullptr) {
+      return {reinterpret_cast<const char*>(p.data()) + fields.key->offset, fields.key->size};
+    }
+    if (p.size() < options.key.prefix) {
+      *has = false;
+      return {};
+    }
+    return {reinterpret_cast<const char*>(p.data()), options.key.prefix};
+  };
+  absl::flat_hash_map<std::string, uint64_t> newest;
+  // At most one key per record: reserving spares the map its rehashes as it grows.
+  if (keyed) newest.reserve(std::min<uint64_t>(scan_end - from, uint64_t{1} << 24));
+  RECSTORE_RETURN_IF_ERROR(ForEachRecord(
+      shape, snap, from, keyed ? scan_end : boundary,
+      [&](uint64_t seq, std::span<const std::byte> p) {
+        if (seq < boundary) {
+          ++progress.records_total;
+          progress.bytes_total += p.size();
+        }
+        bool has;
+        std::string_view key = keyed ? key_of(p, &has) : std::string_view();
+        if (keyed && has) newest[absl::string_view(key.data(), key.size())] = seq;
+        return true;
+      }));
+  out.stats.records_in = progress.records_total;
+  out.stats.bytes_in = progress.bytes_total;
+  auto is_tombstone = [&](std::span<const std::byte> p) {
+    if (fields.tombstone != nullptr) {
+      return !AllZeroBytes(p.subspan(fields.tombstone->offset, fields.tombstone->size));
+    }
+    return !shape.fixed() && options.key.prefix > 0 && p.size() == options.key.prefix;
+  };
+  auto tombstone_expired = [&](uint64_t seq, std::span<const std::byte> p) {
+    if (shape.fixed()) return scan_end - 1 - seq >= options.tombstone_grace_records;
+    const __int128 t = static_cast<__int128>(AppendTimeOf(shape, p)) * 1000000000;
+    return static_cast<__int128>(now_ns) - t >= options.tombstone_grace.count();
+  };
+
+  // Pass 2: copy what stays into the next generation's files.
+  const uint64_t generation = out.next.generation + 1;
+  const FixedGeometry& g = shape.geometry();
+  CompactedWriter writer({
+      .env = shape.env(),
+      .fixed = shape.fixed(),
+      .stride = g.stride,
+      .segment_size = shape.segment_size(),
+      .file_mode = shape.file_mode(),
+      .path = [&](uint64_t first) { return shape.CompactedPath(generation, first); },
+      .header = [&](uint64_t first,
+                    uint64_t capacity) { return shape.CompactedHeaderFor(generation, first, capacity); },
+  });
+  auto cleanup = [&](absl::Status st) {
+    writer.Finish().IgnoreError();
+    for (uint64_t first : writer.files()) {
+      shape.env()->Remove(shape.CompactedPath(generation, first)).IgnoreError();
+    }
+    return st;
+  };
+  absl::Status write_status;
+  progress.records_done = progress.bytes_done = 0;
+  absl::Status st = ForEachRecord(
+      shape, snap, from, boundary, [&](uint64_t seq, std::span<const std::byte> p) {
+        bool keep = true;
+        if (keyed) {
+          bool has;
+          std::string_view key = key_of(p, &has);
+          if (has) {
+            keep = newest.find(absl::string_view(key.data(), key.size()))->second == seq;
+            if (keep && is_tombstone(p)) keep = !tombstone_expired(seq, p);
+          }
+        }
+        if (keep && options.keep) keep = options.keep(seq, p);
+        if (keep) {
+          // The whole stored record: a fixed slot, or a frame with its padding.
+          std::span<const std::byte> stored =
+              shape.fixed()
+                  ? std::span<const std::byte>(p.data(), g.stride)
+                  : std::span<const std::byte>(p.data() - format::kFrameHeaderSize,
+                                               format::FrameSpace(p.size()) - format::kSlotSize);
+          write_status = writer.Add(seq, stored);
+          if (!write_status.ok()) return false;
+          ++out.stats.records_kept;
+        }
+        ++progress.records_done;
+        progress.bytes_done += p.size();
+        if (options.progress && progress.records_done % kProgressEvery == 0) {
+          options.progress(progress);
+        }
+        return true;
+      });
+  if (st.ok()) st = write_status;
+  if (st.ok()) st = writer.Finish();
+  if (st.ok() && !writer.files().empty()) st = os::SyncDir(shape.env(), shape.dir());
+  for (uint64_t first : writer.files()) {
+    if (!st.ok()) break;
+    absl::StatusOr<std::shared_ptr<const CompactedPart>> part =
+        OpenCompacted(shape, generation, first, boundary);
+    if (!part.ok()) {
+      st = part.status();
+      break;
+    }
+    out.parts.push_back(*std::move(part));
+  }
+  if (!st.ok()) return cleanup(st);
+  out.stats.segments_out = out.parts.size();
+  out.stats.bytes_written = writer.bytes_written();
+  out.next.generation = generation;
+  out.next.compacted_end = boundary;
+  return out;
+}
+
+}  // namespace recstore::log

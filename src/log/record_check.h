@@ -10,6 +10,7 @@
 #include "src/base/endian.h"
 #include "src/format/layout.h"
 #include "src/log/segment.h"
+#include "src/log/shape.h"
 
 namespace recstore::log {
 
@@ -20,16 +21,6 @@ inline uint64_t LoadChecksum(const std::byte* p) {
       std::atomic_ref<uint64_t>(*const_cast<uint64_t*>(reinterpret_cast<const uint64_t*>(p)))
           .load(std::memory_order_acquire));
 }
-
-// Fixed-size record geometry of a collection.
-struct FixedGeometry {
-  uint32_t size = 0;
-  uint32_t stride = 0;
-  uint32_t checksum_offset = 0;
-  uint64_t per_segment = 0;  // records per segment
-
-  uint64_t Offset(uint64_t index) const { return format::kDataStart + index * stride; }
-};
 
 // True when slot `index` of `seg` holds record `seq` intact.
 inline bool FixedRecordValid(const Segment& seg, const FixedGeometry& g, uint64_t index,
@@ -55,9 +46,34 @@ inline bool FrameValid(const Segment& seg, uint64_t offset, uint64_t limit, uint
   return true;
 }
 
-// Offset stored in the slot of record `index` (0-based within the segment).
+// Slots a segment has room for: the most records it can hold.
+inline uint64_t MaxSlots(const Segment& seg) {
+  return (seg.capacity() - format::kDataStart) / format::kSlotSize;
+}
+
+// Offset stored in the slot of record `index` (0-based within the segment), which must be
+// below MaxSlots(seg).
 inline uint64_t SlotOffset(const Segment& seg, uint64_t index) {
   return base::DecodeFixed32(seg.data() + seg.capacity() - format::kSlotSize * (index + 1));
+}
+
+// Whether record `index` of `seg` (a segment of `shape`'s collection) is record `seq` and
+// intact. Sets where it starts (its slot or frame) and its payload length, as far as known
+// either way. `limit`: where frames must end (0: at the record's slot). Out-of-range indexes
+// (from a hostile file) are invalid records, never reads outside the mapping.
+inline bool RecordAt(const Shape& shape, const Segment& seg, uint64_t index, uint64_t seq,
+                     uint64_t* offset, uint32_t* len, uint64_t limit = 0) {
+  if (shape.fixed()) {
+    const FixedGeometry& g = shape.geometry();
+    *offset = g.Offset(index);
+    *len = g.size;
+    return index < g.per_segment && FixedRecordValid(seg, g, index, seq);
+  }
+  *offset = 0;
+  if (index >= MaxSlots(seg)) return false;
+  *offset = SlotOffset(seg, index);
+  if (limit == 0) limit = seg.capacity() - format::kSlotSize * (index + 1);
+  return FrameValid(seg, *offset, limit, seq, len);
 }
 
 }  // namespace recstore::log

@@ -16,13 +16,17 @@ using format::SegmentHeader;
 
 namespace {
 
-// Marks the errors of Open that judge the file's content (see IsInvalid, IsUnwritten).
+// Marks the errors of Open that judge the file's content (see IsInvalid).
 constexpr char kInvalidSegment[] = "recstore/invalid-segment";
-constexpr char kUnwrittenSegment[] = "recstore/unwritten-segment";
 
 absl::Status Invalid(absl::Status s) {
   s.SetPayload(kInvalidSegment, absl::Cord());
   return s;
+}
+
+absl::Status InvalidAt(const std::string& path, uint64_t offset, std::string_view what) {
+  return Invalid(
+      absl::DataLossError(absl::StrCat(path, ": offset ", offset, ": ", std::string(what))));
 }
 
 }  // namespace
@@ -31,16 +35,13 @@ bool Segment::IsInvalid(const absl::Status& s) {
   return s.code() == absl::StatusCode::kDataLoss && s.GetPayload(kInvalidSegment).has_value();
 }
 
-bool Segment::IsUnwritten(const absl::Status& s) {
-  return IsInvalid(s) && s.GetPayload(kUnwrittenSegment).has_value();
-}
-
-absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(os::Env* env, const std::string& path,
-                                                         const SegmentHeader& header, mode_t mode) {
+absl::StatusOr<Segment::Created> Segment::Create(Env* env, const std::string& path,
+                                                 const SegmentHeader& header, mode_t mode) {
   const std::string tmp = path + ".tmp";
-  RECSTORE_ASSIGN_OR_RETURN(os::File file,
-                            os::File::Open(env, tmp, O_RDWR | O_CREAT | O_TRUNC, mode));
+  RECSTORE_ASSIGN_OR_RETURN(
+      os::File file, os::File::Open(env, tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, mode));
   absl::StatusOr<os::Mapping> map = absl::UnknownError("not mapped");
+  absl::StatusOr<Env::FileId> id = absl::UnknownError("not identified");
   absl::Status s = env->Allocate(file.fd(), tmp, 0, header.capacity);
   if (s.ok()) {
     std::byte page[format::kEncodedSegmentHeaderSize];
@@ -51,6 +52,10 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(os::Env* env, const std
   // The file gets its name only once its header and allocation are on disk, so a named
   // segment always has a valid header, whatever crash follows.
   if (s.ok()) s = env->SyncData(file.fd(), tmp);
+  if (s.ok()) {
+    id = env->Identify(file.fd(), tmp);
+    s = id.status();
+  }
   if (s.ok()) {
     map = os::Mapping::Map(file, header.capacity, true);
     s = map.status();
@@ -63,54 +68,76 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::Create(os::Env* env, const std
     return s;
   }
   file.set_path(path);
-  return std::unique_ptr<Segment>(new Segment(std::move(file), *std::move(map), header));
+  Created c;
+  c.segment = std::shared_ptr<const Segment>(new Segment(env, path, *id, *std::move(map), header));
+  c.file = std::move(file);
+  return c;
 }
 
-absl::StatusOr<std::unique_ptr<Segment>> Segment::Open(os::Env* env, const std::string& path,
-                                                       bool writable, const SegmentHeader& expect) {
-  RECSTORE_ASSIGN_OR_RETURN(os::File file, os::File::Open(env, path, writable ? O_RDWR : O_RDONLY));
+absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(Env* env, const std::string& path,
+                                                             bool writable,
+                                                             const SegmentHeader& expect,
+                                                             os::File* file_out) {
+  // O_NOFOLLOW: a segment replaced by a symbolic link is refused (ELOOP), never written
+  // through.
+  RECSTORE_ASSIGN_OR_RETURN(os::File file,
+                            os::File::Open(env, path, (writable ? O_RDWR : O_RDONLY) | O_NOFOLLOW));
   RECSTORE_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(file.fd(), path));
+  RECSTORE_ASSIGN_OR_RETURN(Env::FileId id, env->Identify(file.fd(), path));
   std::byte buf[format::kEncodedSegmentHeaderSize] = {};
   RECSTORE_ASSIGN_OR_RETURN(size_t got, env->PRead(file.fd(), path, buf, sizeof(buf), 0));
-  if (std::all_of(buf, buf + sizeof(buf), [](std::byte b) { return b == std::byte{0}; })) {
-    absl::Status s = Invalid(absl::DataLossError(
-        absl::StrCat(path, ": offset 0: segment header was never written (", size, " bytes)")));
-    s.SetPayload(kUnwrittenSegment, absl::Cord());
-    return s;
-  }
   if (got < sizeof(buf)) {
-    return Invalid(absl::DataLossError(absl::StrCat(path, ": offset 0: segment file is ", size,
-                                                    " bytes, shorter than its header")));
+    return InvalidAt(path, 0,
+                     absl::StrCat("segment file is ", size, " bytes, shorter than its header"));
+  }
+  if (std::all_of(buf, buf + sizeof(buf), [](std::byte b) { return b == std::byte{0}; })) {
+    // Segment::Create names a file only once its header is durable: zeros here are damage.
+    return InvalidAt(path, 0, absl::StrCat("segment header is all zeros (", size, " bytes)"));
   }
   absl::StatusOr<SegmentHeader> decoded = format::DecodeSegmentHeader(buf, path);
-  if (!decoded.ok()) return Invalid(decoded.status());
-  const SegmentHeader& h = *decoded;
-  if (!(h == expect)) {
-    return Invalid(absl::DataLossError(absl::StrCat(
-        path, ": offset 0: segment header does not match its collection (collection id ",
-        h.collection_id, " vs ", expect.collection_id, ", first seq ", h.first_seq, " vs ",
-        expect.first_seq, ", record size ", h.record_size, " vs ", expect.record_size,
-        ", schema hash ", absl::Hex(h.schema_hash), " vs ", absl::Hex(expect.schema_hash), ")")));
+  if (!decoded.ok()) {
+    if (decoded.status().code() == absl::StatusCode::kDataLoss) return Invalid(decoded.status());
+    return decoded.status();
   }
-  if (h.capacity != size || h.capacity < format::kDataStart) {
-    return Invalid(
-        absl::DataLossError(absl::StrCat(path, ": offset 48: segment capacity ", h.capacity,
-                                         " but the file holds ", size, " bytes")));
+  const SegmentHeader& h = *decoded;
+  SegmentHeader want = expect;
+  if (want.capacity == 0) want.capacity = h.capacity;
+  if (!(h == want)) {
+    return InvalidAt(
+        path, 0,
+        absl::StrCat("segment header does not match its collection (collection id ",
+                     h.collection_id, " vs ", want.collection_id, ", first seq ", h.first_seq,
+                     " vs ", want.first_seq, ", record size ", h.record_size, " vs ",
+                     want.record_size, ", capacity ", h.capacity, " vs ", want.capacity,
+                     ", schema hash ", absl::Hex(h.schema_hash), " vs ",
+                     absl::Hex(want.schema_hash), ")"));
+  }
+  if (h.capacity != size || h.capacity < format::kDataStart + format::kPageSize ||
+      h.capacity > format::kMaxSegmentSize) {
+    return InvalidAt(path, 48,
+                     absl::StrCat("segment capacity ", h.capacity, " but the file holds ", size,
+                                  " bytes"));
   }
   RECSTORE_ASSIGN_OR_RETURN(os::Mapping map, os::Mapping::Map(file, h.capacity, writable));
-  return std::unique_ptr<Segment>(new Segment(std::move(file), std::move(map), h));
+  if (file_out != nullptr) *file_out = std::move(file);
+  return std::shared_ptr<const Segment>(new Segment(env, path, id, std::move(map), h));
 }
 
-absl::Status Segment::SyncData() const { return file_.env()->SyncData(file_.fd(), path()); }
+absl::StatusOr<os::File> Segment::Reopen() const {
+  RECSTORE_ASSIGN_OR_RETURN(os::File file,
+                            os::File::Open(env_, path_, O_RDWR | O_NOFOLLOW));
+  RECSTORE_ASSIGN_OR_RETURN(Env::FileId id, env_->Identify(file.fd(), path_));
+  if (!(id == id_)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path_, ": the name now refers to another file than the segment mapped"));
+  }
+  return file;
+}
 
 void Segment::Populate(uint64_t offset, uint64_t len) const {
   if (offset >= capacity() || map_.mutable_data() == nullptr) return;
   if (len > capacity() - offset) len = capacity() - offset;
-  file_.env()->PopulateWrite(map_.mutable_data() + offset, len, path()).IgnoreError();
-}
-
-absl::Status Segment::ZeroRange(uint64_t offset, uint64_t len) const {
-  return file_.env()->ZeroRange(file_.fd(), path(), offset, len);
+  env_->PopulateWrite(map_.mutable_data() + offset, len, path_).IgnoreError();
 }
 
 bool Segment::ReadCommit(format::CommitBlock* out) const {

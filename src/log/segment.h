@@ -1,4 +1,8 @@
-// One segment file: preallocated, memory-mapped, with a checksummed header page.
+// One segment file: preallocated, memory-mapped, with a checksummed header page. A Segment is
+// its mapping: it keeps no descriptor (a mapping stays valid once the descriptor is closed),
+// so a collection of any number of segments needs no more descriptors than the writer's
+// unsynced segments. It is never changed once shared, except through the mapping by the one
+// writer (records, slots, commit blocks).
 #ifndef RECSTORE_SRC_LOG_SEGMENT_H_
 #define RECSTORE_SRC_LOG_SEGMENT_H_
 
@@ -8,64 +12,77 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "recstore/env.h"
 #include "src/format/segment_header.h"
-#include "src/os/env.h"
 #include "src/os/file.h"
 
 namespace recstore::log {
 
 class Segment {
  public:
+  // A segment just made, and the open descriptor its writer flushes it through.
+  struct Created {
+    std::shared_ptr<const Segment> segment;
+    os::File file;
+  };
+
   // Creates `path` with header.capacity bytes allocated up front (so a full disk is an error
-  // here, never a SIGBUS later), writes the header and maps it writable. The file appears
-  // under `path` only once complete (it is built under path + ".tmp" and renamed); the caller
-  // syncs the directory. Errors: ResourceExhausted when the disk is full, or the I/O error.
-  static absl::StatusOr<std::unique_ptr<Segment>> Create(os::Env* env, const std::string& path,
-                                                         const format::SegmentHeader& header,
-                                                         mode_t mode);
+  // here, never a SIGBUS later), writes and syncs the header and maps it writable. The file
+  // appears under `path` only once its header is durable (it is built under path + ".tmp"
+  // and renamed), so a named segment always has a valid header; the caller syncs the
+  // directory. Errors: ResourceExhausted when the disk is full, or the I/O error.
+  static absl::StatusOr<Created> Create(Env* env, const std::string& path,
+                                        const format::SegmentHeader& header, mode_t mode);
 
-  // Opens and maps an existing segment and checks its header against `expect` (every field).
-  // Errors: DataLoss naming the file (bad magic/checksum, a header that does not match, or a
-  // file shorter than its capacity); FailedPrecondition for a newer format version; or the
-  // I/O error of the open, read or mapping.
-  static absl::StatusOr<std::unique_ptr<Segment>> Open(os::Env* env, const std::string& path,
-                                                       bool writable,
-                                                       const format::SegmentHeader& expect);
+  // Opens and maps an existing segment and checks its header against `expect`: every field,
+  // except the capacity when expect.capacity is 0 (then the header's capacity is taken, and it
+  // must still equal the file's size). A symbolic link is refused (O_NOFOLLOW). With `file`, the open descriptor is handed over; otherwise it is closed once
+  // the file is mapped. Errors: DataLoss naming the file (bad magic or checksum, a zeroed
+  // header, a header that does not match, a file shorter than its capacity) for which
+  // IsInvalid() is true; FailedPrecondition for a newer format version; or
+  // the I/O error of the open, read or mapping.
+  static absl::StatusOr<std::shared_ptr<const Segment>> Open(
+      Env* env, const std::string& path, bool writable, const format::SegmentHeader& expect,
+      os::File* file = nullptr);
 
-  // Whether an error of Open says the file is not a valid segment of its collection (bad,
-  // mismatched or short header, what a torn segment creation leaves), as opposed to an I/O
-  // error, which says nothing about what the file holds (EIO is DataLoss too).
+  // Whether an error of Open says the file is not a valid segment of its collection, as
+  // opposed to an I/O error, which says nothing about what the file holds.
   static bool IsInvalid(const absl::Status& s);
-  // Whether an error of Open says the header was never written: its 72 bytes (or the whole
-  // file, if shorter) are zero. Only that is what a torn segment creation can leave; any other
-  // invalid header, or a file shorter than its capacity, is damage.
-  static bool IsUnwritten(const absl::Status& s);
+
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
 
   const format::SegmentHeader& header() const { return header_; }
   uint64_t first_seq() const { return header_.first_seq; }
   uint64_t capacity() const { return header_.capacity; }
-  const std::string& path() const { return file_.path(); }
+  const std::string& path() const { return path_; }
+  // The file this segment maps (device and inode).
+  const Env::FileId& id() const { return id_; }
   const std::byte* data() const { return map_.data(); }
+  // Null unless mapped writable.
   std::byte* mutable_data() const { return map_.mutable_data(); }
 
-  // fdatasync of the file: every store made through the mapping before the call is durable
-  // when it returns OK.
-  [[nodiscard]] absl::Status SyncData() const;
+  // Opens the segment's file again for writing (to flush or zero it), checking that the name
+  // still refers to the mapped file. Errors: FailedPrecondition when it does not, or the I/O
+  // error.
+  absl::StatusOr<os::File> Reopen() const;
+
   // Pre-faults [offset, offset+len) for writing; best effort.
   void Populate(uint64_t offset, uint64_t len) const;
-  // Zeros [offset, offset+len) of the file (and so of the mapping).
-  [[nodiscard]] absl::Status ZeroRange(uint64_t offset, uint64_t len) const;
 
   bool ReadCommit(format::CommitBlock* out) const;
   void WriteCommit(const format::CommitBlock& c) const;
 
  private:
-  Segment(os::File file, os::Mapping map, format::SegmentHeader header)
-      : file_(std::move(file)), map_(std::move(map)), header_(header) {}
+  Segment(Env* env, std::string path, Env::FileId id, os::Mapping map,
+          format::SegmentHeader header)
+      : env_(env), path_(std::move(path)), id_(id), map_(std::move(map)), header_(header) {}
 
-  os::File file_;
-  os::Mapping map_;
-  format::SegmentHeader header_;
+  Env* const env_;
+  const std::string path_;
+  const Env::FileId id_;
+  const os::Mapping map_;
+  const format::SegmentHeader header_;
 };
 
 }  // namespace recstore::log

@@ -3,38 +3,37 @@
 #ifndef RECSTORE_SRC_LOG_SYNCER_H_
 #define RECSTORE_SRC_LOG_SYNCER_H_
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "recstore/options.h"
-
-namespace recstore::internal {
-class Collection;
-}  // namespace recstore::internal
+#include "src/log/group_commit.h"
+#include "src/log/published.h"
 
 namespace recstore::log {
 
 class BackgroundSyncer {
  public:
-  // Starts the thread; `collection` must outlive this object.
-  BackgroundSyncer(internal::Collection* collection, const SyncPolicy& policy);
+  // Starts the thread; `published` and `commit` must outlive this object.
+  BackgroundSyncer(const Published* published, GroupCommit* commit, const SyncPolicy& policy);
   // Stops the thread (after at most one more sync).
   ~BackgroundSyncer();
 
   // Called after each append with the number of records not yet synced.
-  void Appended(uint64_t pending);
+  void Appended(uint64_t pending) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   void Run();
+  bool WokenLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  internal::Collection* const collection_;
+  const Published* const published_;
+  GroupCommit* const commit_;
   const SyncPolicy policy_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool wake_ = false;  // guarded by mu_
-  bool stop_ = false;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/base/errno_status.h"
-#include "src/os/env.h"
+#include "recstore/env.h"
 #include "src/os/syscalls.h"
 
 namespace recstore::os {
@@ -72,6 +72,14 @@ class PosixEnv final : public Env {
       return ErrnoToStatus(errno, "fstat", path);
     }
     return static_cast<uint64_t>(st.st_size);
+  }
+
+  absl::StatusOr<FileId> Identify(int fd, const std::string& path) override {
+    struct stat st;
+    if (RetryOnEintr([&] { return sys_.fstat(fd, &st); }) != 0) {
+      return ErrnoToStatus(errno, "fstat", path);
+    }
+    return FileId{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
   }
 
   absl::Status Allocate(int fd, const std::string& path, uint64_t offset, uint64_t len) override {
@@ -207,14 +215,6 @@ class PosixEnv final : public Env {
     return absl::OkStatus();
   }
 
-  absl::Status SyncDir(const std::string& path) override {
-    absl::StatusOr<int> fd = Open(path, O_RDONLY | O_DIRECTORY, 0);
-    if (!fd.ok()) return fd.status();
-    absl::Status s = SyncAll(*fd, path);
-    sys_.close(*fd);
-    return s;
-  }
-
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
     DIR* dir;
     do {
@@ -252,6 +252,12 @@ class PosixEnv final : public Env {
       return ErrnoToStatus(errno, "rmdir", path);
     }
     return absl::OkStatus();
+  }
+
+  int64_t NowUnixNanos() override {
+    timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
   }
 
   absl::Status Exists(const std::string& path) override {
@@ -301,19 +307,18 @@ const Syscalls& RealSyscalls() {
   return calls;
 }
 
-int64_t Env::NowUnixNanos() {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
 
 std::unique_ptr<Env> NewPosixEnv(const Syscalls& calls) {
   return std::make_unique<PosixEnv>(calls);
 }
 
-Env* DefaultEnv() {
-  static PosixEnv* env = new PosixEnv(RealSyscalls());
+}  // namespace recstore::os
+
+namespace recstore {
+
+Env* Env::Default() {
+  static os::PosixEnv* env = new os::PosixEnv(os::RealSyscalls());
   return env;
 }
 
-}  // namespace recstore::os
+}  // namespace recstore

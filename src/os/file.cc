@@ -1,5 +1,7 @@
 #include "src/os/file.h"
 
+#include <fcntl.h>
+
 namespace recstore::os {
 
 File& File::operator=(File&& o) noexcept {
@@ -50,6 +52,15 @@ absl::StatusOr<Mapping> Mapping::Map(const File& file, size_t len, bool writable
 void Mapping::Reset() {
   if (data_ != nullptr) env_->Unmap(data_, size_, path_).IgnoreError();
   data_ = nullptr;
+}
+
+absl::Status SyncDir(Env* env, const std::string& path, bool* flush_failed) {
+  if (flush_failed != nullptr) *flush_failed = false;
+  absl::StatusOr<File> dir = File::Open(env, path, O_RDONLY | O_DIRECTORY);
+  if (!dir.ok()) return dir.status();
+  absl::Status s = env->SyncAll(dir->fd(), path);
+  if (!s.ok() && flush_failed != nullptr) *flush_failed = true;
+  return s;
 }
 
 }  // namespace recstore::os

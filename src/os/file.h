@@ -1,4 +1,5 @@
-// RAII owners for what Env hands out: a descriptor (File) and a mapping (Mapping).
+// RAII owners for what Env hands out, a descriptor (File) and a mapping (Mapping), and the
+// directory flush every durable name change needs.
 #ifndef RECSTORE_SRC_OS_FILE_H_
 #define RECSTORE_SRC_OS_FILE_H_
 
@@ -7,7 +8,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "src/os/env.h"
+#include "recstore/env.h"
 
 namespace recstore::os {
 
@@ -64,6 +65,13 @@ class Mapping {
   bool writable_ = false;
   std::string path_;
 };
+
+// Makes the entries of directory `path` durable: opens it and fsyncs it. When it fails,
+// `*flush_failed` (if given) says whether the fsync itself failed, which is final (the
+// kernel may have dropped what it could not write), or only the open (for example EMFILE),
+// after which nothing was flushed and the caller may try again.
+[[nodiscard]] absl::Status SyncDir(Env* env, const std::string& path,
+                                   bool* flush_failed = nullptr);
 
 }  // namespace recstore::os
 

@@ -1,4 +1,4 @@
-// The raw system calls under PosixEnv, as a table of function pointers. DefaultEnv() uses the
+// The raw system calls under PosixEnv, as a table of function pointers. Env::Default() uses the
 // real calls; tests build a PosixEnv over a table whose calls fail or return short counts, to
 // show that the retry loops of PosixEnv (EINTR, partial reads and writes) are right. Every
 // entry follows the calling convention of the call it stands for (-1 and errno, or for
@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <memory>
 
-#include "src/os/env.h"
+#include "recstore/env.h"
 
 namespace recstore::os {
 
@@ -46,7 +46,7 @@ struct Syscalls {
 // The real calls of the C library.
 const Syscalls& RealSyscalls();
 
-// A PosixEnv over `calls` (copied). For tests; everything else uses DefaultEnv().
+// A PosixEnv over `calls` (copied). For tests; everything else uses Env::Default().
 std::unique_ptr<Env> NewPosixEnv(const Syscalls& calls);
 
 }  // namespace recstore::os

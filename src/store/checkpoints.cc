@@ -13,15 +13,15 @@
 // versions therefore hold at most about one segment of space besides the kept ones.
 #include <algorithm>
 #include <deque>
-#include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "recstore/checkpoint.h"
 #include "recstore/status_macros.h"
 #include "recstore/store.h"
 #include "src/base/endian.h"
-#include "src/os/env.h"
+#include "recstore/env.h"
 #include "src/store/store_state.h"
 
 namespace recstore {
@@ -29,7 +29,7 @@ namespace internal {
 
 class CheckpointState {
  public:
-  CheckpointState(ByteLog log, uint32_t keep, os::Env* env)
+  CheckpointState(ByteLog log, uint32_t keep, Env* env)
       : log_(std::move(log)), keep_(keep), env_(env), data_area_(log_.info().segment_size - 4096) {}
 
   const ByteLog& log() const { return log_; }
@@ -41,7 +41,7 @@ class CheckpointState {
       return absl::InvalidArgumentError(absl::StrCat(
           "checkpoint of ", payload.size(), " bytes is above the limit of ", kMaxCheckpointSize));
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     CheckpointInfo info{.seq = 0, .time_ns = env_->NowUnixNanos(), .size = payload.size()};
     std::string record(kCheckpointHeaderSize + payload.size(), '\0');
     base::EncodeFixed32(record.data(), kCheckpointMagic);
@@ -75,7 +75,7 @@ class CheckpointState {
   }
 
   absl::Status Init() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (!log_.read_only()) Track();
     return absl::OkStatus();
   }
@@ -108,6 +108,7 @@ class CheckpointState {
   // The sequence numbers of the kept versions: [first, end).
   std::pair<uint64_t, uint64_t> KeptRange() const {
     const uint64_t begin = log_.begin(), end = log_.end();
+    if (end < begin) return {end, end};  // a reader between a retention and its refresh
     return {end - begin > keep_ ? end - keep_ : begin, end};
   }
 
@@ -134,9 +135,9 @@ class CheckpointState {
 
   const ByteLog log_;
   const uint32_t keep_;
-  os::Env* const env_;
+  Env* const env_;
   const uint64_t data_area_;
-  std::mutex mu_;
+  absl::Mutex mu_;
   uint64_t first_ ABSL_GUARDED_BY(mu_) = 0;          // seq of space_.front()
   std::deque<uint64_t> space_ ABSL_GUARDED_BY(mu_);  // frame space of records first_, first_+1...
   uint64_t total_ ABSL_GUARDED_BY(mu_) = 0;          // sum of space_
@@ -153,6 +154,8 @@ absl::StatusOr<Checkpoint> Checkpoints::Load() const {
   if (state_ == nullptr) return absl::FailedPreconditionError("checkpoint set not open");
   const ByteLog& log = state_->log();
   if (log.read_only()) RECSTORE_RETURN_IF_ERROR(log.Refresh());
+  // The pin keeps every segment a Read below may use mapped, whatever a concurrent Save drops.
+  const ReadPin pin = log.Pin();
   const auto [first, end] = state_->KeptRange();
   if (first == end) {
     return absl::NotFoundError(absl::StrCat("no checkpoint saved in ", log.name()));
@@ -178,6 +181,7 @@ absl::StatusOr<Checkpoint> Checkpoints::Load() const {
 absl::StatusOr<Checkpoint> Checkpoints::LoadAt(uint64_t seq) const {
   if (state_ == nullptr) return absl::FailedPreconditionError("checkpoint set not open");
   if (state_->log().read_only()) RECSTORE_RETURN_IF_ERROR(state_->log().Refresh());
+  const ReadPin pin = state_->log().Pin();
   const auto [first, end] = state_->KeptRange();
   if (seq < first || seq >= end) {
     return absl::OutOfRangeError(absl::StrCat("checkpoint ", seq, " is not kept in ",
@@ -190,6 +194,7 @@ absl::StatusOr<Checkpoint> Checkpoints::LoadAt(uint64_t seq) const {
 absl::StatusOr<std::vector<CheckpointInfo>> Checkpoints::List() const {
   if (state_ == nullptr) return absl::FailedPreconditionError("checkpoint set not open");
   if (state_->log().read_only()) RECSTORE_RETURN_IF_ERROR(state_->log().Refresh());
+  const ReadPin pin = state_->log().Pin();
   const auto [first, end] = state_->KeptRange();
   std::vector<CheckpointInfo> out;
   for (uint64_t seq = end; seq-- > first;) {

@@ -15,7 +15,7 @@ namespace {
 constexpr uint64_t kMaxManifestSize = uint64_t{64} << 20;
 }  // namespace
 
-absl::StatusOr<format::Manifest> ReadManifest(os::Env* env, const std::string& dir) {
+absl::StatusOr<format::Manifest> ReadManifest(Env* env, const std::string& dir) {
   const std::string path = absl::StrCat(dir, "/", kManifestName);
   RECSTORE_ASSIGN_OR_RETURN(os::File file, os::File::Open(env, path, O_RDONLY));
   RECSTORE_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(file.fd(), path));
@@ -43,7 +43,7 @@ absl::StatusOr<format::Manifest> ReadManifest(os::Env* env, const std::string& d
   return m;
 }
 
-absl::Status WriteManifest(os::Env* env, const std::string& dir, const format::Manifest& m,
+absl::Status WriteManifest(Env* env, const std::string& dir, const format::Manifest& m,
                            mode_t mode, bool* replaced) {
   const std::string path = absl::StrCat(dir, "/", kManifestName);
   const std::string tmp = path + ".tmp";
@@ -56,7 +56,7 @@ absl::Status WriteManifest(os::Env* env, const std::string& dir, const format::M
   }
   RECSTORE_RETURN_IF_ERROR(env->Rename(tmp, path));
   if (replaced != nullptr) *replaced = true;
-  return env->SyncDir(dir);
+  return os::SyncDir(env, dir);
 }
 
 }  // namespace recstore::store

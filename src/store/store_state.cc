@@ -35,8 +35,9 @@ absl::Status CheckSegmentSize(uint64_t size) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<StoreState>> StoreState::Open(os::Env* env, const std::string& path,
+absl::StatusOr<std::shared_ptr<StoreState>> StoreState::Open(const std::string& path,
                                                              const StoreOptions& options) {
+  Env* env = options.env != nullptr ? options.env : Env::Default();
   RECSTORE_RETURN_IF_ERROR(CheckSegmentSize(options.segment_size));
   if (options.file_mode > 0777) {
     return absl::InvalidArgumentError(
@@ -48,7 +49,7 @@ absl::StatusOr<std::shared_ptr<StoreState>> StoreState::Open(os::Env* env, const
 }
 
 absl::Status StoreState::OpenLocked() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   const bool writer = !options_.read_only;
   if (absl::Status s = env_->Exists(path_); !s.ok()) {
     if (s.code() != absl::StatusCode::kNotFound) return s;
@@ -61,7 +62,7 @@ absl::Status StoreState::OpenLocked() {
     }
     // The new directory's entry must survive a crash too.
     std::string parent = std::filesystem::path(path_).parent_path().string();
-    RECSTORE_RETURN_IF_ERROR(env_->SyncDir(parent.empty() ? "." : parent));
+    RECSTORE_RETURN_IF_ERROR(os::SyncDir(env_, parent.empty() ? "." : parent));
   }
   const std::string manifest_path = absl::StrCat(path_, "/", store::kManifestName);
   const std::string lock_path = absl::StrCat(path_, "/", store::kLockName);
@@ -83,7 +84,7 @@ absl::Status StoreState::OpenLocked() {
   if (writer) {
     RECSTORE_ASSIGN_OR_RETURN(
         lock_file_, os::File::Open(env_, lock_path, O_RDWR | O_CREAT, options_.file_mode));
-    if (absl::Status s = env_->Lock(lock_file_.fd(), lock_path, 0, os::LockKind::kExclusive);
+    if (absl::Status s = env_->Lock(lock_file_.fd(), lock_path, 0, LockKind::kExclusive);
         !s.ok()) {
       if (s.code() != absl::StatusCode::kUnavailable) return s;
       char buf[32] = {};
@@ -109,7 +110,7 @@ absl::Status StoreState::OpenLocked() {
     absl::StatusOr<os::File> f = os::File::Open(env_, lock_path, O_RDONLY);
     if (f.ok()) {
       lock_file_ = *std::move(f);
-      RECSTORE_RETURN_IF_ERROR(env_->Lock(lock_file_.fd(), lock_path, 1, os::LockKind::kShared));
+      RECSTORE_RETURN_IF_ERROR(env_->Lock(lock_file_.fd(), lock_path, 1, LockKind::kShared));
     }
   }
   RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
@@ -137,7 +138,7 @@ absl::Status StoreState::RemoveOrphansLocked() {
     RECSTORE_RETURN_IF_ERROR(env_->RemoveDir(dir));
     removed = true;
   }
-  return removed ? env_->SyncDir(path_) : absl::OkStatus();
+  return removed ? os::SyncDir(env_, path_) : absl::OkStatus();
 }
 
 absl::Status StoreState::EmptyFolder(const std::string& dir) {
@@ -176,7 +177,7 @@ absl::StatusOr<CollectionInfo> StoreState::CreateLocked(std::string_view name, C
     // Left by a creation that crashed before the manifest named it: nothing in it is live.
     RECSTORE_RETURN_IF_ERROR(EmptyFolder(dir));
   }
-  RECSTORE_RETURN_IF_ERROR(env_->SyncDir(path_));
+  RECSTORE_RETURN_IF_ERROR(os::SyncDir(env_, path_));
   format::Manifest next = manifest_;
   next.generation++;
   next.next_collection_id++;
@@ -193,7 +194,7 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
     std::string_view name, CollectionKind kind, const RecordSchema* schema,
     const CollectionOptions& options, std::shared_ptr<StoreState> self) {
   RECSTORE_RETURN_IF_ERROR(Store::ValidateName(name));
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (options_.read_only) {
     // The writer may have created, truncated or compacted it since this store was opened.
     RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
@@ -224,40 +225,25 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
   if (it != open_.end()) {
     if (std::shared_ptr<Collection> c = it->second.lock()) return c;
   }
-  for (int attempt = 0;; ++attempt) {
-    CollectionConfig config;
-    config.env = env_;
-    config.dir = CollectionDir(info);
-    config.info = info;
-    config.read_only = options_.read_only;
-    config.file_mode = options_.file_mode;
-    config.sync = options_.sync_policy;
-    config.recovery = options_.recovery_mode;
-    config.prefault = options_.prefault;
-    config.keep_alive = self;
-    config.manifest = this;
-    absl::StatusOr<std::shared_ptr<Collection>> c = Collection::Open(std::move(config));
-    if (c.ok()) {
-      open_[info.name] = *c;
-      return c;
-    }
-    // A reader can race the writer's retention or compaction, which removes the files of
-    // the state the manifest named a moment ago: read the manifest again.
-    if (!options_.read_only || c.status().code() != absl::StatusCode::kNotFound || attempt >= 20) {
-      return c.status();
-    }
-    RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
-    found = manifest_.Find(name);
-    if (found == nullptr) {
-      return absl::NotFoundError(
-          absl::StrCat("collection '", std::string(name), "' does not exist in store ", path_));
-    }
-    info = *found;
-  }
+  CollectionConfig config;
+  config.env = env_;
+  config.dir = CollectionDir(info);
+  config.info = info;
+  config.read_only = options_.read_only;
+  config.file_mode = options_.file_mode;
+  config.sync = options_.sync_policy;
+  config.recovery = options_.recovery_mode;
+  config.prefault = options_.prefault;
+  config.keep_alive = self;
+  config.manifest = this;
+  // A reader's open follows the writer if it moves on meanwhile (log/follower.h).
+  RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<Collection> c, Collection::Open(std::move(config)));
+  open_[info.name] = c;
+  return c;
 }
 
 std::vector<CollectionInfo> StoreState::ListCollections() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (options_.read_only) {
     if (absl::StatusOr<format::Manifest> m = store::ReadManifest(env_, path_); m.ok()) {
       manifest_ = *std::move(m);
@@ -267,7 +253,7 @@ std::vector<CollectionInfo> StoreState::ListCollections() {
 }
 
 absl::Status StoreState::Commit(const CollectionInfo& info, bool* replaced) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   format::Manifest next = manifest_;
   next.generation++;
   auto it = std::find_if(next.collections.begin(), next.collections.end(),
@@ -294,7 +280,7 @@ absl::StatusOr<CollectionInfo> StoreState::Reload(const std::string& name) {
 
 absl::Status StoreState::Drop(std::string_view name) {
   RECSTORE_RETURN_IF_ERROR(Store::ValidateName(name));
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (options_.read_only) {
     return absl::FailedPreconditionError(absl::StrCat("store ", path_, " is open read-only"));
   }
@@ -323,7 +309,7 @@ absl::Status StoreState::Drop(std::string_view name) {
   RECSTORE_RETURN_IF_ERROR(s);
   RECSTORE_RETURN_IF_ERROR(EmptyFolder(dir));
   RECSTORE_RETURN_IF_ERROR(env_->RemoveDir(dir));
-  return env_->SyncDir(path_);
+  return os::SyncDir(env_, path_);
 }
 
 }  // namespace recstore::internal

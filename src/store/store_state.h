@@ -4,28 +4,30 @@
 #define RECSTORE_SRC_STORE_STORE_STATE_H_
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "recstore/env.h"
 #include "recstore/options.h"
 #include "recstore/store.h"
 #include "src/format/manifest.h"
 #include "src/log/collection.h"
-#include "src/os/env.h"
+#include "src/log/manifest_hook.h"
 #include "src/os/file.h"
 
 namespace recstore::internal {
 
-class StoreState : public ManifestHook {
+class StoreState : public log::ManifestHook {
  public:
-  // Opens the store at `path` through `env` (tests pass a fault-injecting Env).
-  static absl::StatusOr<std::shared_ptr<StoreState>> Open(os::Env* env, const std::string& path,
+  // Opens the store at `path` through options.env (Env::Default() if null).
+  static absl::StatusOr<std::shared_ptr<StoreState>> Open(const std::string& path,
                                                           const StoreOptions& options);
 
-  os::Env* env() const { return env_; }
+  Env* env() const { return env_; }
   const std::string& path() const { return path_; }
   const StoreOptions& options() const { return options_; }
 
@@ -35,18 +37,20 @@ class StoreState : public ManifestHook {
                                                              CollectionKind kind,
                                                              const RecordSchema* schema,
                                                              const CollectionOptions& options,
-                                                             std::shared_ptr<StoreState> self);
-  std::vector<CollectionInfo> ListCollections();
-  absl::Status Drop(std::string_view name);
+                                                             std::shared_ptr<StoreState> self)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<CollectionInfo> ListCollections() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Drop(std::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
 
   // ManifestHook: what collections ask of the manifest.
-  absl::Status Commit(const CollectionInfo& info, bool* replaced) override;
+  absl::Status Commit(const CollectionInfo& info, bool* replaced) override
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<CollectionInfo> Reload(const std::string& name) override;
 
  private:
-  StoreState(os::Env* env, std::string path, StoreOptions options)
+  StoreState(Env* env, std::string path, StoreOptions options)
       : env_(env), path_(std::move(path)), options_(options) {}
-  absl::Status OpenLocked();
+  absl::Status OpenLocked() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status RemoveOrphansLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string CollectionDir(const CollectionInfo& info) const;
   // Removes every file in a collection folder (folders hold files only).
@@ -56,20 +60,14 @@ class StoreState : public ManifestHook {
                                               const CollectionOptions& options)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  os::Env* const env_;
+  Env* const env_;
   const std::string path_;
   const StoreOptions options_;
   os::File lock_file_;
 
-  std::mutex mu_;
+  absl::Mutex mu_;
   format::Manifest manifest_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::weak_ptr<Collection>> open_ ABSL_GUARDED_BY(mu_);
-};
-
-// Opens a Store over any Env: how tests inject faults.
-struct StoreAccess {
-  static absl::StatusOr<std::unique_ptr<Store>> Open(os::Env* env, const std::string& path,
-                                                     const StoreOptions& options);
 };
 
 }  // namespace recstore::internal

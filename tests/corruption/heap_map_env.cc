@@ -156,13 +156,12 @@ absl::Status HeapMapEnv::Unmap(void* addr, size_t len, const std::string& path) 
 absl::Status HeapMapEnv::PopulateWrite(void*, size_t, const std::string&) {
   return absl::OkStatus();
 }
-absl::Status HeapMapEnv::Lock(int fd, const std::string& path, uint64_t byte, os::LockKind kind) {
+absl::Status HeapMapEnv::Lock(int fd, const std::string& path, uint64_t byte, LockKind kind) {
   return real_->Lock(fd, path, byte, kind);
 }
 absl::Status HeapMapEnv::MakeDir(const std::string& path, mode_t mode) {
   return real_->MakeDir(path, mode);
 }
-absl::Status HeapMapEnv::SyncDir(const std::string&) { return absl::OkStatus(); }
 absl::StatusOr<std::vector<std::string>> HeapMapEnv::ListDir(const std::string& path) {
   return real_->ListDir(path);
 }

@@ -24,13 +24,13 @@
 #include <string>
 #include <vector>
 
-#include "src/os/env.h"
+#include "recstore/env.h"
 
 namespace recstore::testing {
 
-class HeapMapEnv : public os::Env {
+class HeapMapEnv : public EnvWrapper {
  public:
-  HeapMapEnv() = default;
+  HeapMapEnv() : EnvWrapper(Env::Default()) {}
   ~HeapMapEnv() override;
 
   // Mappings currently held (for leak checks in tests).
@@ -53,9 +53,8 @@ class HeapMapEnv : public os::Env {
   absl::StatusOr<void*> Map(int fd, const std::string& path, size_t len, bool writable) override;
   absl::Status Unmap(void* addr, size_t len, const std::string& path) override;
   absl::Status PopulateWrite(void* addr, size_t len, const std::string& path) override;
-  absl::Status Lock(int fd, const std::string& path, uint64_t byte, os::LockKind kind) override;
+  absl::Status Lock(int fd, const std::string& path, uint64_t byte, LockKind kind) override;
   absl::Status MakeDir(const std::string& path, mode_t mode) override;
-  absl::Status SyncDir(const std::string& path) override;
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override;
   absl::Status Rename(const std::string& from, const std::string& to) override;
   absl::Status Remove(const std::string& path) override;
@@ -77,7 +76,7 @@ class HeapMapEnv : public os::Env {
   template <typename Fn>
   void ForEachMappingOf(int fd, Fn fn);
 
-  os::Env* const real_ = os::DefaultEnv();
+  Env* const real_ = Env::Default();
   std::mutex mu_;
   std::map<char*, Region> regions_;
   std::set<std::string> changed_;

@@ -6,7 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 
 namespace recstore::testing {
 namespace {}  // namespace
@@ -27,7 +27,7 @@ Observation Observe(HeapMapEnv* env, const StoreImage& image, const CollectionIm
                     RecoveryMode mode, const std::vector<uint64_t>& focus, bool read_only) {
   Observation obs;
   const uint64_t n = c.size();
-  absl::StatusOr<std::unique_ptr<Store>> store = internal::StoreAccess::Open(
+  absl::StatusOr<std::unique_ptr<Store>> store = ::recstore::testing::OpenStore(
       env, image.dir(), {.read_only = read_only, .recovery_mode = mode});
   if (!store.ok()) {
     obs.open = store.status();

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_format.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/crash/crash_records.h"
 #include "tests/testing/fault_env.h"
 
@@ -101,9 +101,9 @@ std::string ByteRecordAt(uint64_t seq) {
 
 const CaseOpSpec& OpSpec(int i) { return kSpecs[i]; }
 
-absl::StatusOr<CaseHandles> OpenCase(os::Env* env, const std::string& store_dir, bool create) {
+absl::StatusOr<CaseHandles> OpenCase(Env* env, const std::string& store_dir, bool create) {
   CaseHandles h;
-  absl::StatusOr<std::unique_ptr<Store>> store = internal::StoreAccess::Open(
+  absl::StatusOr<std::unique_ptr<Store>> store = ::recstore::testing::OpenStore(
       env, store_dir,
       {.create_if_missing = create, .segment_size = kCaseSegmentSize, .prefault = false});
   if (!store.ok()) return store.status();

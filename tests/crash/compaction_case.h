@@ -21,7 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "recstore/recstore.h"
-#include "src/os/env.h"
+#include "recstore/env.h"
 
 namespace recstore::crash {
 
@@ -55,7 +55,7 @@ inline constexpr int64_t kT0 = int64_t{1'800'000'000} * kSecond;
 inline constexpr int64_t kT1 = kT0 + 72 * 3600 * kSecond;
 inline constexpr int64_t kTOp = kT1 + 3600 * kSecond;
 
-// `Base` (an os::Env) with a clock the test sets.
+// `Base` (an Env) with a clock the test sets.
 template <typename Base>
 class ClockEnv : public Base {
  public:
@@ -102,7 +102,7 @@ struct CaseHandles {
     return bytes;
   }
 };
-absl::StatusOr<CaseHandles> OpenCase(os::Env* env, const std::string& store_dir,
+absl::StatusOr<CaseHandles> OpenCase(Env* env, const std::string& store_dir,
                                      bool create = false);
 
 // Builds template `t` at `store_dir` (a path that does not exist yet) with the real Env.

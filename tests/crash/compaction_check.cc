@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "src/os/env.h"
+#include "recstore/env.h"
 
 namespace recstore::crash {
 
@@ -191,7 +191,7 @@ std::vector<std::string> CheckReopened(const std::string& store_dir, const CaseE
   if (target != nullptr) *target = Match::kNone;
   CollectionState matched[2];
   {
-    absl::StatusOr<CaseHandles> h = OpenCase(os::DefaultEnv(), store_dir);
+    absl::StatusOr<CaseHandles> h = OpenCase(Env::Default(), store_dir);
     if (!h.ok()) return {absl::StrCat("open: ", h.status().ToString())};
     for (int c : {kFixed, kBytes}) {
       const std::string what = c == kFixed ? kFixedName : kBytesName;
@@ -232,7 +232,7 @@ std::vector<std::string> CheckReopened(const std::string& store_dir, const CaseE
     }
     if (!problems.empty()) return problems;
   }
-  absl::StatusOr<CaseHandles> h = OpenCase(os::DefaultEnv(), store_dir);
+  absl::StatusOr<CaseHandles> h = OpenCase(Env::Default(), store_dir);
   if (!h.ok()) return {absl::StrCat("reopen after an append: ", h.status().ToString())};
   for (int c : {kFixed, kBytes}) {
     CollectionState got = Capture(*h, c, store_dir, &problems);

@@ -171,7 +171,7 @@ TEST(CompactionCrashStateTest, MissingLeadingSegmentsFailTheOpen) {
   ASSERT_TRUE(BuildTemplate(CaseTemplate::kPlain, store).ok());
   std::string folder;
   {
-    absl::StatusOr<CaseHandles> h = OpenCase(os::DefaultEnv(), store);
+    absl::StatusOr<CaseHandles> h = OpenCase(Env::Default(), store);
     ASSERT_TRUE(h.ok()) << h.status();
     folder = CollectionFolder(store, h->fixed);
   }
@@ -181,7 +181,7 @@ TEST(CompactionCrashStateTest, MissingLeadingSegmentsFailTheOpen) {
     fs::remove(absl::StrFormat("%s/%020u.seg", folder, static_cast<unsigned long long>(segs[i])));
   }
   const int code = ::recstore::testing::RunInChild([&](auto) {
-    absl::StatusOr<CaseHandles> h = OpenCase(os::DefaultEnv(), store);
+    absl::StatusOr<CaseHandles> h = OpenCase(Env::Default(), store);
     if (!h.ok()) return h.status().code() == absl::StatusCode::kDataLoss ? 0 : 1;
     auto scan = h->fixed.Scan();
     for (const auto& e : scan) {

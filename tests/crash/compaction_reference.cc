@@ -33,7 +33,7 @@ absl::Status PrepareCase(const CaseOpSpec& spec, const std::string& work_dir, Ca
   const std::string copy = work_dir + "/reference/store";
   CopyTree(ref->template_store, copy);
   {
-    absl::StatusOr<CaseHandles> h = OpenCase(os::DefaultEnv(), copy);
+    absl::StatusOr<CaseHandles> h = OpenCase(Env::Default(), copy);
     if (!h.ok()) return h.status();
     for (int c : {kFixed, kBytes}) ref->want.before[c] = Capture(*h, c, copy, &problems);
   }
@@ -51,7 +51,7 @@ absl::Status PrepareCase(const CaseOpSpec& spec, const std::string& work_dir, Ca
     for (int c : {kFixed, kBytes}) in_memory[c] = Capture(*h, c, copy, &problems);
   }
   {
-    absl::StatusOr<CaseHandles> h = OpenCase(os::DefaultEnv(), copy);
+    absl::StatusOr<CaseHandles> h = OpenCase(Env::Default(), copy);
     if (!h.ok()) return h.status();
     for (int c : {kFixed, kBytes}) ref->want.after[c] = Capture(*h, c, copy, &problems);
   }

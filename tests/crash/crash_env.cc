@@ -45,7 +45,8 @@ class CrashEnv::CallGuard {
   absl::Status status_;
 };
 
-CrashEnv::CrashEnv(std::string root) : real_(os::DefaultEnv()), root_(Normalize(root)) {
+CrashEnv::CrashEnv(std::string root)
+    : EnvWrapper(Env::Default()), real_(Env::Default()), root_(Normalize(root)) {
   nodes_.push_back(Node{.dir = true, .path = root_});
   by_path_[root_] = 0;
   ScanExisting(0);
@@ -307,9 +308,14 @@ absl::Status CrashEnv::SyncData(int fd, const std::string& path) {
 
 absl::Status CrashEnv::SyncAll(int fd, const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
-  CallGuard call(this, "SyncAll", path);
+  auto it = by_fd_.find(fd);
+  const bool dir = it != by_fd_.end() && nodes_[it->second].dir;
+  CallGuard call(this, dir ? "SyncDir" : "SyncAll", path);
   RECSTORE_RETURN_IF_ERROR(call.status());
-  return SnapshotDurable(fd, path);
+  if (!dir) return SnapshotDurable(fd, path);
+  // A directory's fsync: its current entries become its durable ones.
+  nodes_[it->second].durable_entries = nodes_[it->second].entries;
+  return absl::OkStatus();
 }
 
 // --- Mappings and locks: forwarded ---
@@ -334,7 +340,7 @@ absl::Status CrashEnv::PopulateWrite(void* addr, size_t len, const std::string& 
   return real_->PopulateWrite(addr, len, path);
 }
 
-absl::Status CrashEnv::Lock(int fd, const std::string& path, uint64_t byte, os::LockKind kind) {
+absl::Status CrashEnv::Lock(int fd, const std::string& path, uint64_t byte, LockKind kind) {
   std::lock_guard<std::mutex> lock(mu_);
   CallGuard call(this, "Lock", path);
   RECSTORE_RETURN_IF_ERROR(call.status());
@@ -350,17 +356,6 @@ absl::Status CrashEnv::MakeDir(const std::string& path, mode_t mode) {
   RECSTORE_RETURN_IF_ERROR(real_->MakeDir(path, mode));
   const std::string norm = Normalize(path);
   if (InRoot(norm) && Lookup(norm) == kNone) AddNode(true, norm, "");
-  return absl::OkStatus();
-}
-
-absl::Status CrashEnv::SyncDir(const std::string& path) {
-  std::lock_guard<std::mutex> lock(mu_);
-  CallGuard call(this, "SyncDir", path);
-  RECSTORE_RETURN_IF_ERROR(call.status());
-  // Fails as the real one would on a missing directory; the fsync itself is modelled.
-  RECSTORE_RETURN_IF_ERROR(real_->Exists(path));
-  const uint64_t id = Lookup(Normalize(path));
-  if (id != kNone && nodes_[id].dir) nodes_[id].durable_entries = nodes_[id].entries;
   return absl::OkStatus();
 }
 

@@ -8,12 +8,14 @@
 //   * directories: the current entries {name -> id}, followed through Open(O_CREAT of a new
 //     name), Rename, Remove, MakeDir and RemoveDir, and the durable entries, snapshotted by
 //     SyncDir. A name never made durable does not survive; a rename or remove whose directory
-//     was not synced is undone. The root itself always exists.
+//     was not synced is undone. The root itself always exists. A directory's entries are
+//     made durable by an fsync of it (SyncAll on a descriptor of the directory, counted as
+//     the call "SyncDir").
 // WriteCrashImage builds the tree a crash would leave, treating the bytes that differ between
 // a file's current and durable content as the CrashMode says (crash_image.h).
 //
 // The real syncs are not made: the model decides what is durable, and the files under the
-// root are scratch copies. Everything else is forwarded to os::DefaultEnv(). Only what lies
+// root are scratch copies. Everything else is forwarded to Env::Default(). Only what lies
 // under the root is modelled; calls on other paths are forwarded and counted.
 //
 //   CrashEnv env(root);
@@ -36,12 +38,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "src/os/env.h"
+#include "recstore/env.h"
 #include "tests/crash/crash_image.h"
 
 namespace recstore::crash {
 
-class CrashEnv : public os::Env {
+class CrashEnv : public EnvWrapper {
  public:
   using Mode = CrashMode;
 
@@ -78,7 +80,7 @@ class CrashEnv : public os::Env {
   // The call after which the crash happened ("Rename /path/a"), for messages.
   std::string crash_call() const;
 
-  // os::Env.
+  // Env.
   absl::StatusOr<int> Open(const std::string& path, int flags, mode_t mode) override;
   absl::Status Close(int fd, const std::string& path) override;
   absl::StatusOr<uint64_t> FileSize(int fd, const std::string& path) override;
@@ -94,9 +96,8 @@ class CrashEnv : public os::Env {
   absl::StatusOr<void*> Map(int fd, const std::string& path, size_t len, bool writable) override;
   absl::Status Unmap(void* addr, size_t len, const std::string& path) override;
   absl::Status PopulateWrite(void* addr, size_t len, const std::string& path) override;
-  absl::Status Lock(int fd, const std::string& path, uint64_t byte, os::LockKind kind) override;
+  absl::Status Lock(int fd, const std::string& path, uint64_t byte, LockKind kind) override;
   absl::Status MakeDir(const std::string& path, mode_t mode) override;
-  absl::Status SyncDir(const std::string& path) override;
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override;
   absl::Status Rename(const std::string& from, const std::string& to) override;
   absl::Status Remove(const std::string& path) override;
@@ -141,7 +142,7 @@ class CrashEnv : public os::Env {
   absl::StatusOr<std::string> CurrentContent(const Node& n) const;
   absl::Status SnapshotDurable(int fd, const std::string& path);
 
-  os::Env* const real_;
+  Env* const real_;
   const std::string root_;
 
   mutable std::mutex mu_;

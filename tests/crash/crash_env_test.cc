@@ -12,6 +12,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "src/os/file.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -59,7 +60,7 @@ class CrashEnvTest : public ::testing::Test {
 
 TEST_F(CrashEnvTest, UnsyncedWriteIsLostInDropMode) {
   int fd = Create("f");
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Write(fd, "f", "hello");
   Image();
   EXPECT_EQ(ReadFile(I("f")), "");  // the name is durable, the bytes are not
@@ -68,7 +69,7 @@ TEST_F(CrashEnvTest, UnsyncedWriteIsLostInDropMode) {
 
 TEST_F(CrashEnvTest, SyncDataMakesContentDurableAndLaterWritesAreLost) {
   int fd = Create("f");
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Write(fd, "f", "hello");
   ASSERT_TRUE(env_.SyncData(fd, P("f")).ok());
   Write(fd, "f", "HELLO world", 0);
@@ -83,7 +84,7 @@ TEST_F(CrashEnvTest, SyncDataMakesContentDurableAndLaterWritesAreLost) {
 TEST_F(CrashEnvTest, WritesThroughASharedMappingAreReadBackAtSync) {
   int fd = Create("m");
   ASSERT_TRUE(env_.Allocate(fd, P("m"), 0, 8192).ok());
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   absl::StatusOr<void*> map = env_.Map(fd, P("m"), 8192, true);
   ASSERT_TRUE(map.ok());
   std::memcpy(static_cast<char*>(*map) + 5000, "mapped", 6);
@@ -105,7 +106,7 @@ TEST_F(CrashEnvTest, FileCreatedWithoutSyncDirVanishes) {
   ASSERT_TRUE(env_.SyncData(fd, P("new")).ok());  // content durable, name not
   Image();
   EXPECT_FALSE(std::filesystem::exists(I("new")));
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Image();
   EXPECT_EQ(ReadFile(I("new")), "data");
   ASSERT_TRUE(env_.Close(fd, P("new")).ok());
@@ -116,10 +117,10 @@ TEST_F(CrashEnvTest, FilesInADirectoryWhoseOwnNameIsNotDurableVanish) {
   int fd = Create("d/f");
   Write(fd, "d/f", "x");
   ASSERT_TRUE(env_.SyncData(fd, P("d/f")).ok());
-  ASSERT_TRUE(env_.SyncDir(P("d")).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, P("d")).ok());
   Image();
   EXPECT_FALSE(std::filesystem::exists(I("d")));
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Image();
   EXPECT_EQ(ReadFile(I("d/f")), "x");
   ASSERT_TRUE(env_.Close(fd, P("d/f")).ok());
@@ -129,12 +130,12 @@ TEST_F(CrashEnvTest, RenameWithoutSyncDirIsUndone) {
   int fd = Create("a");
   Write(fd, "a", "content");
   ASSERT_TRUE(env_.SyncData(fd, P("a")).ok());
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   ASSERT_TRUE(env_.Rename(P("a"), P("b")).ok());
   Image();
   EXPECT_EQ(ReadFile(I("a")), "content");
   EXPECT_FALSE(std::filesystem::exists(I("b")));
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Image();
   EXPECT_FALSE(std::filesystem::exists(I("a")));
   EXPECT_EQ(ReadFile(I("b")), "content");
@@ -146,7 +147,7 @@ TEST_F(CrashEnvTest, RenameOverAnExistingFileWithoutSyncDirKeepsTheOldOne) {
   int old_fd = Create("M");
   Write(old_fd, "M", "v1");
   ASSERT_TRUE(env_.SyncAll(old_fd, P("M")).ok());
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   ASSERT_TRUE(env_.Close(old_fd, P("M")).ok());
   int fd = Create("M.tmp");
   Write(fd, "M.tmp", "v2");
@@ -157,7 +158,7 @@ TEST_F(CrashEnvTest, RenameOverAnExistingFileWithoutSyncDirKeepsTheOldOne) {
   Image();
   EXPECT_EQ(ReadFile(I("M")), "v1");
   EXPECT_FALSE(std::filesystem::exists(I("M.tmp")));
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Image();
   EXPECT_EQ(ReadFile(I("M")), "v2");
 }
@@ -166,7 +167,7 @@ TEST_F(CrashEnvTest, RemoveWithoutSyncDirIsUndone) {
   int fd = Create("f");
   Write(fd, "f", "kept");
   ASSERT_TRUE(env_.SyncData(fd, P("f")).ok());
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Write(fd, "f", "lost");
   ASSERT_TRUE(env_.Close(fd, P("f")).ok());
   ASSERT_TRUE(env_.Remove(P("f")).ok());
@@ -178,7 +179,7 @@ TEST_F(CrashEnvTest, RemoveWithoutSyncDirIsUndone) {
   std::optional<std::string> torn = ReadFile(I("f"));
   ASSERT_TRUE(torn.has_value());
   EXPECT_EQ(torn->size(), 4u);
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Image();
   EXPECT_FALSE(std::filesystem::exists(I("f")));
 }
@@ -188,8 +189,8 @@ TEST_F(CrashEnvTest, ARenamedDirectoryTakesItsFilesAlong) {
   int fd = Create("d/f");
   Write(fd, "d/f", "one");
   ASSERT_TRUE(env_.SyncData(fd, P("d/f")).ok());
-  ASSERT_TRUE(env_.SyncDir(P("d")).ok());
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, P("d")).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   ASSERT_TRUE(env_.Close(fd, P("d/f")).ok());
   ASSERT_TRUE(env_.Rename(P("d"), P("e")).ok());
   // The file is known under its new path: opening it finds the same file.
@@ -200,7 +201,7 @@ TEST_F(CrashEnvTest, ARenamedDirectoryTakesItsFilesAlong) {
   Image();
   EXPECT_EQ(ReadFile(I("d/f")), "two");  // the rename is undone, the synced content is not
   EXPECT_FALSE(std::filesystem::exists(I("e")));
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Image();
   EXPECT_EQ(ReadFile(I("e/f")), "two");
   EXPECT_FALSE(std::filesystem::exists(I("d")));
@@ -209,11 +210,11 @@ TEST_F(CrashEnvTest, ARenamedDirectoryTakesItsFilesAlong) {
 
 TEST_F(CrashEnvTest, RemoveDirWithoutSyncDirIsUndone) {
   ASSERT_TRUE(env_.MakeDir(P("d"), 0755).ok());
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   ASSERT_TRUE(env_.RemoveDir(P("d")).ok());
   Image();
   EXPECT_TRUE(std::filesystem::is_directory(I("d")));
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Image();
   EXPECT_FALSE(std::filesystem::exists(I("d")));
 }
@@ -224,7 +225,7 @@ TEST_F(CrashEnvTest, ANewFileUnderARemovedNameIsADifferentFile) {
   int fd = Create("f");
   Write(fd, "f", "old");
   ASSERT_TRUE(env_.SyncData(fd, P("f")).ok());
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   ASSERT_TRUE(env_.Close(fd, P("f")).ok());
   ASSERT_TRUE(env_.Remove(P("f")).ok());
   fd = Create("f");
@@ -232,7 +233,7 @@ TEST_F(CrashEnvTest, ANewFileUnderARemovedNameIsADifferentFile) {
   ASSERT_TRUE(env_.SyncData(fd, P("f")).ok());
   Image();
   EXPECT_EQ(ReadFile(I("f")), "old");  // the directory still names the old file
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Image();
   EXPECT_EQ(ReadFile(I("f")), "new!");
   ASSERT_TRUE(env_.Close(fd, P("f")).ok());
@@ -252,7 +253,7 @@ TEST_F(CrashEnvTest, FileSizeIsDurableInDropModeAndCurrentInTheOthers) {
   int fd = Create("f");
   Write(fd, "f", std::string(100, 'a'));
   ASSERT_TRUE(env_.SyncData(fd, P("f")).ok());
-  ASSERT_TRUE(env_.SyncDir(root_).ok());
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());
   Write(fd, "f", std::string(3 * kCrashPage, 'b'), 100);
   Image(Mode::kDropUnsynced);
   EXPECT_EQ(ReadFile(I("f")), std::string(100, 'a'));
@@ -274,7 +275,7 @@ TEST_F(CrashEnvTest, CrashAfterTheNthCallWritesTheImageThenFailsAllButCloseAndUn
   int fd = Create("f");                         // call 1
   Write(fd, "f", "synced");                     // 2
   ASSERT_TRUE(env_.SyncData(fd, P("f")).ok());  // 3
-  ASSERT_TRUE(env_.SyncDir(root_).ok());        // 4
+  ASSERT_TRUE(os::SyncDir(&env_, root_).ok());        // 4
   EXPECT_EQ(env_.calls(), 4u);
   bool hook = false;
   env_.CrashAfterCall(6, {{Mode::kDropUnsynced, 1, image_}}, [&] { hook = true; });

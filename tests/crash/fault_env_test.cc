@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -40,7 +40,7 @@ TEST(FaultEnvTest, FailsTheNthCallOfAnyKind) {
   FaultEnv env;
   env.FailNth(FaultEnv::kAnyCall, 2, EIO);
   EXPECT_THAT(env.MakeDir(dir, 0755), IsOk());
-  EXPECT_THAT(env.ListDir(dir), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(env.ListDir(dir), StatusIs(absl::StatusCode::kInternal));
   EXPECT_THAT(env.ListDir(dir), IsOk());
 }
 
@@ -50,11 +50,14 @@ TEST(FaultEnvTest, KindAndAnyCallRulesCountTheirOwnCalls) {
   env.Fail("SyncDir", EIO, /*skip=*/1);                     // the second SyncDir onwards
   env.Fail(FaultEnv::kAnyCall, EINTR, 4, "", /*times=*/1);  // the fifth call
   EXPECT_THAT(env.MakeDir(dir, 0755), IsOk());              // 1
-  EXPECT_THAT(env.SyncDir(dir), IsOk());                    // 2
-  EXPECT_THAT(env.SyncDir(dir), StatusIs(absl::StatusCode::kDataLoss));    // 3
-  EXPECT_THAT(env.Exists(dir), IsOk());                                    // 4
-  EXPECT_THAT(env.Exists(dir), StatusIs(absl::StatusCode::kUnavailable));  // 5: EINTR
+  ASSERT_OK_AND_ASSIGN(int fd, env.Open(dir, O_RDONLY | O_DIRECTORY, 0));     // 2
+  EXPECT_THAT(env.SyncAll(fd, dir), IsOk());                                 // 3: SyncDir
+  EXPECT_THAT(env.SyncAll(fd, dir), StatusIs(absl::StatusCode::kInternal));  // 4: EIO
+  EXPECT_THAT(env.Exists(dir), StatusIs(absl::StatusCode::kUnavailable));    // 5: EINTR
   EXPECT_THAT(env.Exists(dir), IsOk());
+  EXPECT_THAT(env.Close(fd, dir), IsOk());
+  EXPECT_EQ(env.Calls("SyncDir"), 2);
+  EXPECT_EQ(env.Calls("SyncAll"), 0);
 }
 
 TEST(FaultEnvTest, PathFilterAndFailedCloseStillCloses) {
@@ -65,9 +68,9 @@ TEST(FaultEnvTest, PathFilterAndFailedCloseStillCloses) {
   ASSERT_OK_AND_ASSIGN(int a, env.Open(dir + "/a.txt", O_RDWR | O_CREAT, 0644));
   ASSERT_OK_AND_ASSIGN(int b, env.Open(dir + "/b.txt", O_RDWR | O_CREAT, 0644));
   EXPECT_THAT(env.Close(a, dir + "/a.txt"), IsOk());
-  EXPECT_THAT(env.Close(b, dir + "/b.txt"), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(env.Close(b, dir + "/b.txt"), StatusIs(absl::StatusCode::kInternal));
   // The descriptor is gone all the same.
-  EXPECT_THAT(os::DefaultEnv()->FileSize(b, dir + "/b.txt"), StatusIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(Env::Default()->FileSize(b, dir + "/b.txt"), StatusIs(absl::StatusCode::kInternal));
 }
 
 // The engine over a FaultEnv: ENOSPC on the n-th Allocate leaves earlier records intact.
@@ -75,7 +78,7 @@ TEST(FaultEnvTest, EngineSeesTheInjectedErrorOfTheNthAllocate) {
   const std::string dir = TestDir();
   FaultEnv env;
   ASSERT_OK_AND_ASSIGN(auto store,
-                       internal::StoreAccess::Open(
+                       ::recstore::testing::OpenStore(
                            &env, dir, {.create_if_missing = true, .segment_size = 64 << 10}));
   ASSERT_OK_AND_ASSIGN(ByteLog log, store->OpenByteLog("events"));  // first Allocate
   env.FailNth("Allocate", 1, ENOSPC);

@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/crash/crash_env.h"
 #include "tests/crash/image_check.h"
 #include "tests/crash/scratch.h"
@@ -54,8 +54,8 @@ void FreshCopy(const std::string& from, const std::string& to) {
 }
 
 // What an application does after a crash: open the store and every collection in it.
-void Reopen(os::Env* env, const std::string& dir, const Oracle& oracle) {
-  absl::StatusOr<std::unique_ptr<Store>> store = internal::StoreAccess::Open(
+void Reopen(Env* env, const std::string& dir, const Oracle& oracle) {
+  absl::StatusOr<std::unique_ptr<Store>> store = ::recstore::testing::OpenStore(
       env, dir, {.create_if_missing = !oracle.store_ok, .segment_size = kSegmentSize});
   if (!store.ok()) return;
   for (const CollectionInfo& info : (*store)->ListCollections()) {

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 
 namespace recstore::crash {
 
@@ -144,7 +144,7 @@ void Workload::Do(const Op& op) {
 }
 
 void Workload::OpenStore() {
-  absl::StatusOr<std::unique_ptr<Store>> s = internal::StoreAccess::Open(
+  absl::StatusOr<std::unique_ptr<Store>> s = ::recstore::testing::OpenStore(
       env_, dir_, {.create_if_missing = true, .segment_size = kSegmentSize});
   if (!s.ok()) return Error(s.status());
   store_ = *std::move(s);

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "recstore/recstore.h"
-#include "src/os/env.h"
+#include "recstore/env.h"
 #include "tests/crash/crash_records.h"
 
 namespace recstore::crash {
@@ -74,7 +74,7 @@ class Workload {
   // The script: the same every time.
   static const std::vector<Op>& Script();
 
-  Workload(os::Env* env, std::string store_dir) : env_(env), dir_(std::move(store_dir)) {}
+  Workload(Env* env, std::string store_dir) : env_(env), dir_(std::move(store_dir)) {}
   ~Workload();
 
   // Runs the whole script, then closes everything.
@@ -98,7 +98,7 @@ class Workload {
   void Violation(std::string what);
   void Error(const absl::Status& s);
 
-  os::Env* const env_;
+  Env* const env_;
   const std::string dir_;
   std::unique_ptr<Store> store_;
   std::array<std::optional<Log<CrashRecord>>, kNumCollections> fixed_;

@@ -15,7 +15,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "src/os/env.h"
+#include "recstore/env.h"
+#include "src/os/file.h"
 #include "src/os/syscalls.h"
 #include "tests/faults/flaky_syscalls.h"
 #include "tests/faults/workload.h"
@@ -36,7 +37,7 @@ using ::testing::HasSubstr;
 struct EnvCall {
   std::string name;
   Sys sys;
-  std::function<absl::Status(os::Env*, int fd, const std::string& dir)> run;
+  std::function<absl::Status(Env*, int fd, const std::string& dir)> run;
   friend void PrintTo(const EnvCall& c, std::ostream* os) { *os << c.name; }
 };
 
@@ -45,35 +46,35 @@ std::vector<EnvCall> EnvCalls() {
   const auto file = [](const std::string& dir) { return dir + "/f"; };
   return {
       {"Open", Sys::kOpen,
-       [=](os::Env* env, int, const std::string& dir) {
+       [=](Env* env, int, const std::string& dir) {
          absl::StatusOr<int> fd = env->Open(file(dir), O_RDONLY, 0);
          if (fd.ok()) return env->Close(*fd, file(dir));
          return fd.status();
        }},
       {"FileSize", Sys::kFstat,
-       [=](os::Env* env, int fd, const std::string& dir) -> S {
+       [=](Env* env, int fd, const std::string& dir) -> S {
          absl::StatusOr<uint64_t> n = env->FileSize(fd, file(dir));
          if (n.ok() && *n != 8192) return absl::InternalError("wrong size");
          return n.status();
        }},
       {"Allocate", Sys::kPosixFallocate,
-       [=](os::Env* env, int fd, const std::string& dir) {
+       [=](Env* env, int fd, const std::string& dir) {
          return env->Allocate(fd, file(dir), 0, 1 << 16);
        }},
       {"ZeroRange", Sys::kFallocate,
-       [=](os::Env* env, int fd, const std::string& dir) {
+       [=](Env* env, int fd, const std::string& dir) {
          return env->ZeroRange(fd, file(dir), 0, 4096);
        }},
       {"Truncate", Sys::kFtruncate,
-       [=](os::Env* env, int fd, const std::string& dir) {
+       [=](Env* env, int fd, const std::string& dir) {
          return env->Truncate(fd, file(dir), 100);
        }},
       {"PWrite", Sys::kPwrite,
-       [=](os::Env* env, int fd, const std::string& dir) {
+       [=](Env* env, int fd, const std::string& dir) {
          return env->PWrite(fd, file(dir), std::string(5000, 'w'), 10);
        }},
       {"PRead", Sys::kPread,
-       [=](os::Env* env, int fd, const std::string& dir) -> S {
+       [=](Env* env, int fd, const std::string& dir) -> S {
          std::string buf(8192, '\0');
          absl::StatusOr<size_t> n = env->PRead(fd, file(dir), buf.data(), buf.size(), 0);
          if (n.ok() && (*n != 8192 || buf != std::string(8192, 'x'))) {
@@ -82,19 +83,19 @@ std::vector<EnvCall> EnvCalls() {
          return n.status();
        }},
       {"SyncData", Sys::kFdatasync,
-       [=](os::Env* env, int fd, const std::string& dir) { return env->SyncData(fd, file(dir)); }},
+       [=](Env* env, int fd, const std::string& dir) { return env->SyncData(fd, file(dir)); }},
       {"SyncAll", Sys::kFsync,
-       [=](os::Env* env, int fd, const std::string& dir) { return env->SyncAll(fd, file(dir)); }},
+       [=](Env* env, int fd, const std::string& dir) { return env->SyncAll(fd, file(dir)); }},
       {"SyncDir", Sys::kFsync,
-       [=](os::Env* env, int, const std::string& dir) { return env->SyncDir(dir); }},
+       [=](Env* env, int, const std::string& dir) { return os::SyncDir(env, dir); }},
       {"Lock", Sys::kFcntl,
-       [=](os::Env* env, int fd, const std::string& dir) {
-         return env->Lock(fd, file(dir), 0, os::LockKind::kExclusive);
+       [=](Env* env, int fd, const std::string& dir) {
+         return env->Lock(fd, file(dir), 0, LockKind::kExclusive);
        }},
       {"MakeDir", Sys::kMkdir,
-       [=](os::Env* env, int, const std::string& dir) { return env->MakeDir(dir + "/d", 0755); }},
+       [=](Env* env, int, const std::string& dir) { return env->MakeDir(dir + "/d", 0755); }},
       {"ListDir", Sys::kOpendir,
-       [=](os::Env* env, int, const std::string& dir) -> S {
+       [=](Env* env, int, const std::string& dir) -> S {
          absl::StatusOr<std::vector<std::string>> names = env->ListDir(dir);
          if (names.ok() && *names != std::vector<std::string>{"f"}) {
            return absl::InternalError("wrong listing");
@@ -102,18 +103,18 @@ std::vector<EnvCall> EnvCalls() {
          return names.status();
        }},
       {"Rename", Sys::kRename,
-       [=](os::Env* env, int, const std::string& dir) {
+       [=](Env* env, int, const std::string& dir) {
          return env->Rename(file(dir), dir + "/g");
        }},
       {"Remove", Sys::kUnlink,
-       [=](os::Env* env, int, const std::string& dir) { return env->Remove(file(dir)); }},
+       [=](Env* env, int, const std::string& dir) { return env->Remove(file(dir)); }},
       {"RemoveDir", Sys::kRmdir,
-       [=](os::Env* env, int, const std::string& dir) -> S {
+       [=](Env* env, int, const std::string& dir) -> S {
          std::filesystem::create_directory(dir + "/d");
          return env->RemoveDir(dir + "/d");
        }},
       {"Exists", Sys::kStat,
-       [=](os::Env* env, int, const std::string& dir) { return env->Exists(file(dir)); }},
+       [=](Env* env, int, const std::string& dir) { return env->Exists(file(dir)); }},
   };
 }
 
@@ -132,7 +133,7 @@ class EnvCallTest : public ::testing::TestWithParam<EnvCall> {
     FlakySyscalls::Reset();
   }
 
-  std::unique_ptr<os::Env> env_ = os::NewPosixEnv(FlakySyscalls::Table());
+  std::unique_ptr<Env> env_ = os::NewPosixEnv(FlakySyscalls::Table());
   std::string dir_;
   int fd_ = -1;
 };
@@ -184,7 +185,7 @@ struct Reference {
 // records their append time, so the clock stands still.
 class StoppedClock : public recstore::testing::FaultEnv {
  public:
-  explicit StoppedClock(os::Env* base) : FaultEnv(base) {}
+  explicit StoppedClock(Env* base) : FaultEnv(base) {}
   int64_t NowUnixNanos() override { return int64_t{1'700'000'000} * 1'000'000'000; }
 };
 

@@ -14,7 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/faults/checks.h"
 #include "tests/faults/workload.h"
 #include "tests/testing/child.h"
@@ -99,7 +99,7 @@ TEST_P(OpenFaultTest, OpenFailsAndChangesNothing) {
   FaultEnv env;
   env.Fail(f.op, f.err, 0, part);
   absl::Status s = [&]() -> absl::Status {
-    RECSTORE_ASSIGN_OR_RETURN(auto store, internal::StoreAccess::Open(&env, dir, {}));
+    RECSTORE_ASSIGN_OR_RETURN(auto store, ::recstore::testing::OpenStore(&env, dir, {}));
     if (f.collection == std::string("trades")) return store->OpenLog<Trade>("trades").status();
     if (f.collection == std::string("events")) return store->OpenByteLog("events").status();
     return absl::OkStatus();
@@ -133,7 +133,7 @@ TEST(VerifyFaultTest, UnreadableSegmentIsAnErrorNotDamage) {
   const std::string dir = TestDir();
   CrashedWriter(dir);
   FaultEnv env;
-  ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, {}));
+  ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, {}));
   ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
   // Recovery started at the newest segment's commit block: the first one is not mapped yet.
   env.Fail("Open", EIO, 0, "00000000000000000000.seg");

@@ -12,7 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/faults/checks.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/records.h"
@@ -56,7 +56,7 @@ TEST_P(SegmentEnospcTest, FixedLogAppendFailsCleanlyAndContinuesOnTheSameHandle)
   FaultEnv env;
   {
     ASSERT_OK_AND_ASSIGN(auto store,
-                         internal::StoreAccess::Open(
+                         ::recstore::testing::OpenStore(
                              &env, dir, {.create_if_missing = true, .segment_size = kSegment}));
     ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
     ASSERT_OK(trades.AppendBatch(Trades(0, synced)).status());
@@ -97,7 +97,7 @@ TEST_P(SegmentEnospcTest, ByteLogAppendFailsCleanlyAndReopenSeesTheSyncedRecords
   uint64_t synced = 0;
   {
     ASSERT_OK_AND_ASSIGN(auto store,
-                         internal::StoreAccess::Open(
+                         ::recstore::testing::OpenStore(
                              &env, dir, {.create_if_missing = true, .segment_size = kSegment}));
     ASSERT_OK_AND_ASSIGN(auto events, store->OpenByteLog("events"));
     while (FilesIn(coll).size() < 3) ASSERT_OK(events.Append(ByteRecord(synced++)).status());
@@ -143,7 +143,7 @@ TEST_P(SegmentEnospcTest, FixedBatchNeedingTwoSegmentsLeavesNoEmptySegment) {
   FaultEnv env;
   {
     ASSERT_OK_AND_ASSIGN(auto store,
-                         internal::StoreAccess::Open(
+                         ::recstore::testing::OpenStore(
                              &env, dir, {.create_if_missing = true, .segment_size = kSegment}));
     ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
     ASSERT_OK(trades.AppendBatch(Trades(0, synced)).status());
@@ -213,7 +213,7 @@ class ManifestFaultTest : public ::testing::TestWithParam<ManifestFault> {
 
 TEST_P(ManifestFaultTest, CreatingACollectionFailsAndTheOldManifestStays) {
   {
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env_, dir_, {}));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env_, dir_, {}));
     Fail();
     EXPECT_THAT(store->OpenByteLog("events").status(), IsTheFault());
     EXPECT_EQ(store->ListCollections().size(), 1u);
@@ -225,7 +225,7 @@ TEST_P(ManifestFaultTest, CreatingACollectionFailsAndTheOldManifestStays) {
   ExpectReopens({"trades"});
   // Space is back: creating it works, on a store handle that saw the failure too.
   {
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env_, dir_, {}));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env_, dir_, {}));
     Fail();
     EXPECT_THAT(store->OpenByteLog("events").status(), IsTheFault());
     env_.Clear();
@@ -244,7 +244,7 @@ TEST_P(ManifestFaultTest, DroppingACollectionFailsAndKeepsIt) {
     ASSERT_OK(events.Sync().status());
   }
   {
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env_, dir_, {}));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env_, dir_, {}));
     Fail();
     EXPECT_THAT(store->DropCollection("events"), IsTheFault());
     env_.Clear();
@@ -254,7 +254,7 @@ TEST_P(ManifestFaultTest, DroppingACollectionFailsAndKeepsIt) {
   }
   ExpectReopens({"trades", "events"});
   {
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env_, dir_, {}));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env_, dir_, {}));
     ASSERT_OK(store->DropCollection("events"));
   }
   ExpectReopens({"trades"});
@@ -263,7 +263,7 @@ TEST_P(ManifestFaultTest, DroppingACollectionFailsAndKeepsIt) {
 TEST_P(ManifestFaultTest, CreatingAStoreFailsAndCanBeRetried) {
   const std::string dir = TestDir("fresh");
   Fail();
-  EXPECT_THAT(internal::StoreAccess::Open(&env_, dir, {.create_if_missing = true}).status(),
+  EXPECT_THAT(::recstore::testing::OpenStore(&env_, dir, {.create_if_missing = true}).status(),
               IsTheFault());
   env_.Clear();
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.create_if_missing = true}));
@@ -303,7 +303,7 @@ TEST(ManifestDirFlushTest, DropFailingAfterTheRenameForgetsTheCollection) {
   }
   FaultEnv env;
   {
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, {}));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, {}));
     env.Fail("SyncDir", EIO);
     EXPECT_THAT(store->DropCollection("events"),
                 StatusIs(absl::StatusCode::kDataLoss, HasSubstr("SyncDir")));
@@ -322,7 +322,7 @@ TEST(ManifestDirFlushTest, CreateFailingAfterTheRenameKeepsTheCollection) {
   FaultEnv env;
   {
     ASSERT_OK_AND_ASSIGN(auto store,
-                         internal::StoreAccess::Open(
+                         ::recstore::testing::OpenStore(
                              &env, dir, {.create_if_missing = true, .segment_size = kSegment}));
     // Creating flushes the store directory twice: for the new folder, then for the manifest.
     env.Fail("SyncDir", EIO, /*skip=*/1);

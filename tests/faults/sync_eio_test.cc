@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/faults/checks.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/records.h"
@@ -61,7 +61,7 @@ TEST(SyncEioTest, FailedSegmentFlushAcrossARotationKeepsTheSyncedPrefix) {
   const uint64_t synced = 2 * kPer + 500, appended = synced + 700;  // into a fourth segment
   FaultEnv env;
   {
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Options()));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Options()));
     ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
     for (uint64_t i = 0; i < synced; i += 500) {
       ASSERT_OK(trades.AppendBatch(Trades(i, std::min<uint64_t>(500, synced - i))).status());
@@ -103,7 +103,7 @@ TEST(SyncEioTest, FailedFolderFlushOfAByteLogKeepsTheSyncedPrefix) {
   FaultEnv env;
   uint64_t synced = 0, appended = 0;
   {
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Options()));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Options()));
     ASSERT_OK_AND_ASSIGN(auto events, store->OpenByteLog("events"));
     while (FilesIn(coll).size() < 3) {
       ASSERT_OK(events.Append(ByteRecord(appended++)).status());
@@ -140,7 +140,7 @@ TEST(SyncEioTest, FailedFlushOfANewSegmentFailsTheAppendOnly) {
   const std::string dir = TestDir();
   FaultEnv env;
   {
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Options()));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Options()));
     ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
     ASSERT_OK(trades.AppendBatch(Trades(0, kPer)).status());
     ASSERT_OK(trades.Sync().status());
@@ -166,7 +166,7 @@ TEST(SyncEioTest, EveryAppendPolicyReportsTheFailureAndReopenRecovers) {
   const uint64_t synced = 100;
   {
     ASSERT_OK_AND_ASSIGN(
-        auto store, internal::StoreAccess::Open(&env, dir, Options(SyncPolicy::EveryAppend())));
+        auto store, ::recstore::testing::OpenStore(&env, dir, Options(SyncPolicy::EveryAppend())));
     ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
     ASSERT_OK(trades.AppendBatch(Trades(0, synced)).status());
     EXPECT_EQ(trades.durable(), synced);
@@ -195,7 +195,7 @@ TEST(SyncEioTest, FailedRecoveryFlushFailsTheOpenAndTheNextOpenRecovers) {
   FaultEnv env;
   env.Fail("SyncData", EIO, 0, "000001-trades");
   {
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, {}));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, {}));
     EXPECT_THAT(store->OpenLog<Trade>("trades").status(),
                 StatusIs(absl::StatusCode::kDataLoss, HasSubstr("000001-trades/")));
     env.Clear();

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "recstore/recstore.h"
 #include "recstore/status_macros.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/testing/records.h"
 
 namespace recstore::faults {
@@ -67,9 +67,9 @@ std::string Report(std::string_view name, const RecoveryReport& r) {
                       " truncated=", r.truncated ? 1 : 0, " removed=", r.segments_removed, "\n");
 }
 
-absl::Status Write(os::Env* env, const std::string& dir, std::string* summary) {
+absl::Status Write(Env* env, const std::string& dir, std::string* summary) {
   const StoreOptions options{.create_if_missing = true, .segment_size = kWorkloadSegment};
-  RECSTORE_ASSIGN_OR_RETURN(auto store, internal::StoreAccess::Open(env, dir, options));
+  RECSTORE_ASSIGN_OR_RETURN(auto store, ::recstore::testing::OpenStore(env, dir, options));
   RECSTORE_ASSIGN_OR_RETURN(auto trades, store->OpenLog<Trade>("trades"));
   RECSTORE_ASSIGN_OR_RETURN(auto events, store->OpenByteLog("events"));
   {
@@ -99,8 +99,8 @@ absl::Status Write(os::Env* env, const std::string& dir, std::string* summary) {
   return absl::OkStatus();
 }
 
-absl::Status Reopen(os::Env* env, const std::string& dir, std::string* summary) {
-  RECSTORE_ASSIGN_OR_RETURN(auto store, internal::StoreAccess::Open(env, dir, {}));
+absl::Status Reopen(Env* env, const std::string& dir, std::string* summary) {
+  RECSTORE_ASSIGN_OR_RETURN(auto store, ::recstore::testing::OpenStore(env, dir, {}));
   RECSTORE_ASSIGN_OR_RETURN(auto trades, store->OpenLog<Trade>("trades"));
   RECSTORE_ASSIGN_OR_RETURN(auto events, store->OpenByteLog("events"));
   absl::StrAppend(summary, Report("trades", trades.recovery()), Report("events", events.recovery()),
@@ -118,8 +118,8 @@ absl::Status Reopen(os::Env* env, const std::string& dir, std::string* summary) 
   return absl::OkStatus();
 }
 
-absl::Status Read(os::Env* env, const std::string& dir, std::string* summary) {
-  RECSTORE_ASSIGN_OR_RETURN(auto store, internal::StoreAccess::Open(env, dir, {.read_only = true}));
+absl::Status Read(Env* env, const std::string& dir, std::string* summary) {
+  RECSTORE_ASSIGN_OR_RETURN(auto store, ::recstore::testing::OpenStore(env, dir, {.read_only = true}));
   RECSTORE_ASSIGN_OR_RETURN(auto trades, store->OpenLog<Trade>("trades"));
   RECSTORE_ASSIGN_OR_RETURN(auto events, store->OpenByteLog("events"));
   absl::StrAppend(summary, Report("trades", trades.recovery()),
@@ -141,7 +141,7 @@ std::string ByteRecord(uint64_t i) {
   return s;
 }
 
-absl::StatusOr<std::string> RunWorkload(os::Env* env, const std::string& dir) {
+absl::StatusOr<std::string> RunWorkload(Env* env, const std::string& dir) {
   std::string summary;
   RECSTORE_RETURN_IF_ERROR(Write(env, dir, &summary));
   RECSTORE_RETURN_IF_ERROR(Reopen(env, dir, &summary));

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "src/os/env.h"
+#include "recstore/env.h"
 
 namespace recstore::faults {
 
@@ -22,7 +22,7 @@ std::string ByteRecord(uint64_t i);
 
 // Runs the workload in `dir` (which must not exist yet). Returns a summary of what it saw
 // (record counts, recovery reports); the first error of any step otherwise, unchanged.
-absl::StatusOr<std::string> RunWorkload(os::Env* env, const std::string& dir);
+absl::StatusOr<std::string> RunWorkload(Env* env, const std::string& dir);
 
 // Every regular file under `dir`: path relative to `dir` -> content.
 std::map<std::string, std::string> ReadTree(const std::string& dir);

@@ -7,7 +7,7 @@
 
 #include "src/base/checksum.h"
 #include "src/base/endian.h"
-#include "src/os/env.h"
+#include "recstore/env.h"
 #include "src/store/manifest_file.h"
 #include "tests/fuzz/scratch_dir.h"
 
@@ -42,7 +42,7 @@ absl::StatusOr<format::Manifest> ReadManifestBytes(const std::string& bytes) {
     std::ofstream out(*dir + "/" + store::kManifestName, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
-  return store::ReadManifest(os::DefaultEnv(), *dir);
+  return store::ReadManifest(Env::Default(), *dir);
 }
 
 }  // namespace recstore::fuzz

@@ -135,7 +135,7 @@ const Template& GetTemplate() {
     auto* t = new Template;
     const std::string dir = ScratchDir() + "/template";
     BuildStore(dir, /*full_first=*/true, /*n=*/0);
-    absl::StatusOr<format::Manifest> m = store::ReadManifest(os::DefaultEnv(), dir);
+    absl::StatusOr<format::Manifest> m = store::ReadManifest(Env::Default(), dir);
     FUZZ_CHECK(m.ok()) << m.status();
     t->kinds[0] = LoadKind(dir, *m, kFixedName);
     t->kinds[1] = LoadKind(dir, *m, kBytesName);
@@ -195,8 +195,9 @@ void CheckError(const absl::Status& s, const std::string& dir) {
 }
 
 // Reads everything, the way Get, scans and Verify do, and checks what the mode promises.
-void Exercise(internal::Collection& c, const KindTemplate& k, RecoveryMode mode, bool writer,
-              uint64_t input_first, const std::string& dir) {
+void Exercise(const std::shared_ptr<internal::Collection>& shared, const KindTemplate& k,
+              RecoveryMode mode, bool writer, uint64_t input_first, const std::string& dir) {
+  internal::Collection& c = *shared;
   const RecoveryReport& rep = c.recovery();
   const uint64_t begin = c.begin(), end = c.end();
   FUZZ_CHECK(begin <= rep.durable_point && rep.durable_point <= end && rep.records == end);
@@ -223,39 +224,32 @@ void Exercise(internal::Collection& c, const KindTemplate& k, RecoveryMode mode,
     }
   }
   FUZZ_CHECK(c.Get(end).status().code() == absl::StatusCode::kOutOfRange);
-  // A scan, through the runs the iterators use.
-  uint64_t seq = begin, skipped = 0, yielded = 0;
+  // A scan, as applications make one.
+  uint64_t yielded = 0, last = 0;
   bool stopped = false;
-  while (seq < end) {
-    RecordRun run;
-    ReadPin pin;
-    absl::Status s = c.NextRun(seq, end, &run, &skipped, &pin);
-    if (!s.ok()) {
-      stopped = true;
-      CheckError(s, dir);
-      FUZZ_CHECK(mode != RecoveryMode::kSalvage ||
-                 !absl::StrContains(s.message(), " of collection '"))
-          << "a salvage scan stopped at a record: " << s;
-      break;
-    }
-    if (run.count == 0) break;
-    FUZZ_CHECK(run.first_seq >= seq && run.first_seq + run.count <= end);
-    for (uint64_t i = 0; i < run.count; ++i) {
-      std::span<const std::byte> v =
-          run.slots != nullptr
-              ? log_internal::BytesView::At(run, i)
-              : std::span<const std::byte>(run.base + i * run.stride, k.info.record_size);
-      uint64_t sum = 0;
-      for (std::byte b : v) sum += static_cast<uint8_t>(b);
-      (void)sum;
-    }
-    yielded += run.count;
-    seq = run.next_seq;
+  UntypedLog log(shared);
+  auto scan = log.Scan(begin);
+  for (const auto& [seq, v] : scan) {
+    FUZZ_CHECK(seq >= begin && seq < end && (yielded == 0 || seq > last));
+    if (k.fixed()) FUZZ_CHECK(v.size() == k.info.record_size);
+    uint64_t sum = 0;
+    for (std::byte b : v) sum += static_cast<uint8_t>(b);
+    (void)sum;
+    last = seq;
+    ++yielded;
+  }
+  const uint64_t skipped = scan.skipped();
+  if (!scan.status().ok()) {
+    stopped = true;
+    CheckError(scan.status(), dir);
+    FUZZ_CHECK(mode != RecoveryMode::kSalvage ||
+               !absl::StrContains(scan.status().message(), " of collection '"))
+        << "a salvage scan stopped at a record: " << scan.status();
   }
   FUZZ_CHECK(stopped || yielded + skipped == end - begin)
       << "a scan yielded " << yielded << " and skipped " << skipped << " of " << end - begin;
   FUZZ_CHECK(mode == RecoveryMode::kSalvage || skipped == 0);
-  absl::StatusOr<VerifyReport> v = c.Verify();
+  absl::StatusOr<VerifyReport> v = log.Verify();
   FUZZ_CHECK(v.ok()) << v.status();
   FUZZ_CHECK(!v->ok || bad == 0) << "Verify ok but " << bad << " bad records";
   FUZZ_CHECK(v->ok || v->first_bad.seq < end) << "Verify names record " << v->first_bad.seq;
@@ -305,6 +299,20 @@ void Debug(const internal::Collection& c, const char* what) {
 
 std::shared_ptr<internal::Collection> Open(const KindTemplate& k, const std::string& dir,
                                            RecoveryMode mode, bool read_only) {
+  // A read-only open re-reads the manifest entry: it stays the template's.
+  class FixedManifest : public log::ManifestHook {
+   public:
+    explicit FixedManifest(const CollectionInfo& info) : info_(info) {}
+    absl::Status Commit(const CollectionInfo&, bool*) override {
+      return absl::UnimplementedError("the fuzz harness never switches the manifest");
+    }
+    absl::StatusOr<CollectionInfo> Reload(const std::string&) override { return info_; }
+
+   private:
+    const CollectionInfo info_;
+  };
+  static FixedManifest* const manifests[2] = {new FixedManifest(GetTemplate().kinds[0].info),
+                                              new FixedManifest(GetTemplate().kinds[1].info)};
   internal::CollectionConfig cfg;
   cfg.env = Env();
   cfg.dir = dir;
@@ -312,6 +320,7 @@ std::shared_ptr<internal::Collection> Open(const KindTemplate& k, const std::str
   cfg.read_only = read_only;
   cfg.recovery = mode;
   cfg.prefault = false;
+  cfg.manifest = manifests[&k == &GetTemplate().kinds[0] ? 0 : 1];
   absl::StatusOr<std::shared_ptr<internal::Collection>> c = internal::Collection::Open(cfg);
   if (!c.ok()) {
     CheckError(c.status(), dir);
@@ -364,11 +373,11 @@ void RunReaderInput(const uint8_t* data, size_t size) {
 
   if (in.f1 & 1) {
     std::shared_ptr<internal::Collection> r = Open(k, dir, mode, /*read_only=*/true);
-    if (r != nullptr) Exercise(*r, k, mode, /*writer=*/false, first, dir);
+    if (r != nullptr) Exercise(r, k, mode, /*writer=*/false, first, dir);
   }
   std::shared_ptr<internal::Collection> w = Open(k, dir, mode, /*read_only=*/false);
   if (w == nullptr) return;
-  Exercise(*w, k, mode, /*writer=*/true, first, dir);
+  Exercise(w, k, mode, /*writer=*/true, first, dir);
   const uint64_t end = w->end();
   const bool append = (in.f0 & 0x40) != 0;
   const FuzzRecord rec = FixedRecord(end);

@@ -15,7 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/log/compaction_model.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -266,7 +266,7 @@ TEST(KeyCompactionTest, ByteLogPrefixKeysAndTombstoneGraceByAppendTime) {
     Contents model;
     std::map<uint64_t, int64_t> times;
     {
-      ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+      ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
       ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("events"));
       for (uint64_t i = 0; i < 6000; ++i) {
         std::string rec = absl::StrFormat("k%03u", static_cast<unsigned>(rng() % 300));
@@ -324,7 +324,7 @@ TEST(KeyCompactionTest, ByteLogPrefixKeysAndTombstoneGraceByAppendTime) {
         }
       }
     }
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
     ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("events"));
     EXPECT_EQ(ReadAll(log), model);
     ASSERT_OK_AND_ASSIGN(VerifyReport v, log.Verify());
@@ -413,7 +413,7 @@ TEST(PredicateCompactionTest, KeepsWhatTheFunctionAccepts) {
 TEST(PredicateCompactionTest, ByteLogKeepsSeqsAndBytes) {
   const std::string dir = TestDir();
   ClockEnv env(kT0);
-  ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+  ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
   ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("events"));
   for (uint64_t i = 0; i < 5000; ++i)
     ASSERT_OK(log.Append(std::string(i % 101, static_cast<char>('a' + i % 26))).status());

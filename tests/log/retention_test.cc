@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/log/compaction_model.h"
 #include "tests/testing/records.h"
 #include "tests/testing/status_matchers.h"
@@ -158,7 +158,7 @@ TEST(TruncateBeforeTest, ByteLogDeletesWholeSegments) {
   Contents model;
   const uint64_t cut = 3333;
   {
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
     ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("events"));
     model = AppendPayloads(log, env, 6000, 1);
     const std::string folder = CollectionFolder(dir, "events");
@@ -170,7 +170,7 @@ TEST(TruncateBeforeTest, ByteLogDeletesWholeSegments) {
     EXPECT_THAT(log.Get(cut - 1), StatusIs(absl::StatusCode::kOutOfRange));
     EXPECT_THAT(log.AppendTime(cut - 1), StatusIs(absl::StatusCode::kOutOfRange));
   }
-  ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+  ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
   ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("events"));
   EXPECT_EQ(log.begin(), cut);
   EXPECT_EQ(ReadAll(log), From(model, cut));
@@ -233,7 +233,7 @@ TEST(RetentionTest, MaxRecordsAppliedAtOnceOnNewSegmentsAndStored) {
 TEST(RetentionTest, MaxBytesKeepsTheNewestBytes) {
   const std::string dir = TestDir();
   ClockEnv env;
-  ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+  ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
   ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("events"));
   Contents model = AppendPayloads(log, env, 5000, 1);
   const uint64_t limit = 100'000;
@@ -251,7 +251,7 @@ TEST(RetentionTest, ByteLogMaxAgeByAppendTime) {
   const RetentionPolicy policy{.max_age = hours(1)};
   Contents model;
   {
-    ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+    ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
     ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("events"));
     // Record i is appended at kT0 + 2 (i + 1) seconds.
     model = AppendPayloads(log, env, 4000, 2);
@@ -279,7 +279,7 @@ TEST(RetentionTest, ByteLogMaxAgeByAppendTime) {
   const int64_t oldest = env.Seconds() - 3600;
   uint64_t first = 0;
   while (first < 4000 && kT0 + 2 * int64_t(first + 1) < oldest) ++first;
-  ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+  ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
   ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("events"));
   EXPECT_EQ(log.info().retention, policy);
   EXPECT_EQ(log.begin(), first);
@@ -290,7 +290,7 @@ TEST(RetentionTest, ByteLogMaxAgeByAppendTime) {
 TEST(RetentionTest, FixedLogMaxAgeByTimeField) {
   const std::string dir = TestDir();
   ClockEnv env(kT0);
-  ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+  ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
   ASSERT_OK_AND_ASSIGN(auto log, store->OpenLog<Trade>("trades"));
   Contents model;
   for (uint64_t i = 0; i < 5000; ++i) {
@@ -312,7 +312,7 @@ TEST(RetentionTest, FixedLogMaxAgeByTimeField) {
 TEST(RetentionTest, AgeStopsAtTheFirstYoungRecord) {
   const std::string dir = TestDir();
   ClockEnv env(kT0);
-  ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+  ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
   ASSERT_OK_AND_ASSIGN(auto log, store->OpenLog<Trade>("trades"));
   for (uint64_t i = 0; i < 3000; ++i) {
     // Record 700 carries a time far in the future; everything else is a day old.
@@ -340,7 +340,7 @@ TEST(RetentionTest, TimeFieldMustBeAnEightByteInteger) {
 TEST(RetentionTest, StrictestLimitWins) {
   const std::string dir = TestDir();
   ClockEnv env(kT0);
-  ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+  ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
   ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("events"));
   Contents model = AppendPayloads(log, env, 6000, 2);  // record i at kT0 + 2 (i + 1)
   env.AdvanceSeconds(1);
@@ -368,7 +368,7 @@ TEST(RetentionTest, StrictestLimitWins) {
 TEST(RetentionTest, AppendTimeFollowsTheClock) {
   const std::string dir = TestDir();
   ClockEnv env(kT0);
-  ASSERT_OK_AND_ASSIGN(auto store, internal::StoreAccess::Open(&env, dir, Opts()));
+  ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
   ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("events"));
   const std::vector<int64_t> times = {kT0, kT0, kT0 + 1, kT0 + 59, kT0 + 86400 * 400};
   for (int64_t t : times) {

@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/records.h"
 #include "tests/testing/status_matchers.h"
@@ -30,7 +30,7 @@ TEST(SyncTest, SyncReturnsTheDurableEnd) {
   const std::string dir = TestDir();
   FaultEnv env;
   ASSERT_OK_AND_ASSIGN(auto store,
-                       internal::StoreAccess::Open(&env, dir, {.create_if_missing = true}));
+                       ::recstore::testing::OpenStore(&env, dir, {.create_if_missing = true}));
   ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
   EXPECT_EQ(trades.durable(), 0u);
   for (int i = 0; i < 10; ++i) ASSERT_OK(trades.Append(MakeTrade(i)).status());
@@ -50,7 +50,7 @@ TEST(SyncTest, NewSegmentsMakeSyncFlushTheDirectory) {
   const std::string dir = TestDir();
   FaultEnv env;
   ASSERT_OK_AND_ASSIGN(auto store,
-                       internal::StoreAccess::Open(
+                       ::recstore::testing::OpenStore(
                            &env, dir, {.create_if_missing = true, .segment_size = 64 << 10}));
   ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
   ASSERT_OK(trades.Append(MakeTrade(0)).status());
@@ -68,7 +68,7 @@ TEST(SyncTest, FailedFsyncRefusesWritesKeepsReadsAndReopenRecovers) {
   FaultEnv env;
   {
     ASSERT_OK_AND_ASSIGN(auto store,
-                         internal::StoreAccess::Open(&env, dir, {.create_if_missing = true}));
+                         ::recstore::testing::OpenStore(&env, dir, {.create_if_missing = true}));
     ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
     for (int i = 0; i < 5; ++i) ASSERT_OK(trades.Append(MakeTrade(i)).status());
     ASSERT_OK(trades.Sync().status());
@@ -100,7 +100,7 @@ TEST(SyncTest, FailedDirectoryFsyncAlsoFailsTheLog) {
   const std::string dir = TestDir();
   FaultEnv env;
   ASSERT_OK_AND_ASSIGN(auto store,
-                       internal::StoreAccess::Open(
+                       ::recstore::testing::OpenStore(
                            &env, dir, {.create_if_missing = true, .segment_size = 64 << 10}));
   ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
   std::vector<Trade> batch(2000, MakeTrade(1));
@@ -114,7 +114,7 @@ TEST(SyncTest, ConcurrentSyncsShareFlushes) {
   const std::string dir = TestDir();
   FaultEnv env;
   ASSERT_OK_AND_ASSIGN(auto store,
-                       internal::StoreAccess::Open(&env, dir, {.create_if_missing = true}));
+                       ::recstore::testing::OpenStore(&env, dir, {.create_if_missing = true}));
   ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
   constexpr int kThreads = 4, kCommits = 100;
   const int before = env.Calls("SyncData");

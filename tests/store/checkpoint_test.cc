@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -109,7 +109,7 @@ TEST(CheckpointTest, BytesRoundTrip) {
 TEST(CheckpointTest, StructRoundTripWithTheStoreClock) {
   ClockEnv env;
   ASSERT_OK_AND_ASSIGN(auto store,
-                       internal::StoreAccess::Open(&env, TestDir(), {.create_if_missing = true}));
+                       ::recstore::testing::OpenStore(&env, TestDir(), {.create_if_missing = true}));
   ASSERT_OK_AND_ASSIGN(Checkpoints ckpt, store->OpenCheckpoints("trainer"));
   const State s{.step = 42, .loss = 0.125, .layers = {3, 5, 8}};
   ASSERT_OK_AND_ASSIGN(CheckpointInfo info, ckpt.Save(s));

@@ -13,7 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/records.h"
 #include "tests/testing/status_matchers.h"
@@ -185,7 +185,7 @@ TEST(StoreTest, DiskFullAtSegmentCreationIsResourceExhaustedAndKeepsEarlierRecor
   const std::string dir = TestDir();
   FaultEnv env;
   ASSERT_OK_AND_ASSIGN(auto store,
-                       internal::StoreAccess::Open(
+                       ::recstore::testing::OpenStore(
                            &env, dir, {.create_if_missing = true, .segment_size = 64 << 10}));
   ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
   const uint64_t per_segment = (uint64_t{64 << 10} - 4096) / 40;  // 40-byte slots
@@ -213,7 +213,7 @@ TEST(StoreTest, ByteLogDiskFullRemovesPartlyPlannedSegments) {
   const std::string dir = TestDir();
   FaultEnv env;
   ASSERT_OK_AND_ASSIGN(auto store,
-                       internal::StoreAccess::Open(
+                       ::recstore::testing::OpenStore(
                            &env, dir, {.create_if_missing = true, .segment_size = 64 << 10}));
   ASSERT_OK_AND_ASSIGN(auto events, store->OpenByteLog("events"));
   ASSERT_OK(events.Append("a").status());

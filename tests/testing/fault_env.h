@@ -10,9 +10,12 @@
 //
 // Every Env method is counted and can be failed. A failed call does nothing, except Close and
 // Unmap, which release the descriptor or mapping and then report the error (as the kernel
-// does for close).
+// does for close). An fsync of a directory (SyncAll on a descriptor opened with O_DIRECTORY)
+// is named "SyncDir", so rules can fail directory flushes apart from file flushes.
 #ifndef RECSTORE_TESTS_TESTING_FAULT_ENV_H_
 #define RECSTORE_TESTS_TESTING_FAULT_ENV_H_
+
+#include <fcntl.h>
 
 #include <mutex>
 #include <string>
@@ -20,15 +23,16 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "recstore/env.h"
 #include "src/base/errno_status.h"
-#include "src/os/env.h"
 
 namespace recstore::testing {
 
-class FaultEnv : public os::Env {
+class FaultEnv : public EnvWrapper {
  public:
   // Forwards to `base` (by default the real Env), which must outlive this one.
-  explicit FaultEnv(os::Env* base = os::DefaultEnv()) : real_(base) {}
+  explicit FaultEnv(Env* base = Env::Default()) : EnvWrapper(base), real_(base) {}
 
   // The op name that matches calls of every kind (in Fail, FailNth and Calls).
   static constexpr char kAnyCall[] = "*";
@@ -63,12 +67,25 @@ class FaultEnv : public os::Env {
 
   absl::StatusOr<int> Open(const std::string& path, int flags, mode_t mode) override {
     if (absl::Status s = Check("Open", path); !s.ok()) return s;
-    return real_->Open(path, flags, mode);
+    absl::StatusOr<int> fd = real_->Open(path, flags, mode);
+    if (fd.ok() && (flags & O_DIRECTORY) != 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      dirs_.insert(*fd);
+    }
+    return fd;
   }
   absl::Status Close(int fd, const std::string& path) override {
     absl::Status injected = Check("Close", path);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      dirs_.erase(fd);
+    }
     absl::Status s = real_->Close(fd, path);
     return injected.ok() ? s : injected;
+  }
+  absl::StatusOr<FileId> Identify(int fd, const std::string& path) override {
+    if (absl::Status s = Check("Identify", path); !s.ok()) return s;
+    return real_->Identify(fd, path);
   }
   absl::StatusOr<uint64_t> FileSize(int fd, const std::string& path) override {
     if (absl::Status s = Check("FileSize", path); !s.ok()) return s;
@@ -101,7 +118,12 @@ class FaultEnv : public os::Env {
     return real_->SyncData(fd, path);
   }
   absl::Status SyncAll(int fd, const std::string& path) override {
-    if (absl::Status s = Check("SyncAll", path); !s.ok()) return s;
+    bool dir;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      dir = dirs_.contains(fd);
+    }
+    if (absl::Status s = Check(dir ? "SyncDir" : "SyncAll", path); !s.ok()) return s;
     return real_->SyncAll(fd, path);
   }
   absl::StatusOr<void*> Map(int fd, const std::string& path, size_t len, bool writable) override {
@@ -117,17 +139,13 @@ class FaultEnv : public os::Env {
     if (absl::Status s = Check("PopulateWrite", path); !s.ok()) return s;
     return real_->PopulateWrite(addr, len, path);
   }
-  absl::Status Lock(int fd, const std::string& path, uint64_t byte, os::LockKind kind) override {
+  absl::Status Lock(int fd, const std::string& path, uint64_t byte, LockKind kind) override {
     if (absl::Status s = Check("Lock", path); !s.ok()) return s;
     return real_->Lock(fd, path, byte, kind);
   }
   absl::Status MakeDir(const std::string& path, mode_t mode) override {
     if (absl::Status s = Check("MakeDir", path); !s.ok()) return s;
     return real_->MakeDir(path, mode);
-  }
-  absl::Status SyncDir(const std::string& path) override {
-    if (absl::Status s = Check("SyncDir", path); !s.ok()) return s;
-    return real_->SyncDir(path);
   }
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
     if (absl::Status s = Check("ListDir", path); !s.ok()) return s;
@@ -186,8 +204,9 @@ class FaultEnv : public os::Env {
     return base::ErrnoToStatus(err, op, path);
   }
 
-  os::Env* const real_;
+  Env* const real_;
   std::mutex mu_;
+  absl::flat_hash_set<int> dirs_ ABSL_GUARDED_BY(mu_);  // descriptors of directories
   absl::flat_hash_map<std::string, Rule> rules_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
   int failures_ ABSL_GUARDED_BY(mu_) = 0;

@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "recstore/recstore.h"
-#include "src/store/store_state.h"
+#include "tests/testing/open_store.h"
 #include "tests/testing/fault_env.h"
 
 namespace {
@@ -21,7 +21,7 @@ class FixedClock : public recstore::testing::FaultEnv {
 absl::Status Make(const std::string& dir) {
   FixedClock clock;
   ASSIGN_OR_RETURN(auto store,
-                   recstore::internal::StoreAccess::Open(&clock, dir, {.create_if_missing = true}));
+                   recstore::testing::OpenStore(&clock, dir, {.create_if_missing = true}));
   ASSIGN_OR_RETURN(auto model, store->OpenCheckpoints("model"));
   int64_t t = int64_t{1795478400} * 1'000'000'000;  // 2026-11-24T00:00:00Z
   for (const char* v :

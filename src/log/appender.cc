@@ -1,0 +1,214 @@
+#include "src/log/appender.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "recstore/status_macros.h"
+#include "src/base/endian.h"
+#include "src/format/append_time.h"
+#include "src/format/layout.h"
+#include "src/log/record_check.h"
+
+namespace recstore::log {
+
+namespace {
+
+// Pre-fault this far ahead of the writer, in steps of half of it.
+constexpr uint64_t kPrefaultAhead = 1 << 20;
+
+// The capacity of a new variable-size segment whose first record takes `frame_space` bytes.
+uint64_t ByteSegmentCapacity(const Shape& shape, uint64_t frame_space) {
+  return std::max(shape.segment_size(),
+                  format::RoundUp(format::kDataStart + frame_space, format::kPageSize));
+}
+
+}  // namespace
+
+Appender::Appender(const Shape& shape, Published* published, GroupCommit* commit,
+                   const FailState* fail, bool prefault)
+    : shape_(shape), published_(published), commit_(commit), fail_(fail), prefault_(prefault) {}
+
+void Appender::Start(uint64_t data_end) {
+  absl::MutexLock lock(&mu_);
+  data_end_ = data_end;
+}
+
+absl::Status Appender::CheckWritable() const { return fail_->status(); }
+
+absl::Status Appender::AddSegmentsLocked(const std::vector<uint64_t>& firsts,
+                                         const std::vector<uint64_t>& capacities,
+                                         bool replace_last) {
+  std::vector<Segment::Created> made;
+  for (size_t k = 0; k < firsts.size(); ++k) {
+    absl::StatusOr<Segment::Created> c =
+        Segment::Create(shape_.env(), shape_.SegmentPath(firsts[k]),
+                        shape_.HeaderFor(firsts[k], capacities[k]), shape_.file_mode());
+    if (!c.ok()) {
+      // None of them holds a record or is published: the next open would remove them anyway.
+      for (const Segment::Created& m : made) shape_.env()->Remove(m.segment->path()).IgnoreError();
+      return c.status();
+    }
+    made.push_back(*std::move(c));
+  }
+  auto next = std::make_shared<SegmentSet>(published_->current());
+  if (replace_last) {
+    commit_->Untrack(next->dense.back().get());
+    next->dense.pop_back();
+  }
+  for (Segment::Created& m : made) {
+    next->dense.push_back(m.segment);
+    commit_->Track(m.segment, std::move(m.file), /*created=*/true);
+  }
+  published_->Publish(std::move(next));
+  rotated_.store(true, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+void Appender::PrefaultLocked(const Segment& s, uint64_t write_offset) {
+  if (!prefault_) return;
+  if (&s != populated_) {
+    populated_ = &s;
+    populated_to_ = 0;
+  }
+  if (write_offset + kPrefaultAhead / 2 < populated_to_) return;
+  const uint64_t from = std::max(populated_to_, format::RoundUp(write_offset, format::kPageSize));
+  s.Populate(from, kPrefaultAhead);
+  populated_to_ = from + kPrefaultAhead;
+}
+
+absl::StatusOr<uint64_t> Appender::AppendFixed(const void* records, size_t n) {
+  absl::MutexLock lock(&mu_);
+  RECSTORE_RETURN_IF_ERROR(CheckWritable());
+  const uint64_t first = published_->current().end();
+  if (n == 0) return first;
+  const FixedGeometry& g = shape_.geometry();
+  const uint64_t per = g.per_segment;
+  const uint64_t newest_first = published_->current().dense.back()->first_seq();
+  uint64_t count = first - newest_first;  // records in the newest segment
+  // Create every segment the batch needs before writing, so a failure writes nothing.
+  size_t seg = published_->current().dense.size() - 1;
+  if (n > per - count) {
+    const uint64_t needed = (n - (per - count) + per - 1) / per;
+    std::vector<uint64_t> firsts, capacities;
+    for (uint64_t k = 1; k <= needed; ++k) {
+      firsts.push_back(newest_first + k * per);
+      capacities.push_back(shape_.segment_size());
+    }
+    RECSTORE_RETURN_IF_ERROR(AddSegmentsLocked(firsts, capacities, /*replace_last=*/false));
+  }
+  const SegmentSet& set = published_->current();
+  const std::byte* src = static_cast<const std::byte*>(records);
+  uint64_t seq = first;
+  while (n > 0) {
+    if (count == per) {
+      ++seg;
+      count = 0;
+    }
+    const Segment& s = *set.dense[seg];
+    const uint64_t k = std::min<uint64_t>(n, per - count);
+    std::byte* dst = s.mutable_data() + g.Offset(count);
+    for (uint64_t j = 0; j < k; ++j) {
+      std::memcpy(dst, src, g.size);
+      format::PublishChecksum(dst + g.checksum_offset,
+                              format::FixedRecordChecksum(src, g.size, seq + j));
+      dst += g.stride;
+      src += g.size;
+    }
+    count += k;
+    seq += k;
+    n -= k;
+    PrefaultLocked(s, g.Offset(count));
+  }
+  published_->PublishEnd(seq);
+  return first;
+}
+
+absl::StatusOr<uint64_t> Appender::AppendBytes(const std::string_view* records, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (records[i].size() > kMaxByteRecordSize) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("record of ", records[i].size(), " bytes exceeds the maximum of ",
+                       kMaxByteRecordSize, " for collection '", shape_.name(), "'"));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  RECSTORE_RETURN_IF_ERROR(CheckWritable());
+  const uint64_t first = published_->current().end();
+  if (n == 0) return first;
+  const Segment* newest = published_->current().dense.back().get();
+  if (first == newest->first_seq() &&
+      data_end_ + format::FrameSpace(records[0].size()) > newest->capacity()) {
+    // The newest segment is empty and too small for the first record: replace it (same first
+    // sequence number, so same file name) with one that fits.
+    RECSTORE_RETURN_IF_ERROR(AddSegmentsLocked(
+        {first}, {ByteSegmentCapacity(shape_, format::FrameSpace(records[0].size()))},
+        /*replace_last=*/true));
+    newest = published_->current().dense.back().get();
+  }
+  // Placement, planned once: each record's segment (0: the newest, k: the k-th new one) and
+  // frame offset. Every segment the batch needs is created before anything is written.
+  struct Place {
+    size_t segment;
+    uint64_t offset;
+  };
+  absl::InlinedVector<Place, 4> plan(n);
+  std::vector<uint64_t> firsts, capacities;
+  uint64_t count = first - newest->first_seq(), end = data_end_, capacity = newest->capacity();
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t need = format::FrameSpace(records[i].size());
+    if (end + need > capacity - format::kSlotSize * count) {
+      capacity = ByteSegmentCapacity(shape_, need);
+      firsts.push_back(first + i);
+      capacities.push_back(capacity);
+      count = 0;
+      end = format::kDataStart;
+    }
+    plan[i] = {firsts.size(), end};
+    end += need - format::kSlotSize;
+    ++count;
+  }
+  if (!firsts.empty()) {
+    RECSTORE_RETURN_IF_ERROR(AddSegmentsLocked(firsts, capacities, /*replace_last=*/false));
+  }
+  const SegmentSet& set = published_->current();
+  const size_t base = set.dense.size() - 1 - firsts.size();
+  const uint32_t stamp = format::AppendStamp(shape_.time_base(), shape_.env()->NowUnixNanos());
+  for (size_t i = 0; i < n; ++i) {
+    const Segment& s = *set.dense[base + plan[i].segment];
+    const uint64_t seq = first + i;
+    const uint64_t len = records[i].size();
+    std::byte* frame = s.mutable_data() + plan[i].offset;
+    base::EncodeFixed32(frame, static_cast<uint32_t>(len));
+    base::EncodeFixed32(frame + 4, stamp);
+    std::memcpy(frame + format::kFrameHeaderSize, records[i].data(), len);
+    // The slot before the checksum, and the checksum last with release ordering: a reader
+    // in another process accepts the record by its checksum and then finds it by its slot.
+    const uint64_t index = seq - s.first_seq();
+    base::EncodeFixed32(s.mutable_data() + s.capacity() - format::kSlotSize * (index + 1),
+                        static_cast<uint32_t>(plan[i].offset));
+    format::PublishChecksum(frame + 8,
+                            format::FrameChecksum(frame, static_cast<uint32_t>(len), seq));
+    PrefaultLocked(s, plan[i].offset + format::FrameSpace(len));
+  }
+  data_end_ = end;
+  published_->PublishEnd(first + n);
+  return first;
+}
+
+std::shared_ptr<const SegmentSet> Appender::Replace(
+    const std::function<std::shared_ptr<SegmentSet>(const SegmentSet& current)>& next) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<SegmentSet> set = next(published_->current());
+  if (set != nullptr) published_->Publish(set);
+  return set;
+}
+
+Snapshot Appender::ActiveStart(uint64_t* first) {
+  absl::MutexLock lock(&mu_);
+  *first = published_->current().dense.back()->first_seq();
+  return published_->Pin();
+}
+
+}  // namespace recstore::log

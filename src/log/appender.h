@@ -1,0 +1,80 @@
+// The write path of a collection: places records in the newest segment, creates segments as
+// they fill, and publishes each append with one release store of the set's end.
+//
+// The appender's lock is the collection's writer lock: every change to the published set
+// (rotation here, retention and compaction through Replace) happens under it, so there is
+// one publisher. The log's end is the current set's end and nothing else; the records of the
+// newest segment are end - its first sequence number.
+#ifndef RECSTORE_SRC_LOG_APPENDER_H_
+#define RECSTORE_SRC_LOG_APPENDER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "src/log/fail_state.h"
+#include "src/log/group_commit.h"
+#include "src/log/published.h"
+#include "src/log/shape.h"
+
+namespace recstore::log {
+
+class Appender {
+ public:
+  // Everything passed in must outlive the appender.
+  Appender(const Shape& shape, Published* published, GroupCommit* commit, const FailState* fail,
+           bool prefault);
+
+  // At open, after recovery: variable-size records: the offset just past the newest
+  // segment's last frame.
+  void Start(uint64_t data_end) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // See Log<T>::AppendBatch and ByteLog::AppendBatch. Segments a batch needs are all created
+  // before anything is written, so a failure leaves the log as it was.
+  absl::StatusOr<uint64_t> AppendFixed(const void* records, size_t n) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<uint64_t> AppendBytes(const std::string_view* records, size_t n)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Whether an append created a segment since the last call (retention may apply).
+  bool TakeRotated() { return rotated_.load(std::memory_order_relaxed) && rotated_.exchange(false); }
+
+  // Under the writer lock, publishes the set `next(current)` returns; no append publishes
+  // in between. Returns what the callback returned (null: nothing was published).
+  std::shared_ptr<const SegmentSet> Replace(
+      const std::function<std::shared_ptr<SegmentSet>(const SegmentSet& current)>& next)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The first record of the segment appends go to, and a snapshot, at one moment.
+  Snapshot ActiveStart(uint64_t* first) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  absl::Status CheckWritable() const;
+  // Creates segments starting at `firsts` (with `capacities`) and publishes them, all or
+  // none; `replace_last` swaps the newest (empty) segment for the first one created.
+  absl::Status AddSegmentsLocked(const std::vector<uint64_t>& firsts,
+                                 const std::vector<uint64_t>& capacities, bool replace_last)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PrefaultLocked(const Segment& s, uint64_t write_offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const Shape& shape_;
+  Published* const published_;
+  GroupCommit* const commit_;
+  const FailState* const fail_;
+  const bool prefault_;
+  std::atomic<bool> rotated_{false};
+
+  absl::Mutex mu_;
+  uint64_t data_end_ ABSL_GUARDED_BY(mu_) = 0;      // variable: offset past the last frame
+  const Segment* populated_ ABSL_GUARDED_BY(mu_) = nullptr;  // segment prefaulted up to:
+  uint64_t populated_to_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace recstore::log
+
+#endif  // RECSTORE_SRC_LOG_APPENDER_H_

@@ -1,0 +1,53 @@
+// A collection's folder as one manifest state names it: which files hold its segments, which
+// are left over, and the SegmentSet they make, every segment mapped and checked. Recovery
+// (writers and read-only opens) and a read-only Refresh that follows the writer's retention
+// or compaction both build their sets here.
+#ifndef RECSTORE_SRC_LOG_FOLDER_H_
+#define RECSTORE_SRC_LOG_FOLDER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "src/log/segment_set.h"
+#include "src/log/shape.h"
+
+namespace recstore::log {
+
+struct FolderFiles {
+  std::vector<uint64_t> ordinary;   // first records of the ordinary segments `state` names
+  std::vector<uint64_t> compacted;  // first records of its generation's compacted segments
+  std::vector<std::string> stale;   // every other segment file (names; a writer removes them)
+};
+
+// Lists the folder: ordinary segments from the one holding `state`'s first live record on,
+// compacted segments of `state`'s generation below its compacted_end, and as stale every
+// other segment file (another generation, below the live range, an interrupted creation).
+absl::StatusOr<FolderFiles> ListFolder(const Shape& shape, const CollectionState& state);
+
+// Maps and checks the compacted segment of `generation` starting at `first_seq`: its header,
+// and its index block (record count, data end, and sequence numbers that start at
+// `first_seq`, increase, and stay below `compacted_end`). Errors: DataLoss naming the file.
+absl::StatusOr<std::shared_ptr<const CompactedPart>> OpenCompacted(const Shape& shape,
+                                                                  uint64_t generation,
+                                                                  uint64_t first_seq,
+                                                                  uint64_t compacted_end);
+
+// The set of `state` over `files`: every compacted and ordinary segment opened (mapped
+// writable for a writer) and checked, none missing at the start of the live range, fixed-size
+// segments exactly one segment's records apart. Compacted segments wholly below the first
+// live record are added to files->stale. Segments of `reuse` (an older set of this process)
+// are taken instead of being mapped again when their file is the same. The set's end is
+// left 0. Errors: DataLoss naming the file for a missing or invalid segment (NotFound
+// instead for a reader when a segment of the state is missing: the writer may have moved on
+// and removed it; read the manifest again), or the I/O error.
+absl::StatusOr<std::shared_ptr<SegmentSet>> OpenSet(const Shape& shape,
+                                                    const CollectionState& state,
+                                                    FolderFiles* files, bool writer,
+                                                    const SegmentSet* reuse = nullptr);
+
+}  // namespace recstore::log
+
+#endif  // RECSTORE_SRC_LOG_FOLDER_H_

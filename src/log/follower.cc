@@ -1,0 +1,149 @@
+#include "src/log/follower.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "recstore/status_macros.h"
+#include "src/format/layout.h"
+#include "src/log/folder.h"
+#include "src/os/file.h"
+
+namespace recstore::log {
+
+namespace {
+
+absl::Status TooManyChanges(const Shape& shape) {
+  return absl::UnavailableError(absl::StrCat("collection '", shape.name(), "' changed on each of ",
+                                             kFollowAttempts,
+                                             " attempts to read a consistent state; try again"));
+}
+
+}  // namespace
+
+absl::StatusOr<RecoveryPlan> PlanReadOnly(const Shape& shape, ManifestHook* hook,
+                                          CollectionState state, RecoveryMode mode) {
+  int missing_in_same_state = 0;
+  for (int attempt = 0; attempt < kFollowAttempts; ++attempt) {
+    absl::StatusOr<RecoveryPlan> plan = PlanRecovery(shape, state, mode, /*writer=*/false);
+    if (!plan.ok() && plan.status().code() != absl::StatusCode::kNotFound) return plan.status();
+    RECSTORE_ASSIGN_OR_RETURN(CollectionInfo now, hook->Reload(shape.name()));
+    const CollectionState current = CollectionState::Of(now);
+    if (current == state) {
+      if (plan.ok()) return plan;
+      // A file of a state the manifest keeps naming is missing: damage, once it is not a
+      // writer's recovery removing segments past its cut at that moment.
+      if (++missing_in_same_state == 3) return absl::DataLossError(plan.status().message());
+    }
+    state = current;
+  }
+  return TooManyChanges(shape);
+}
+
+Follower::Follower(const Shape& shape, Published* published, ManifestHook* hook, bool salvage)
+    : shape_(shape), published_(published), hook_(hook), salvage_(salvage) {}
+
+void Follower::Start(const RecoveryPlan& plan) {
+  absl::MutexLock lock(&mu_);
+  if (!plan.set->dense.empty()) tail_ = plan.set->dense[plan.tail];
+  pos_ = plan.position;
+}
+
+absl::Status Follower::FollowManifestLocked() {
+  for (int attempt = 0; attempt < kFollowAttempts; ++attempt) {
+    RECSTORE_ASSIGN_OR_RETURN(CollectionInfo info, hook_->Reload(shape_.name()));
+    const CollectionState state = CollectionState::Of(info);
+    const SegmentSet& cur = published_->current();
+    if (state == cur.state) return absl::OkStatus();
+    absl::StatusOr<FolderFiles> files = ListFolder(shape_, state);
+    if (!files.ok()) return files.status();
+    absl::StatusOr<std::shared_ptr<SegmentSet>> set =
+        OpenSet(shape_, state, &*files, /*writer=*/false, &cur);
+    if (!set.ok() && set.status().code() != absl::StatusCode::kNotFound) return set.status();
+    RECSTORE_ASSIGN_OR_RETURN(CollectionInfo again, hook_->Reload(shape_.name()));
+    if (!set.ok() || !(CollectionState::Of(again) == state)) continue;
+    // Keep the scan position if its segment is still there; otherwise (it was retired) scan
+    // from the first ordinary segment of the new state.
+    std::shared_ptr<SegmentSet> next = *std::move(set);
+    if (std::find(next->dense.begin(), next->dense.end(), tail_) == next->dense.end()) {
+      tail_ = next->dense.empty() ? nullptr : next->dense.front();
+      pos_ = {0, format::kDataStart};
+    }
+    published_->Publish(std::move(next));
+    published_->ReleaseReplaced();
+    return absl::OkStatus();
+  }
+  return TooManyChanges(shape_);
+}
+
+absl::StatusOr<bool> Follower::AddNewSegmentLocked(uint64_t first) {
+  const std::string path = shape_.SegmentPath(first);
+  absl::StatusOr<std::shared_ptr<const Segment>> seg = Segment::Open(
+      shape_.env(), path, /*writable=*/false,
+      shape_.HeaderFor(first, shape_.fixed() ? shape_.segment_size() : 0));
+  if (!seg.ok()) {
+    if (seg.status().code() == absl::StatusCode::kNotFound) return false;  // not yet
+    return seg.status();
+  }
+  auto next = std::make_shared<SegmentSet>(published_->current());
+  next->dense.push_back(*seg);
+  published_->Publish(std::move(next));
+  tail_ = *std::move(seg);
+  pos_ = {0, format::kDataStart};
+  return true;
+}
+
+absl::Status Follower::FollowReplacedLocked() {
+  const SegmentSet& cur = published_->current();
+  if (tail_ == nullptr || pos_.index > 0 || cur.dense.back() != tail_) return absl::OkStatus();
+  absl::StatusOr<os::File> f = os::File::Open(shape_.env(), tail_->path(), O_RDONLY);
+  if (!f.ok()) return absl::OkStatus();  // gone: the manifest will say why
+  RECSTORE_ASSIGN_OR_RETURN(Env::FileId id, shape_.env()->Identify(f->fd(), tail_->path()));
+  if (id == tail_->id()) return absl::OkStatus();
+  RECSTORE_ASSIGN_OR_RETURN(
+      std::shared_ptr<const Segment> seg,
+      Segment::Open(shape_.env(), tail_->path(), /*writable=*/false,
+                    shape_.HeaderFor(tail_->first_seq(), shape_.fixed() ? shape_.segment_size() : 0)));
+  auto next = std::make_shared<SegmentSet>(cur);
+  next->dense.back() = seg;
+  published_->Publish(std::move(next));
+  tail_ = std::move(seg);
+  return absl::OkStatus();
+}
+
+absl::Status Follower::Refresh() {
+  absl::MutexLock lock(&mu_);
+  RECSTORE_RETURN_IF_ERROR(FollowManifestLocked());
+  if (tail_ == nullptr) {
+    // The writer had not created the first segment.
+    RECSTORE_ASSIGN_OR_RETURN(bool added,
+                              AddNewSegmentLocked(published_->current().state.live_from()));
+    if (!added) return absl::OkStatus();
+  }
+  RECSTORE_RETURN_IF_ERROR(FollowReplacedLocked());
+  const TailScanOptions options{.salvage = salvage_, .repair_slots = false};
+  std::vector<BadRecord> skipped;  // scans report them again
+  while (true) {
+    const SegmentSet& cur = published_->current();
+    const size_t i = cur.FindDense(tail_->first_seq());
+    const uint64_t most = i + 1 < cur.dense.size()
+                              ? cur.dense[i + 1]->first_seq() - tail_->first_seq()
+                              : UINT64_MAX;
+    ScanSegment(shape_, *tail_, options, most, &pos_, &skipped, nullptr);
+    const uint64_t end = tail_->first_seq() + pos_.index;
+    if (end > cur.end()) published_->PublishEnd(end);
+    if (!SegmentDone(shape_, pos_)) break;
+    if (i + 1 < cur.dense.size()) {
+      if (cur.dense[i + 1]->first_seq() != end) break;
+      tail_ = cur.dense[i + 1];
+      pos_ = {0, format::kDataStart};
+      continue;
+    }
+    RECSTORE_ASSIGN_OR_RETURN(bool added, AddNewSegmentLocked(end));
+    if (!added) break;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace recstore::log

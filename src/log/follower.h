@@ -1,0 +1,67 @@
+// A read-only handle following the collection another process writes: its consistent open
+// and Refresh.
+//
+// The writer removes the files of a state (a retention's dropped segments, a compaction's
+// old generation) only after the manifest names the next state. So a reader that lists and
+// maps the files of the state the manifest names, and then finds the manifest still naming
+// that state, has all of them; if the manifest moved on meanwhile, it tries again.
+#ifndef RECSTORE_SRC_LOG_FOLLOWER_H_
+#define RECSTORE_SRC_LOG_FOLLOWER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "recstore/options.h"
+#include "src/log/manifest_hook.h"
+#include "src/log/published.h"
+#include "src/log/recovery.h"
+#include "src/log/shape.h"
+#include "src/log/tail_scan.h"
+
+namespace recstore::log {
+
+// How many times a reader reads the manifest before it gives up on a writer that changes the
+// collection each time (Unavailable).
+inline constexpr int kFollowAttempts = 50;
+
+// Plans a read-only open of the collection in the state the manifest names (`state` is the
+// one the caller read; `hook` re-reads it), as described above. Errors: those of
+// PlanRecovery; NotFound when the collection was dropped; Unavailable after kFollowAttempts
+// states that changed under the plan.
+absl::StatusOr<RecoveryPlan> PlanReadOnly(const Shape& shape, ManifestHook* hook,
+                                          CollectionState state, RecoveryMode mode);
+
+class Follower {
+ public:
+  // Everything passed in must outlive the follower.
+  Follower(const Shape& shape, Published* published, ManifestHook* hook, bool salvage);
+
+  // Where the open's plan left the log.
+  void Start(const RecoveryPlan& plan) ABSL_LOCKS_EXCLUDED(mu_);
+  // Picks up the writer's new state (if the manifest changed), new segments and new records,
+  // and publishes them. See LogBase::Refresh.
+  absl::Status Refresh() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  absl::Status FollowManifestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The segment starting at `first`, if the writer has created it: appended to the set.
+  absl::StatusOr<bool> AddNewSegmentLocked(uint64_t first) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The newest segment replaced under its name (an empty segment swapped for a larger one).
+  absl::Status FollowReplacedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const Shape& shape_;
+  Published* const published_;
+  ManifestHook* const hook_;
+  const bool salvage_;
+
+  absl::Mutex mu_;
+  std::shared_ptr<const Segment> tail_ ABSL_GUARDED_BY(mu_);  // null: no segment yet
+  TailPosition pos_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace recstore::log
+
+#endif  // RECSTORE_SRC_LOG_FOLLOWER_H_

@@ -1,0 +1,30 @@
+// Retention: which records a policy keeps, decided over one snapshot (the writer then drops
+// the ones below with one manifest switch, maintenance.h).
+#ifndef RECSTORE_SRC_LOG_RETENTION_H_
+#define RECSTORE_SRC_LOG_RETENTION_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "recstore/compaction.h"
+#include "src/log/segment_set.h"
+#include "src/log/shape.h"
+
+namespace recstore::log {
+
+// Whether `policy` can apply to the collection. Errors: InvalidArgument for a negative age, a
+// time_field that is not an 8-byte integer field of a fixed-size collection's schema, or a
+// time_field on a byte log (whose records carry their append time).
+absl::Status CheckRetentionPolicy(const Shape& shape, const RetentionPolicy& policy);
+
+// The first record `policy` keeps in `snap` at time `now_ns`: every limit applies, the
+// strictest wins. Age: the first record at or after the snapshot's first whose time is not
+// older than the cutoff (byte logs: the append time, stored as the clock gave it; fixed
+// logs: the time field). Errors: DataLoss when a record it must read is invalid.
+absl::StatusOr<uint64_t> RetentionPoint(const Shape& shape, const Snapshot& snap,
+                                        const RetentionPolicy& policy, int64_t now_ns);
+
+}  // namespace recstore::log
+
+#endif  // RECSTORE_SRC_LOG_RETENTION_H_

@@ -1,0 +1,43 @@
+// What a ScanRange holds (include/recstore/log.h): the collection, one snapshot of it, and
+// where the scan is.
+#ifndef RECSTORE_SRC_LOG_SCANNER_H_
+#define RECSTORE_SRC_LOG_SCANNER_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "recstore/log.h"
+#include "src/log/collection.h"
+#include "src/log/segment_set.h"
+
+namespace recstore::internal {
+
+class Scanner {
+ public:
+  // Takes the snapshot now. `collection` may be null (a handle that is not open).
+  Scanner(std::shared_ptr<Collection> collection, uint64_t from);
+
+  // The next batch of verified records (count 0 at the end or on an error: see status()).
+  void Next(ScanBase::Batch* batch);
+
+  const absl::Status& status() const { return status_; }
+  uint64_t skipped() const { return skipped_; }
+  uint64_t from() const { return from_; }
+  uint64_t end() const { return snap_.end; }
+
+ private:
+  std::shared_ptr<Collection> collection_;
+  log::Snapshot snap_;
+  uint64_t from_ = 0;
+  uint64_t next_ = 0;  // where the next batch starts
+  absl::Status status_;
+  uint64_t skipped_ = 0;
+  std::vector<std::span<const std::byte>> spans_;  // the current batch's byte records
+};
+
+}  // namespace recstore::internal
+
+#endif  // RECSTORE_SRC_LOG_SCANNER_H_

@@ -1,0 +1,41 @@
+#include "src/log/segment_set.h"
+
+#include <algorithm>
+
+namespace recstore::log {
+
+uint64_t CompactedPart::LowerBound(uint64_t seq) const {
+  return static_cast<uint64_t>(std::lower_bound(seqs, seqs + count, seq) - seqs);
+}
+
+SegmentSet::SegmentSet(const SegmentSet& other)
+    : state(other.state), compacted(other.compacted), dense(other.dense), end_(other.end()) {}
+
+SegmentSet::~SegmentSet() {
+  // A long chain of replaced sets (a pin held across many rotations) is released one set at
+  // a time here, not by nested destructors.
+  std::shared_ptr<const SegmentSet> next = std::move(successor_);
+  while (next != nullptr && next.use_count() == 1) {
+    std::shared_ptr<const SegmentSet> after = std::move(next->successor_);
+    next = std::move(after);
+  }
+}
+
+size_t SegmentSet::PartFor(uint64_t seq) const {
+  auto it = std::partition_point(compacted.begin(), compacted.end(),
+                                 [&](const auto& p) { return p->last() < seq; });
+  return static_cast<size_t>(it - compacted.begin());
+}
+
+size_t SegmentSet::FindDense(uint64_t seq) const {
+  auto it = std::partition_point(dense.begin(), dense.end(),
+                                 [&](const auto& s) { return s->first_seq() <= seq; });
+  return it == dense.begin() ? dense.size() : static_cast<size_t>(it - dense.begin()) - 1;
+}
+
+uint64_t SegmentSet::DenseEnd(size_t i, uint64_t end) const {
+  if (i + 1 < dense.size()) end = std::min(end, dense[i + 1]->first_seq());
+  return std::max(end, dense[i]->first_seq());
+}
+
+}  // namespace recstore::log
