@@ -11,21 +11,27 @@ namespace recstore::log {
 GroupCommit::GroupCommit(const Shape& shape, const Published* published, FailState* fail)
     : shape_(shape), published_(published), fail_(fail) {}
 
-void GroupCommit::Start(uint64_t durable, std::shared_ptr<const Segment> tail, os::File file) {
-  auto t = std::make_shared<Tracked>();
-  t->segment = std::move(tail);
-  t->file = std::move(file);
+void GroupCommit::Start(uint64_t durable, std::vector<std::shared_ptr<const Segment>> flushed,
+                        os::File file) {
+  std::vector<std::shared_ptr<Tracked>> files;
+  for (auto& s : flushed) {
+    files.push_back(std::make_shared<Tracked>());
+    files.back()->segment = std::move(s);
+  }
+  files.back()->file = std::make_shared<os::File>(std::move(file));
   absl::MutexLock lock(&mu_);
   durable_.store(durable, std::memory_order_release);
-  pending_.assign(1, t);
-  WriteCommits(pending_, durable);
+  WriteCommits(files, durable);
+  pending_.assign(1, files.back());
 }
 
 void GroupCommit::Track(std::shared_ptr<const Segment> segment, os::File file, bool created) {
   auto t = std::make_shared<Tracked>();
   t->segment = std::move(segment);
-  t->file = std::move(file);
+  t->file = std::make_shared<os::File>(std::move(file));
   absl::MutexLock lock(&mu_);
+  // The segment before is full: a flush reopens it (a flush in progress keeps its copy).
+  if (!pending_.empty()) pending_.back()->file = nullptr;
   pending_.push_back(std::move(t));
   dir_dirty_ |= created;
 }
@@ -39,6 +45,7 @@ absl::StatusOr<uint64_t> GroupCommit::Sync() {
   const uint64_t target = published_->end();
   uint64_t end;
   std::vector<std::shared_ptr<Tracked>> files;
+  std::vector<std::shared_ptr<os::File>> fds;  // files' descriptors as of the copy
   bool dir_dirty;
   {
     absl::MutexLock lock(&mu_);
@@ -55,14 +62,27 @@ absl::StatusOr<uint64_t> GroupCommit::Sync() {
     // published, so every segment holding a record below `end` is in `files`.
     end = published_->end();
     files = pending_;
+    for (const auto& f : files) fds.push_back(f->file);
     dir_dirty = std::exchange(dir_dirty_, false);
   }
   // Appends and new callers go on during the flush.
   absl::Status st;
   bool final_failure = true;
-  for (const auto& f : files) {
-    st = shape_.env()->SyncData(f->file.fd(), f->segment->path());
-    if (!st.ok()) break;
+  for (size_t i = 0; i < files.size() && st.ok(); ++i) {
+    const Segment& seg = *files[i]->segment;
+    if (fds[i] != nullptr) {
+      st = shape_.env()->SyncData(fds[i]->fd(), seg.path());
+      continue;
+    }
+    absl::StatusOr<os::File> f = seg.Reopen();
+    if (!f.ok()) {
+      // Nothing was flushed for certain: like a folder that cannot be opened, an error to
+      // return, not a failed flush.
+      final_failure = false;
+      st = f.status();
+      break;
+    }
+    st = shape_.env()->SyncData(f->fd(), seg.path());
   }
   if (st.ok() && dir_dirty) st = os::SyncDir(shape_.env(), shape_.dir(), &final_failure);
   if (!st.ok() && final_failure) fail_->Fail(st);

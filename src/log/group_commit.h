@@ -1,11 +1,12 @@
 // Group commit: makes appended records durable, one flush at a time, shared by every caller
 // that waits for it, and records each durable point in the segments' commit blocks.
 //
-// It keeps the open descriptor of each segment that may hold unsynced records, keyed by the
-// segment itself (not by a position in a list that retention or compaction could shift): a
-// segment joins when it is created (or, at open, when recovery leaves records in it not yet
-// known durable) and leaves, its descriptor closed, once it is full and every record in it is
-// durable. So the descriptors a writer holds do not grow with the number of segments.
+// It tracks each segment that may hold unsynced records, keyed by the segment itself (not by
+// a position in a list that retention or compaction could shift): a segment joins when it is
+// created (or, at open, when recovery leaves it the newest) and leaves once it is full and
+// every record in it is durable. Only the newest keeps its descriptor open; a flush reopens
+// the others by name (the writer owns the folder; Segment::Reopen checks the file is the one
+// mapped). So a writer holds one descriptor however many segments it fills between syncs.
 #ifndef RECSTORE_SRC_LOG_GROUP_COMMIT_H_
 #define RECSTORE_SRC_LOG_GROUP_COMMIT_H_
 
@@ -30,11 +31,12 @@ class GroupCommit {
   // `shape`, `published` and `fail` must outlive this object.
   GroupCommit(const Shape& shape, const Published* published, FailState* fail);
 
-  // At open, once recovery made everything kept durable: records below `durable` are
-  // durable and end in `tail`, the newest segment, flushed through `file`. Records the durable
-  // point in tail's commit block.
-  void Start(uint64_t durable, std::shared_ptr<const Segment> tail, os::File file)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // At open, once recovery made everything kept durable: records below `durable` are durable,
+  // `flushed` are the segments recovery flushed (in record order; the last one the newest,
+  // flushed through `file`). Records the durable point in their commit blocks (sealing the
+  // full ones) and keeps the newest.
+  void Start(uint64_t durable, std::vector<std::shared_ptr<const Segment>> flushed,
+             os::File file) ABSL_LOCKS_EXCLUDED(mu_);
   // Adds `segment`, whose records are flushed through `file`. `created`: its name is new, so
   // the next flush syncs the folder too. Called before any record of it is published.
   void Track(std::shared_ptr<const Segment> segment, os::File file, bool created)
@@ -52,7 +54,7 @@ class GroupCommit {
  private:
   struct Tracked {
     std::shared_ptr<const Segment> segment;
-    os::File file;
+    std::shared_ptr<os::File> file;  // the newest segment's descriptor; null for the others
   };
   // Writes the commit blocks of `files` (in record order) for records durable up to `end`.
   void WriteCommits(const std::vector<std::shared_ptr<Tracked>>& files, uint64_t end) const;

@@ -53,7 +53,9 @@ uint64_t MostRecords(const SegmentSet& set, size_t i) {
 }
 
 // Whether variable-size segment `s` holds `n` records: its commit block says so, or its first
-// n slots point at increasing frames and the slot after them is unused.
+// n slots point at increasing frame offsets below the slot area. (A segment that lost the
+// records of a missing neighbour has zeros there, or frame bytes that do not read as such a
+// sequence.)
 bool HoldsRecords(const Segment& s, uint64_t n) {
   if (n > MaxSlots(s)) return false;
   format::CommitBlock c;
@@ -68,7 +70,7 @@ bool HoldsRecords(const Segment& s, uint64_t n) {
     }
     prev = off;
   }
-  return n == MaxSlots(s) || SlotOffset(s, n) == 0;
+  return true;
 }
 
 // Every record of every compacted segment (RecoveryMode::kAbsoluteConsistency).
@@ -240,6 +242,10 @@ absl::Status ApplyRecovery(const Shape& shape, RecoveryPlan* plan, GroupCommit* 
   Env* env = shape.env();
   SegmentSet& set = *plan->set;
   const uint64_t end = set.end();
+  // Files no state names go first: nothing reads them.
+  for (const std::string& name : plan->stale) {
+    RECSTORE_RETURN_IF_ERROR(env->Remove(shape.FilePath(name)));
+  }
   for (const auto& [i, fix] : plan->fixes) {
     const Segment& s = *set.dense[i];
     base::EncodeFixed32(s.mutable_data() + s.capacity() - format::kSlotSize * (fix.index + 1),
@@ -264,9 +270,6 @@ absl::Status ApplyRecovery(const Shape& shape, RecoveryPlan* plan, GroupCommit* 
     }
     for (const auto& r : plan->removed) RECSTORE_RETURN_IF_ERROR(env->Remove(r->path()));
   }
-  for (const std::string& name : plan->stale) {
-    RECSTORE_RETURN_IF_ERROR(env->Remove(shape.FilePath(name)));
-  }
   // Everything kept is made durable now, so durable() is true from the start and the next
   // open need not scan it again.
   for (size_t i = plan->start; i + 1 < set.dense.size(); ++i) {
@@ -275,7 +278,11 @@ absl::Status ApplyRecovery(const Shape& shape, RecoveryPlan* plan, GroupCommit* 
   }
   RECSTORE_RETURN_IF_ERROR(env->SyncData(tail_file.fd(), tail_file.path()));
   RECSTORE_RETURN_IF_ERROR(os::SyncDir(env, shape.dir()));
-  commit->Start(end, set.dense.back(), std::move(tail_file));
+  commit->Start(end,
+                std::vector<std::shared_ptr<const Segment>>(
+                    set.dense.begin() + static_cast<ptrdiff_t>(std::min(plan->start, plan->tail)),
+                    set.dense.end()),
+                std::move(tail_file));
   return absl::OkStatus();
 }
 

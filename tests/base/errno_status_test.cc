@@ -21,13 +21,13 @@ TEST(ErrnoStatusTest, MapsCommonErrors) {
   EXPECT_EQ(ErrnoToCode(EDQUOT), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(ErrnoToCode(EAGAIN), absl::StatusCode::kUnavailable);
   EXPECT_EQ(ErrnoToCode(EINVAL), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ErrnoToCode(EIO), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ErrnoToCode(EIO), absl::StatusCode::kInternal);  // an I/O error is not damage
   EXPECT_EQ(ErrnoToCode(EXDEV), absl::StatusCode::kInternal);
 }
 
 TEST(ErrnoStatusTest, MessageNamesCallPathAndErrno) {
   absl::Status s = ErrnoToStatus(EIO, "fdatasync", "data/trades/0.seg");
-  EXPECT_THAT(s, StatusIs(absl::StatusCode::kDataLoss,
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInternal,
                           AllOf(HasSubstr("fdatasync"), HasSubstr("data/trades/0.seg"),
                                 HasSubstr("Input/output error"), HasSubstr("errno 5"))));
 }

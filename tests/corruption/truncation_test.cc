@@ -3,10 +3,8 @@
 // them and with none (recovery then checks every record at open), in every recovery mode:
 //
 // * Cut short (truncated at the offset). Segments are preallocated and never change size, so
-//   the size no longer matches the header: the segment does not open (format.md 3.1). Where
-//   recovery needs the segment, the open fails with DataLoss naming it; otherwise (a middle
-//   segment behind a valid commit block) the open succeeds, and Verify, Get and scans report
-//   the segment.
+//   the size no longer matches the header: the segment does not open (format.md 3.1), and as
+//   every segment is opened with its collection, the open fails with DataLoss naming it.
 // * Zeroed from the offset to the end, size kept: what a lost tail looks like. The open keeps
 //   exactly the records before the damage when recovery checks them (kTolerateTornTail,
 //   kSalvage), refuses if anything non-zero follows the cut (kAbsoluteConsistency), and
@@ -48,18 +46,8 @@ Expectation FailsNaming(const Case& k) {
   return e;
 }
 
-// The file cut at `cut`: the segment does not open.
-Expectation CutShort(const Case& k) {
-  const bool newest = k.segment + 1 == k.c->segments.size();
-  // Recovery maps the newest segment, and every segment when it scans from record 0.
-  if (newest || !k.c->commit_blocks || k.mode == RecoveryMode::kAbsoluteConsistency) {
-    return FailsNaming(k);
-  }
-  Expectation e = Base(k);
-  e.bad_segments = {k.segment};
-  e.first_bad_offset = 0;
-  return e;
-}
+// The file cut at `cut`: the segment, and so the collection, does not open.
+Expectation CutShort(const Case& k) { return FailsNaming(k); }
 
 // The first record of the segment that zeroing from `cut` changes.
 uint64_t FirstDamaged(const Case& k) {

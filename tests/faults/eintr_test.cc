@@ -152,7 +152,7 @@ TEST_P(EnvCallTest, ReturnsEioAtOnceAndNeverRetries) {
   FlakySyscalls::FailOnce(c.sys, 0, EIO);
   // The failure is one-shot: a retry would have succeeded and hidden it.
   EXPECT_THAT(c.run(env_.get(), fd_, dir_),
-              StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr(std::string(SysName(c.sys))),
+              StatusIs(absl::StatusCode::kInternal, AllOf(HasSubstr(std::string(SysName(c.sys))),
                                                           HasSubstr(dir_), HasSubstr("errno 5"))));
   EXPECT_EQ(FlakySyscalls::Calls(c.sys), 1) << SysName(c.sys);
 }
@@ -283,7 +283,7 @@ TEST_P(EioWorkloadTest, FailsWithTheError) {
   // The first calls concern the store's parent directory.
   const std::string parent = std::filesystem::path(dir).parent_path().string();
   EXPECT_THAT(summary,
-              StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr(std::string(SysName(p.sys))),
+              StatusIs(absl::StatusCode::kInternal, AllOf(HasSubstr(std::string(SysName(p.sys))),
                                                           HasSubstr(parent), HasSubstr("errno 5"))))
       << SysName(p.sys) << " call " << nth;
 }

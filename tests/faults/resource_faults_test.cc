@@ -276,7 +276,7 @@ INSTANTIATE_TEST_SUITE_P(
         ManifestFault{"Open", ENOSPC, absl::StatusCode::kResourceExhausted, "OpenEnospc"},
         ManifestFault{"PWrite", ENOSPC, absl::StatusCode::kResourceExhausted, "WriteEnospc"},
         ManifestFault{"PWrite", EDQUOT, absl::StatusCode::kResourceExhausted, "WriteEdquot"},
-        ManifestFault{"SyncAll", EIO, absl::StatusCode::kDataLoss, "FlushEio"},
+        ManifestFault{"SyncAll", EIO, absl::StatusCode::kInternal, "FlushEio"},
         ManifestFault{"SyncAll", ENOSPC, absl::StatusCode::kResourceExhausted, "FlushEnospc"},
         ManifestFault{"Rename", ENOSPC, absl::StatusCode::kResourceExhausted, "RenameEnospc"}),
     [](const auto& info) { return std::string(info.param.name); });
@@ -306,7 +306,7 @@ TEST(ManifestDirFlushTest, DropFailingAfterTheRenameForgetsTheCollection) {
     ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, {}));
     env.Fail("SyncDir", EIO);
     EXPECT_THAT(store->DropCollection("events"),
-                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("SyncDir")));
+                StatusIs(absl::StatusCode::kInternal, HasSubstr("SyncDir")));
     env.Clear();
     EXPECT_THAT(Names(*store), ElementsAre("trades"));
     EXPECT_THAT(store->OpenByteLog("events", {.create_if_missing = false}).status(),
@@ -327,7 +327,7 @@ TEST(ManifestDirFlushTest, CreateFailingAfterTheRenameKeepsTheCollection) {
     // Creating flushes the store directory twice: for the new folder, then for the manifest.
     env.Fail("SyncDir", EIO, /*skip=*/1);
     EXPECT_THAT(store->OpenByteLog("events").status(),
-                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("SyncDir")));
+                StatusIs(absl::StatusCode::kInternal, HasSubstr("SyncDir")));
     env.Clear();
     EXPECT_THAT(Names(*store), ElementsAre("events"));
     ASSERT_OK_AND_ASSIGN(auto events, store->OpenByteLog("events", {.create_if_missing = false}));

@@ -69,13 +69,13 @@ TEST(SyncEioTest, FailedSegmentFlushAcrossARotationKeepsTheSyncedPrefix) {
     }
     ASSERT_OK(trades.AppendBatch(Trades(synced, appended - synced)).status());
     env.Fail("SyncData", EIO);
-    EXPECT_THAT(trades.Sync(), StatusIs(absl::StatusCode::kDataLoss,
+    EXPECT_THAT(trades.Sync(), StatusIs(absl::StatusCode::kInternal,
                                         AllOf(HasSubstr("SyncData"), HasSubstr("000001-trades/"),
                                               HasSubstr(".seg"), HasSubstr("errno 5"))));
     env.Clear();
     // The failed state: the original error, every write refused, nothing retried.
     const int flushes = env.Calls("SyncData");
-    const auto refused = StatusIs(absl::StatusCode::kDataLoss,
+    const auto refused = StatusIs(absl::StatusCode::kFailedPrecondition,
                                   AllOf(HasSubstr("refuses writes"), HasSubstr("errno 5")));
     EXPECT_THAT(trades.Sync(), refused);
     EXPECT_THAT(trades.Append(MakeTrade(appended)), refused);
@@ -116,11 +116,11 @@ TEST(SyncEioTest, FailedFolderFlushOfAByteLogKeepsTheSyncedPrefix) {
     // A new segment makes the next sync flush the folder too.
     while (FilesIn(coll).size() < 4) ASSERT_OK(events.Append(ByteRecord(appended++)).status());
     env.Fail("SyncDir", EIO);
-    EXPECT_THAT(events.Sync(), StatusIs(absl::StatusCode::kDataLoss,
+    EXPECT_THAT(events.Sync(), StatusIs(absl::StatusCode::kInternal,
                                         AllOf(HasSubstr("SyncDir"), HasSubstr(coll))));
     env.Clear();
     EXPECT_THAT(events.Append(ByteRecord(appended)),
-                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("refuses writes")));
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("refuses writes")));
     EXPECT_EQ(events.durable(), synced);
     EXPECT_TRUE(BytesIntact(events, appended));
   }
@@ -146,7 +146,7 @@ TEST(SyncEioTest, FailedFlushOfANewSegmentFailsTheAppendOnly) {
     ASSERT_OK(trades.Sync().status());
     env.Fail("SyncData", EIO, 0, ".seg.tmp");
     EXPECT_THAT(trades.Append(MakeTrade(kPer)),
-                StatusIs(absl::StatusCode::kDataLoss,
+                StatusIs(absl::StatusCode::kInternal,
                          AllOf(HasSubstr("00000000000000001536.seg.tmp"), HasSubstr("errno 5"))));
     EXPECT_THAT(FilesIn(CollectionDir(dir, 1, "trades")),
                 ::testing::ElementsAre("00000000000000000000.seg"));
@@ -172,11 +172,12 @@ TEST(SyncEioTest, EveryAppendPolicyReportsTheFailureAndReopenRecovers) {
     EXPECT_EQ(trades.durable(), synced);
     env.Fail("SyncData", EIO);
     EXPECT_THAT(trades.AppendBatch(Trades(synced, 10)),
-                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("errno 5")));
+                StatusIs(absl::StatusCode::kInternal, HasSubstr("errno 5")));
     env.Clear();
     EXPECT_EQ(trades.size(), synced + 10);
     EXPECT_EQ(trades.durable(), synced);
-    EXPECT_THAT(trades.Append(MakeTrade(synced + 10)), StatusIs(absl::StatusCode::kDataLoss));
+    EXPECT_THAT(trades.Append(MakeTrade(synced + 10)),
+                StatusIs(absl::StatusCode::kFailedPrecondition));
     EXPECT_TRUE(TradesIntact(trades, synced + 10));
   }
   ExpectTradesRecovered(dir, synced, RecoveryMode::kTolerateTornTail);
@@ -197,7 +198,7 @@ TEST(SyncEioTest, FailedRecoveryFlushFailsTheOpenAndTheNextOpenRecovers) {
   {
     ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, {}));
     EXPECT_THAT(store->OpenLog<Trade>("trades").status(),
-                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("000001-trades/")));
+                StatusIs(absl::StatusCode::kInternal, HasSubstr("000001-trades/")));
     env.Clear();
     // The same store handle can open it once the disk answers again.
     ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));

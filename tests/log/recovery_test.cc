@@ -20,6 +20,7 @@ using ::recstore::testing::RunInChild;
 using ::recstore::testing::StatusIs;
 using ::recstore::testing::TestDir;
 using ::recstore::testing::Trade;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr uint64_t kSegment = 64 << 10;
@@ -159,16 +160,42 @@ TEST(RecoveryTest, TailSpanningSegmentsIsCutAndLaterSegmentsRemoved) {
 TEST(RecoveryTest, TornSegmentCreationIsRemoved) {
   const std::string dir = TestDir();
   CrashAfterWriting(dir, kSynced, kWritten);
-  // A crash while creating the next segment leaves its temporary file, or a named file whose
-  // header never reached the disk.
+  // A crash while creating the next segment leaves only its temporary file: a segment is
+  // named once its header is durable.
   std::ofstream(SegPath(dir, kPer) + ".tmp") << "partial";
-  std::ofstream(SegPath(dir, kPer)) << std::string(8192, '\0');
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir));
   ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
   EXPECT_EQ(trades.size(), kWritten);
   EXPECT_FALSE(std::filesystem::exists(SegPath(dir, kPer) + ".tmp"));
-  EXPECT_FALSE(std::filesystem::exists(SegPath(dir, kPer)));
-  EXPECT_EQ(trades.recovery().segments_removed, 1u);
+}
+
+// A named segment whose header is zeros is damage, never a torn creation: the open refuses,
+// naming the file, and deletes nothing (before, it was taken for a torn creation and deleted
+// with every synced record in it).
+TEST(RecoveryTest, ZeroedHeaderOfTheNewestSegmentFailsTheOpenAndKeepsTheFile) {
+  const std::string dir = TestDir();
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.create_if_missing = true,
+                                                       .segment_size = kSegment}));
+    ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
+    for (uint64_t i = 0; i < kPer + 100; ++i) ASSERT_OK(trades.Append(MakeTrade(i)).status());
+    ASSERT_OK(trades.Sync().status());
+  }
+  const std::string bytes = Peek(SegPath(dir, kPer), 0, kSegment);
+  Poke(SegPath(dir, kPer), 0, std::string(72, '\0'));
+  for (RecoveryMode mode : {RecoveryMode::kTolerateTornTail, RecoveryMode::kAbsoluteConsistency,
+                            RecoveryMode::kSalvage}) {
+    for (bool read_only : {false, true}) {
+      ASSERT_OK_AND_ASSIGN(auto store,
+                           Store::Open(dir, {.read_only = read_only, .recovery_mode = mode}));
+      EXPECT_THAT(store->OpenLog<Trade>("trades"),
+                  StatusIs(absl::StatusCode::kDataLoss,
+                           AllOf(HasSubstr(SegPath(dir, kPer)), HasSubstr("all zeros"))));
+    }
+  }
+  const std::string after = Peek(SegPath(dir, kPer), 0, kSegment);
+  EXPECT_EQ(std::filesystem::file_size(SegPath(dir, kPer)), kSegment);
+  EXPECT_EQ(after.substr(72), bytes.substr(72));  // the synced records are all still there
 }
 
 TEST(RecoveryTest, AbsoluteConsistencyRefusesToTruncate) {

@@ -75,12 +75,17 @@ TEST(SyncTest, FailedFsyncRefusesWritesKeepsReadsAndReopenRecovers) {
     for (int i = 5; i < 8; ++i) ASSERT_OK(trades.Append(MakeTrade(i)).status());
     env.Fail("SyncData", EIO);
     EXPECT_THAT(trades.Sync(),
-                StatusIs(absl::StatusCode::kDataLoss,
+                StatusIs(absl::StatusCode::kInternal,
                          AllOf(HasSubstr("SyncData"), HasSubstr(".seg"), HasSubstr("errno 5"))));
     env.Clear();  // even when the disk recovers, the log never trusts a retried fsync
-    EXPECT_THAT(trades.Sync(), StatusIs(absl::StatusCode::kDataLoss,
-                                        AllOf(HasSubstr("refuses writes"), HasSubstr("errno 5"))));
-    EXPECT_THAT(trades.Append(MakeTrade(8)), StatusIs(absl::StatusCode::kDataLoss));
+    // The failed state is a precondition that no longer holds, carrying the original cause.
+    const auto refused = StatusIs(
+        absl::StatusCode::kFailedPrecondition,
+        AllOf(HasSubstr("refuses writes"), HasSubstr("INTERNAL"), HasSubstr("errno 5")));
+    EXPECT_THAT(trades.Sync(), refused);
+    EXPECT_THAT(trades.Append(MakeTrade(8)), refused);
+    EXPECT_THAT(trades.TruncateBefore(1), refused);
+    EXPECT_THAT(trades.Merge(), refused);
     EXPECT_EQ(trades.durable(), 5u);
     EXPECT_EQ(trades.size(), 8u);
     ASSERT_OK_AND_ASSIGN(const Trade* t, trades.Get(7));
@@ -106,8 +111,32 @@ TEST(SyncTest, FailedDirectoryFsyncAlsoFailsTheLog) {
   std::vector<Trade> batch(2000, MakeTrade(1));
   ASSERT_OK(trades.AppendBatch(batch).status());
   env.Fail("SyncDir", EIO);
-  EXPECT_THAT(trades.Sync(), StatusIs(absl::StatusCode::kDataLoss, HasSubstr("000001-trades")));
-  EXPECT_THAT(trades.Append(MakeTrade(2)), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(trades.Sync(), StatusIs(absl::StatusCode::kInternal, HasSubstr("000001-trades")));
+  EXPECT_THAT(trades.Append(MakeTrade(2)), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                                    HasSubstr("000001-trades: Input/output")));
+}
+
+// Running out of descriptors is not a failed flush: nothing was flushed, the log stays
+// writable, and the next Sync makes everything durable (before, EMFILE opening the folder
+// for its fsync failed the log for good).
+TEST(SyncTest, DescriptorsRunningOutDuringSyncIsAnErrorToRetry) {
+  const std::string dir = TestDir();
+  FaultEnv env;
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       ::recstore::testing::OpenStore(
+                           &env, dir, {.create_if_missing = true, .segment_size = 64 << 10}));
+  ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
+  std::vector<Trade> batch(2000, MakeTrade(1));  // new segments: the folder needs a flush
+  ASSERT_OK(trades.AppendBatch(batch).status());
+  env.Fail("Open", EMFILE);
+  EXPECT_THAT(trades.Sync(), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("errno 24")));
+  EXPECT_LT(trades.durable(), trades.end());
+  EXPECT_OK(trades.Append(MakeTrade(2)).status());
+  const int dir_flushes = env.Calls("SyncDir");
+  env.Clear();
+  ASSERT_OK_AND_ASSIGN(uint64_t durable, trades.Sync());
+  EXPECT_EQ(durable, trades.end());
+  EXPECT_EQ(env.Calls("SyncDir"), dir_flushes + 1);  // the folder's flush was not forgotten
 }
 
 TEST(SyncTest, ConcurrentSyncsShareFlushes) {
