@@ -381,5 +381,73 @@ TEST(RetentionTest, AppendTimeFollowsTheClock) {
   EXPECT_LE(log.info().time_base, kT0);
 }
 
+// A clock set back: a record's time is the clock's reading, stored as given, even before the
+// collection's time base (before, every record appended while the clock was behind the time
+// base was stamped with the time base itself, so age retention never dropped them).
+TEST(RetentionTest, ClockSetBackStampsTheGivenTimeAndAgeRetentionWorks) {
+  const std::string dir = TestDir();
+  const int64_t ahead = kT0 + 86400 * 365;  // a clock a year fast when the log was created
+  ClockEnv env(ahead);
+  ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));
+  ASSERT_OK_AND_ASSIGN(auto log, store->OpenByteLog("events"));
+  EXPECT_EQ(log.info().time_base, ahead);
+  // The clock is corrected; a day of records follows, one a minute.
+  env.SetSeconds(kT0);
+  Contents model;
+  for (uint64_t i = 0; i < 1440; ++i) {
+    ASSERT_OK_AND_ASSIGN(uint64_t seq, log.Append(Payload(i)));
+    model.push_back({seq, Payload(i)});
+    env.AdvanceSeconds(60);
+  }
+  for (uint64_t seq : {0, 1, 700, 1439}) {
+    EXPECT_THAT(log.AppendTime(seq), testing::IsOkAndHolds(kT0 + 60 * int64_t(seq))) << seq;
+  }
+  // Keep the last six hours: the records of the first 18 go.
+  ASSERT_OK(log.SetRetention({.max_age = hours(6)}));
+  const uint64_t first_young = 1440 - 6 * 60;
+  EXPECT_EQ(log.begin(), first_young);
+  EXPECT_EQ(ReadAll(log), From(model, first_young));
+  // A clock set back by hours more: later records carry the earlier time, as given.
+  env.AdvanceSeconds(-3 * 3600);
+  ASSERT_OK_AND_ASSIGN(uint64_t back, log.Append("after the second correction"));
+  EXPECT_THAT(log.AppendTime(back), testing::IsOkAndHolds(env.Seconds()));
+}
+
+// A scan reads the segments as they were when it started, also after the writer reopened
+// (when every segment is mapped at open) and retention then removed the files (before, the
+// older segments were mapped lazily by path and the scan stopped with NotFound).
+TEST(RetentionTest, PinnedScanOfAReopenedWriterOutlivesRetention) {
+  const std::string dir = TestDir();
+  constexpr uint64_t kRecords = 8000;
+  Contents model;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, Opts()));
+    ASSERT_OK_AND_ASSIGN(auto log, store->OpenLog<Trade>("trades"));
+    model = AppendTrades(log, kRecords);
+    ASSERT_OK(log.Sync().status());
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, Opts()));
+  ASSERT_OK_AND_ASSIGN(auto log, store->OpenLog<Trade>("trades"));
+  ASSERT_GT(ListSegments(CollectionFolder(dir, "trades")).total(), 4u);
+  auto scan = log.Scan();
+  auto it = scan.begin();
+  ASSERT_EQ((*it).seq, 0u);
+  ASSERT_OK(log.TruncateBefore(kRecords - 10).status());
+  ASSERT_OK(log.SetRetention({.max_records = 5}));
+  EXPECT_EQ(ListSegments(CollectionFolder(dir, "trades")).total(), 1u);
+  uint64_t n = 0;
+  for (; it != scan.end(); ++it) {
+    const auto [seq, trade] = *it;
+    ASSERT_EQ(seq, n);
+    ASSERT_EQ(testing::BytesOf(trade), model[n].bytes) << seq;
+    ++n;
+  }
+  EXPECT_OK(scan.status());
+  EXPECT_EQ(n, kRecords);
+  ASSERT_OK_AND_ASSIGN(VerifyReport v, log.Verify());
+  EXPECT_TRUE(v.ok);
+  EXPECT_EQ(v.records_checked, 5u);
+}
+
 }  // namespace
 }  // namespace recstore
