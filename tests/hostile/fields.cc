@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "src/base/checksum.h"
 #include "src/base/endian.h"
 #include "src/format/layout.h"
 #include "src/format/manifest.h"
@@ -55,7 +56,7 @@ class ManifestWalker {
     const Written* ticks = t_.Find(kTicks);
     Add("generation", 8, {}, {format::kMaxSequence, format::kMaxSequence + 1});
     Add("next_collection_id", 4, {}, {2, 3});
-    const uint64_t count = Add("collection_count", 4, {}, {2, 4, kTwo32 / 40, kTwo32 / 90 + 1});
+    const uint64_t count = Add("collection_count", 4, {}, {3, 5, kTwo32 / 40, kTwo32 / 90 + 1});
     for (uint64_t i = 0; i < count; ++i) {
       const std::string name = PeekString(24);
       const Written* w = t_.Find(name);
@@ -70,6 +71,11 @@ class ManifestWalker {
       Add("first_seq", 8, own, {end - 1, end, end + 1, format::kMaxSequence + 1, UINT64_MAX - end});
       String("name", own);
       String("type_name", own);
+      // A fixed collection's segment headers follow its schema (see Field::schema_folder).
+      if (w != nullptr && w->kind == CollectionKind::kFixed) {
+        schema_folder_ = w->folder;
+        schema_at_ = pos_;
+      }
       const uint64_t record_size = Add(
           "record_size", 4, own, {0xFFFFFFF9, 0xFFFFFFF8, 0xFFFFFFF0, 0x80000000, 61432, 61433, 33});
       Add("record_align", 4, own, {0x80000000, 4096, 8192, 3, 16});
@@ -84,6 +90,7 @@ class ManifestWalker {
         Add("count", 4, own, {uint64_t{1} << 29, uint64_t{1} << 30, 0x80000000, record_size});
         prefix_ = absl::StrCat("collection '", name, "' ");
       }
+      schema_folder_.clear();
       Add("generation", 8, own, {format::kMaxSequence + 1});
       Add("compacted_end", 8, own,
           {end, end + 1, ticks != nullptr ? ticks->end : 0, format::kMaxSequence + 1});
@@ -111,6 +118,9 @@ class ManifestWalker {
     f.fixup = Fixup::kManifest;
     f.collections = std::move(collections);
     f.special = std::move(special);
+    f.schema_folder = schema_folder_;
+    f.schema_at = schema_at_;
+    if (!schema_folder_.empty()) f.name += " (segment headers follow)";
     const uint64_t value = Get(bytes_, pos_, width);
     pos_ += width;
     if (width == 1) pos_ += 3;  // kind and type are followed by 3 reserved bytes
@@ -132,6 +142,8 @@ class ManifestWalker {
   std::vector<Field>* out_;
   uint64_t pos_ = format::kManifestHeaderSize;
   std::string prefix_;
+  std::string schema_folder_;
+  uint64_t schema_at_ = 0;
   const uint64_t len_edge_ = 0x8000;
 };
 
@@ -250,6 +262,39 @@ std::vector<uint64_t> ValuesFor(const Field& f, uint64_t original, size_t limit)
   return values;
 }
 
+namespace {
+
+// Rewrites every segment header in `folder` to match the schema at `at` of `manifest`: its
+// record_size, the stride the engine computes (stored in a u32, as the header does) and its
+// hash. Does nothing when the schema runs past the end of the manifest.
+void FollowSchema(const std::string& dir, const std::string& folder, const std::string& manifest,
+                  uint64_t at) {
+  if (at + 12 > manifest.size()) return;
+  const uint32_t record_size = static_cast<uint32_t>(Get(manifest, at, 4));
+  const uint32_t align = static_cast<uint32_t>(Get(manifest, at + 4, 4));
+  const uint64_t n = Get(manifest, at + 8, 4);
+  uint64_t end = at + 12;
+  for (uint64_t i = 0; i < n; ++i) {
+    if (end + 2 > manifest.size()) return;
+    end += 2 + Get(manifest, end, 2) + 1 + 3 + 12;
+    if (end > manifest.size()) return;
+  }
+  const uint64_t hash = base::Checksum64(manifest.data() + at, end - at);
+  const uint32_t stride = static_cast<uint32_t>(format::FixedStride(record_size, align));
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/" + folder)) {
+    if (e.path().extension() != ".seg") continue;
+    std::string bytes = ReadFile(e.path().string());
+    if (bytes.size() < format::kEncodedSegmentHeaderSize) continue;
+    Put(&bytes, 20, 4, record_size);
+    Put(&bytes, 24, 4, stride);
+    Put(&bytes, 32, 8, hash);
+    testing::FixSegmentHeaderChecksum(reinterpret_cast<std::byte*>(bytes.data()));
+    WriteFile(e.path().string(), bytes);
+  }
+}
+
+}  // namespace
+
 void WriteField(const std::string& dir, const Field& f, uint64_t value) {
   const std::string path = dir + "/" + f.file;
   std::string bytes = ReadFile(path);
@@ -269,6 +314,7 @@ void WriteField(const std::string& dir, const Field& f, uint64_t value) {
       break;
   }
   WriteFile(path, bytes);
+  if (!f.schema_folder.empty()) FollowSchema(dir, f.schema_folder, bytes, f.schema_at);
 }
 
 }  // namespace recstore::hostile

@@ -34,6 +34,12 @@ struct Field {
   std::vector<std::string> collections;
   // Values that overflow or sit on an edge of the arithmetic that uses this field.
   std::vector<uint64_t> special;
+  // Schema fields of a fixed collection: the collection's folder and the manifest offset of its
+  // schema. Every segment header of the folder is rewritten to match the damaged schema
+  // (record_size, stride as the engine computes it, schema hash), so the store stays
+  // consistent and the damage reaches past the header comparison (issue 12, bug 4).
+  std::string schema_folder;
+  uint64_t schema_at = 0;
 };
 
 std::vector<Field> ManifestFields(const TemplateStore& t);

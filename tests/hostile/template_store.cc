@@ -69,6 +69,9 @@ TemplateStore BuildTemplateStore(const std::string& dir) {
                       "open");
     auto ticks = Must(store->OpenLog<HostileTick>(kTicks), "ticks");
     auto events = Must(store->OpenByteLog(kEvents), "events");
+    auto single = Must(store->OpenLog<SmallRecord>(kSingle), "single");
+    for (uint32_t i = 0; i < 100; ++i) Must(single.Append({i * 7ull, i}).status(), "append");
+    Must(single.Sync().status(), "sync");
     auto ckpt = Must(store->OpenCheckpoints(kCheckpoints, {.keep = 2}), "checkpoints");
     uint64_t n_ticks = 0, n_events = 0;
     auto append = [&](uint64_t ticks_to, uint64_t events_to) {
@@ -110,8 +113,9 @@ TemplateStore BuildTemplateStore(const std::string& dir) {
     Must(scan.status(), "scan " + info.name);
     t.collections.push_back(std::move(w));
   }
-  if (t.collections.size() != 3 || t.Find(kTicks) == nullptr || t.Find(kEvents) == nullptr) {
-    Die("collections", absl::InternalError("not the three collections expected"));
+  if (t.collections.size() != 4 || t.Find(kTicks) == nullptr || t.Find(kEvents) == nullptr ||
+      t.Find(kSingle) == nullptr) {
+    Die("collections", absl::InternalError("not the four collections expected"));
   }
   return t;
 }

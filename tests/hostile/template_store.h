@@ -3,6 +3,7 @@
 //   ticks   fixed-size records (32 bytes, 5 fields), segments of 64 KiB: records merged into
 //           compacted segments by Merge(), then three more ordinary segments
 //   events  byte records of 10 to 159 bytes, the same shape
+//   single  fixed-size records (16 bytes, 2 fields) in one ordinary segment
 //   ckpt    a checkpoint set (the byte log "checkpoint.ckpt") whose old versions were dropped,
 //           so its first_seq is above 0
 //
@@ -30,7 +31,16 @@ struct HostileTick {
 };
 RECSTORE_RECORD(HostileTick, ts, qty, px, sym, tag);
 
+// The record of a one-segment fixed collection: with a single segment, a record size the
+// manifest and the segment headers agree on is not caught by the segment names' sequence.
+struct SmallRecord {
+  uint64_t id;
+  uint32_t value;
+};
+RECSTORE_RECORD(SmallRecord, id, value);
+
 inline constexpr uint64_t kSegmentSize = 64 << 10;
+inline constexpr char kSingle[] = "single";
 inline constexpr char kTicks[] = "ticks";
 inline constexpr char kEvents[] = "events";
 inline constexpr char kCheckpoints[] = "ckpt";
@@ -46,7 +56,7 @@ struct Written {
 
 struct TemplateStore {
   std::string dir;
-  std::vector<Written> collections;  // ticks, events, checkpoint.ckpt
+  std::vector<Written> collections;  // ticks, events, single, checkpoint.ckpt
   std::set<std::string> checkpoint_payloads;
 
   const Written* Find(const std::string& name) const;
