@@ -167,6 +167,7 @@ void AddSegmentFields(const TemplateStore& t, const Written& w, const std::strin
     f.commit_seed = first_seq;
     f.collections = own;
     f.special = std::move(special);
+    f.records_intact = fixup == Fixup::kCommitBlock;
     out->push_back(std::move(f));
   };
   const std::string h = "segment header";

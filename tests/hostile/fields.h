@@ -40,6 +40,9 @@ struct Field {
   // consistent and the damage reaches past the header comparison (issue 12, bug 4).
   std::string schema_folder;
   uint64_t schema_at = 0;
+  // The damage leaves every record intact (commit blocks: recovery may start from an older
+  // point, never lose records): an open that succeeds must still return every record written.
+  bool records_intact = false;
 };
 
 std::vector<Field> ManifestFields(const TemplateStore& t);

@@ -92,7 +92,7 @@ void RunFields(const std::vector<Field>& fields) {
       const bool with_cli = cli_at.count(i) > 0;
       std::vector<CliRun> cli;
       if (with_cli) cli = StartCli(*cli_path, dir, collections.front(), log);
-      const pid_t api = StartApiChild(t, dir, collections, log + ".api");
+      const pid_t api = StartApiChild(t, dir, collections, f.records_intact, log + ".api");
       std::string problems = FinishApiChild(api, log + ".api");
       if (with_cli) problems += FinishCli(cli);
       field_cli += with_cli ? 1 : 0;

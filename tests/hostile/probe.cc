@@ -69,7 +69,7 @@ class Problems {
 };
 
 void ProbeCollection(const TemplateStore& t, Store& store, const std::string& name,
-                     const std::string& mode, Problems& p) {
+                     const std::string& mode, bool records_intact, Problems& p) {
   const std::string what = absl::StrCat(mode, " '", name, "'");
   absl::StatusOr<UntypedLog> log = store.OpenUntyped(name);
   if (!log.ok()) return p.CheckError(log.status(), what + " OpenUntyped");
@@ -87,7 +87,15 @@ void ProbeCollection(const TemplateStore& t, Store& store, const std::string& na
       p.CheckRecord(w, seq, *r, absl::StrCat(what, " Get(", seq, ")"));
     } else {
       p.CheckReadError(r.status(), absl::StrCat(what, " Get(", seq, ")"));
+      if (records_intact && w != nullptr && w->records.count(seq) > 0) {
+        p.Add(absl::StrCat(what, " Get(", seq, "): a record written and intact is lost: ",
+                           r.status().ToString()));
+      }
     }
+  }
+  if (records_intact && w != nullptr && (begin > w->begin || end < w->end)) {
+    p.Add(absl::StrCat(what, ": opened as [", begin, ", ", end, "), but [", w->begin, ", ",
+                       w->end, ") was written and is intact"));
   }
   const uint64_t cap = (w != nullptr ? w->records.size() : 0) + 1;
   uint64_t n = 0;
@@ -101,6 +109,10 @@ void ProbeCollection(const TemplateStore& t, Store& store, const std::string& na
       }
     }
     if (!scan.status().ok()) p.CheckError(scan.status(), what + " Scan");
+    if (records_intact && w != nullptr && (!scan.status().ok() || n != w->records.size())) {
+      p.Add(absl::StrCat(what, " Scan: ", n, " of the ", w->records.size(),
+                         " records written and intact"));
+    }
   }
   absl::StatusOr<VerifyReport> v = log->Verify();
   if (!v.ok()) {
@@ -111,12 +123,15 @@ void ProbeCollection(const TemplateStore& t, Store& store, const std::string& na
 }
 
 void ProbeStore(const TemplateStore& t, os::Env* env, const std::string& dir,
-                const std::vector<std::string>& collections, bool read_only, Problems& p) {
+                const std::vector<std::string>& collections, bool records_intact, bool read_only,
+                Problems& p) {
   const std::string mode = read_only ? "read-only" : "writer";
   absl::StatusOr<std::unique_ptr<Store>> store =
       testing::OpenStoreWithEnv(env, dir, {.read_only = read_only});
   if (!store.ok()) return p.CheckError(store.status(), mode + " open");
-  for (const std::string& name : collections) ProbeCollection(t, **store, name, mode, p);
+  for (const std::string& name : collections) {
+    ProbeCollection(t, **store, name, mode, records_intact, p);
+  }
   const std::string ckpt_log = absl::StrCat("checkpoint.", kCheckpoints);
   if (std::find(collections.begin(), collections.end(), ckpt_log) == collections.end()) return;
   absl::StatusOr<Checkpoints> ckpt =
@@ -177,18 +192,19 @@ bool SanitizerReport(const std::string& text) {
 }  // namespace
 
 std::string ProbeApi(const TemplateStore& t, const std::string& dir,
-                     const std::vector<std::string>& collections) {
+                     const std::vector<std::string>& collections, bool records_intact) {
   Problems p(dir);
   testing::HeapMapEnv env;
-  ProbeStore(t, &env, dir, collections, /*read_only=*/true, p);
-  ProbeStore(t, &env, dir, collections, /*read_only=*/false, p);
+  ProbeStore(t, &env, dir, collections, records_intact, /*read_only=*/true, p);
+  ProbeStore(t, &env, dir, collections, records_intact, /*read_only=*/false, p);
   return p.text();
 }
 
 pid_t StartApiChild(const TemplateStore& t, const std::string& dir,
-                    const std::vector<std::string>& collections, const std::string& log) {
+                    const std::vector<std::string>& collections, bool records_intact,
+                    const std::string& log) {
   return Spawn(log, [&] {
-    const std::string problems = ProbeApi(t, dir, collections);
+    const std::string problems = ProbeApi(t, dir, collections, records_intact);
     std::fputs(problems.c_str(), stderr);
     std::fflush(stderr);
     return problems.empty() ? 0 : kApiProblems;
