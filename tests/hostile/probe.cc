@@ -111,7 +111,7 @@ void ProbeCollection(const TemplateStore& t, Store& store, const std::string& na
     if (!scan.status().ok()) p.CheckError(scan.status(), what + " Scan");
     if (records_intact && w != nullptr && (!scan.status().ok() || n != w->records.size())) {
       p.Add(absl::StrCat(what, " Scan: ", n, " of the ", w->records.size(),
-                         " records written and intact"));
+                         " records written and intact, then ", scan.status().ToString()));
     }
   }
   absl::StatusOr<VerifyReport> v = log->Verify();
