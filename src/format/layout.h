@@ -40,14 +40,45 @@ inline constexpr uint64_t FrameSpace(uint64_t len) {
   return RoundUp(kFrameHeaderSize + len, 8) + kSlotSize;
 }
 
+// Largest values the format admits. Decoders refuse anything above them (docs/format.md,
+// "checks on read"), so arithmetic on decoded values stays far from overflow: a sequence
+// number, a compaction generation or a store generation plus any count of records a process
+// can append still fits in a u64.
+inline constexpr uint64_t kMaxSequence = uint64_t{1} << 62;
+// Largest segment file: ordinary segments are at most kMaxSegmentSize; an oversized variable
+// segment or a compacted segment holding one big record may pass it by a few pages. Slot
+// entries are u32 file offsets, so every segment must stay below 4 GiB.
+inline constexpr uint64_t kMaxSegmentFileSize = uint64_t{1} << 31;
+// Most records one segment file can hold: every record takes at least 16 bytes (a fixed slot
+// of the smallest stride; a variable frame header).
+inline constexpr uint64_t kMaxSegmentRecords = kMaxSegmentFileSize / 16;
+// Largest record alignment: a page.
+inline constexpr uint64_t kMaxRecordAlign = kPageSize;
+// Largest fixed record: one slot (payload, checksum) after the header page of the largest
+// segment.
+inline constexpr uint64_t kMaxFixedRecordSize = kMaxSegmentSize - kDataStart - 8;
+// Append times are seconds after time_base in a u32: |time_base| up to 2^32 keeps
+// (time_base + time) * 10^9 nanoseconds inside an i64.
+inline constexpr int64_t kMaxTimeBase = int64_t{1} << 32;
+
 // Fixed-size records: payload at slot start, u64 checksum at ChecksumOffset, slots `Stride`
-// bytes apart; Stride is a multiple of the alignment, so every payload stays aligned.
-inline constexpr uint32_t FixedChecksumOffset(uint32_t record_size) {
-  return static_cast<uint32_t>(RoundUp(record_size, 8));
+// bytes apart; Stride is a multiple of the alignment, so every payload stays aligned. Both are
+// computed in 64 bits from 32-bit inputs, so they never wrap; FixedLayoutValid tells whether
+// the result is a layout the format admits (then both fit in a u32, below 2^30).
+inline constexpr uint64_t FixedChecksumOffset(uint32_t record_size) {
+  return RoundUp(record_size, 8);
 }
-inline constexpr uint32_t FixedStride(uint32_t record_size, uint32_t align) {
-  return static_cast<uint32_t>(
-      RoundUp(FixedChecksumOffset(record_size) + 8, align > 8 ? align : 8));
+inline constexpr uint64_t FixedStride(uint32_t record_size, uint32_t align) {
+  return RoundUp(FixedChecksumOffset(record_size) + 8, align > 8 ? uint64_t{align} : 8);
+}
+// True when fixed records of `record_size` bytes aligned to `align` fit a segment of
+// `segment_size` bytes: size >= 1, align a power of two <= 4096, segment_size a valid segment
+// size, and 4096 + stride <= segment_size.
+inline constexpr bool FixedLayoutValid(uint32_t record_size, uint32_t align,
+                                       uint64_t segment_size) {
+  return record_size >= 1 && align >= 1 && (align & (align - 1)) == 0 && align <= kMaxRecordAlign &&
+         segment_size >= kMinSegmentSize && segment_size <= kMaxSegmentSize &&
+         segment_size % kPageSize == 0 && kDataStart + FixedStride(record_size, align) <= segment_size;
 }
 
 // Checksum of a fixed record; seeded with its sequence number so a record in the wrong slot,

@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstring>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "src/base/checksum.h"
 #include "src/base/endian.h"
@@ -60,12 +61,16 @@ class Reader {
   void Skip(size_t n) {
     if (Need(n)) pos_ += n;
   }
-  void Fail(std::string_view what) {
+  void Fail(std::string_view what) { FailAt(offset(), what); }
+  // Fails naming the file offset `at` (where the offending field starts).
+  void FailAt(size_t at, std::string_view what) {
     if (status_.ok()) {
-      status_ = absl::DataLossError(
-          absl::StrCat(path_, ": offset ", base_ + pos_, ": ", std::string(what)));
+      status_ = absl::DataLossError(absl::StrCat(path_, ": offset ", at, ": ", std::string(what)));
     }
   }
+  // File offset of the next byte to read.
+  size_t offset() const { return base_ + pos_; }
+  size_t remaining() const { return data_.size() - pos_; }
   bool ok() const { return status_.ok(); }
   const absl::Status& status() const { return status_; }
   bool done() const { return pos_ == data_.size(); }
@@ -87,13 +92,27 @@ class Reader {
   absl::Status status_;
 };
 
-RecordSchema ReadSchemaFields(Reader& r, std::string type_name) {
+// Smallest encodings, to refuse a count the body cannot hold before reading (or allocating
+// for) any of its entries.
+constexpr size_t kMinFieldBytes = 2 + 1 + 3 + 12;
+constexpr size_t kMinCollectionBytesV1 = 4 + 1 + 3 + 8 + 8 + 2 + 2 + 12;
+constexpr size_t kMinCollectionBytesV2 = kMinCollectionBytesV1 + 6 * 8 + 2;
+
+// Reads a schema and checks each field on its own (the record size and alignment are checked
+// by the caller, which knows the collection's kind and segment size).
+RecordSchema ReadSchemaFields(Reader& r, std::string type_name, const std::string& collection) {
   RecordSchema s;
   s.type_name = std::move(type_name);
   s.size = r.Fixed<uint32_t>();
   s.align = r.Fixed<uint32_t>();
-  uint32_t n = r.Fixed<uint32_t>();
+  const size_t count_at = r.offset();
+  const uint32_t n = r.Fixed<uint32_t>();
+  if (r.ok() && n > r.remaining() / kMinFieldBytes) {
+    r.FailAt(count_at, absl::StrCat("collection '", collection, "' has ", n,
+                                    " schema fields, more than the manifest body can hold"));
+  }
   for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    const size_t at = r.offset();
     FieldInfo f;
     f.name = r.String();
     f.type = static_cast<FieldType>(r.Fixed<uint8_t>());
@@ -101,15 +120,116 @@ RecordSchema ReadSchemaFields(Reader& r, std::string type_name) {
     f.offset = r.Fixed<uint32_t>();
     f.size = r.Fixed<uint32_t>();
     f.count = r.Fixed<uint32_t>();
-    if (r.ok() && (FieldTypeSize(f.type) == 0 || f.count == 0 ||
-                   uint64_t{FieldTypeSize(f.type)} * f.count != f.size ||
-                   uint64_t{f.offset} + f.size > s.size)) {
-      r.Fail(absl::StrCat("field '", f.name, "' has an invalid type, size or offset"));
+    if (!r.ok()) break;
+    const uint64_t element = FieldTypeSize(f.type);
+    std::string problem;
+    if (f.name.empty()) {
+      problem = "has an empty name";
+    } else if (element == 0) {
+      problem = absl::StrCat("has unknown type ", static_cast<int>(f.type));
+    } else if (f.count == 0 || element * f.count != f.size) {
+      problem = absl::StrCat("has size ", f.size, " for ", f.count, " elements of ", element,
+                             " bytes");
+    } else if (uint64_t{f.offset} + f.size > s.size) {
+      problem = absl::StrCat("at offset ", f.offset, " of ", f.size,
+                             " bytes ends past the record size ", s.size);
+    } else {
+      for (const FieldInfo& g : s.fields) {
+        if (g.name == f.name) problem = "appears twice";
+      }
+    }
+    if (!problem.empty()) {
+      r.FailAt(at, absl::StrCat("collection '", collection, "': field ", i, " '",
+                                absl::CEscape(f.name), "' ", problem));
     }
     s.fields.push_back(std::move(f));
   }
   return s;
 }
+
+namespace collection_checks {
+
+// File offsets of a collection entry's fields, for the error messages.
+struct Offsets {
+  size_t id = 0, kind = 0, segment_size = 0, first_seq = 0, type_name = 0, schema = 0;
+  size_t generation = 0, compacted_end = 0, time_base = 0, max_age = 0, time_field = 0;
+};
+
+// The checks on one decoded collection entry (docs/format.md 2.2, "checks on read"), in
+// entry order; the first failure sticks in `r`. `m` holds the collections decoded before it.
+void Check(Reader& r, const Manifest& m, const CollectionInfo& c, uint8_t kind,
+           const Offsets& at) {
+  auto fail = [&](size_t offset, const std::string& what) {
+    r.FailAt(offset, absl::StrCat("collection '", absl::CEscape(c.name), "' ", what));
+  };
+  const bool fixed = kind == static_cast<uint8_t>(CollectionKind::kFixed);
+  if (c.id == 0 || c.id >= m.next_collection_id) {
+    return fail(at.id, absl::StrCat("has id ", c.id, ", outside [1, next collection id ",
+                                    m.next_collection_id, ")"));
+  }
+  for (const CollectionInfo& other : m.collections) {
+    if (other.id == c.id) {
+      return fail(at.id, absl::StrCat("has id ", c.id, ", like collection '",
+                                      absl::CEscape(other.name), "'"));
+    }
+  }
+  if (!fixed && kind != static_cast<uint8_t>(CollectionKind::kVariable)) {
+    return fail(at.kind, absl::StrCat("has unknown kind ", kind));
+  }
+  if (c.segment_size < kMinSegmentSize || c.segment_size > kMaxSegmentSize ||
+      c.segment_size % kPageSize != 0) {
+    return fail(at.segment_size, absl::StrCat("has invalid segment size ", c.segment_size));
+  }
+  if (c.first_seq > kMaxSequence) {
+    return fail(at.first_seq, absl::StrCat("has first sequence number ", c.first_seq,
+                                           ", larger than any log reaches"));
+  }
+  if (fixed && !FixedLayoutValid(c.record_size, c.record_align, c.segment_size)) {
+    return fail(at.schema, absl::StrCat("has invalid record size or alignment (", c.record_size,
+                                        " bytes, align ", c.record_align, ", segment size ",
+                                        c.segment_size, ")"));
+  }
+  if (!fixed && (!c.schema.type_name.empty() || c.record_size != 0 || c.record_align != 0 ||
+                 !c.schema.fields.empty())) {
+    return fail(at.type_name, "holds byte records but has a record type");
+  }
+  if (c.generation > kMaxSequence) {
+    return fail(at.generation, absl::StrCat("has compaction generation ", c.generation,
+                                            ", larger than any log reaches"));
+  }
+  if (c.compacted_end > kMaxSequence) {
+    return fail(at.compacted_end, absl::StrCat("has compacted end ", c.compacted_end,
+                                               ", larger than any log reaches"));
+  }
+  if (c.compacted_end != 0 && c.generation == 0) {
+    return fail(at.compacted_end, "has compacted records but no generation");
+  }
+  if (c.time_base < -kMaxTimeBase || c.time_base > kMaxTimeBase) {
+    return fail(at.time_base, absl::StrCat("has time base ", c.time_base, " s, outside [",
+                                           -kMaxTimeBase, ", ", kMaxTimeBase, "]"));
+  }
+  if (c.retention.max_age.count() < 0) {
+    return fail(at.max_age, "has a negative retention age");
+  }
+  if (!fixed && !c.retention.time_field.empty()) {
+    return fail(at.time_field, "holds byte records but has a retention time field");
+  }
+  if (fixed && c.retention.max_age.count() > 0) {
+    const FieldInfo* time = nullptr;
+    for (const FieldInfo& f : c.schema.fields) {
+      if (f.name == c.retention.time_field) time = &f;
+    }
+    if (time == nullptr || time->count != 1 ||
+        (time->type != FieldType::kInt64 && time->type != FieldType::kUInt64)) {
+      return fail(at.time_field,
+                  absl::StrCat("has retention by age on time field '",
+                               absl::CEscape(c.retention.time_field),
+                               "', which is not an int64 or uint64 field of its schema"));
+    }
+  }
+}
+
+}  // namespace collection_checks
 
 std::string Describe(const FieldInfo& f) {
   std::string type(FieldTypeName(f.type));
@@ -175,6 +295,9 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
     return absl::FailedPreconditionError(absl::StrCat(path, ": manifest format version ", version,
                                                       ", this build reads up to ", kFormatVersion));
   }
+  if (version == 0) {
+    return absl::DataLossError(absl::StrCat(path, ": offset 8: manifest format version 0"));
+  }
   uint32_t marker;
   std::memcpy(&marker, h + 12, 4);
   if (marker != kEndianMarker) {
@@ -196,51 +319,56 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
   Reader r(body, kManifestHeaderSize, path);
   Manifest m;
   m.generation = r.Fixed<uint64_t>();
+  const size_t next_id_at = r.offset();
   m.next_collection_id = r.Fixed<uint32_t>();
-  uint32_t n = r.Fixed<uint32_t>();
+  const size_t count_at = r.offset();
+  const uint32_t n = r.Fixed<uint32_t>();
+  if (r.ok() && m.generation > kMaxSequence) {
+    r.FailAt(kManifestHeaderSize, absl::StrCat("manifest generation ", m.generation,
+                                               " is larger than any store reaches"));
+  }
+  if (r.ok() && m.next_collection_id == 0) r.FailAt(next_id_at, "next collection id is 0");
+  const size_t min_entry = version >= 2 ? kMinCollectionBytesV2 : kMinCollectionBytesV1;
+  if (r.ok() && n > r.remaining() / min_entry) {
+    r.FailAt(count_at, absl::StrCat(n, " collections do not fit in a manifest body of ",
+                                    body.size(), " bytes"));
+  }
   for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    collection_checks::Offsets at;
     CollectionInfo c;
+    at.id = r.offset();
     c.id = r.Fixed<uint32_t>();
-    uint8_t kind = r.Fixed<uint8_t>();
+    at.kind = r.offset();
+    const uint8_t kind = r.Fixed<uint8_t>();
     r.Skip(3);
+    at.segment_size = r.offset();
     c.segment_size = r.Fixed<uint64_t>();
+    at.first_seq = r.offset();
     c.first_seq = r.Fixed<uint64_t>();
     c.name = r.String();
+    at.type_name = r.offset();
     std::string type_name = r.String();
-    c.schema = ReadSchemaFields(r, std::move(type_name));
+    at.schema = r.offset();
+    c.schema = ReadSchemaFields(r, std::move(type_name), c.name);
     c.record_size = c.schema.size;
     c.record_align = c.schema.align;
     if (version >= 2) {
+      at.generation = r.offset();
       c.generation = r.Fixed<uint64_t>();
+      at.compacted_end = r.offset();
       c.compacted_end = r.Fixed<uint64_t>();
+      at.time_base = r.offset();
       c.time_base = static_cast<int64_t>(r.Fixed<uint64_t>());
       c.retention.max_records = r.Fixed<uint64_t>();
       c.retention.max_bytes = r.Fixed<uint64_t>();
+      at.max_age = r.offset();
       c.retention.max_age = std::chrono::nanoseconds(static_cast<int64_t>(r.Fixed<uint64_t>()));
+      at.time_field = r.offset();
       c.retention.time_field = r.String();
     }
     if (!r.ok()) break;
-    if (c.compacted_end != 0 && c.generation == 0) {
-      r.Fail(absl::StrCat("collection '", c.name, "' has compacted records but no generation"));
-      break;
-    }
-    if (c.retention.max_age.count() < 0) {
-      r.Fail(absl::StrCat("collection '", c.name, "' has a negative retention age"));
-      break;
-    }
-    if (kind != static_cast<uint8_t>(CollectionKind::kFixed) &&
-        kind != static_cast<uint8_t>(CollectionKind::kVariable)) {
-      r.Fail(absl::StrCat("collection '", c.name, "' has unknown kind ", kind));
-    } else if (c.segment_size < kMinSegmentSize || c.segment_size > kMaxSegmentSize ||
-               c.segment_size % kPageSize != 0) {
-      r.Fail(absl::StrCat("collection '", c.name, "' has invalid segment size ", c.segment_size));
-    } else if (kind == static_cast<uint8_t>(CollectionKind::kFixed) &&
-               (c.record_size == 0 || c.record_align == 0 || !std::has_single_bit(c.record_align) ||
-                c.record_align > kPageSize ||
-                FixedStride(c.record_size, c.record_align) + kDataStart > c.segment_size)) {
-      r.Fail(absl::StrCat("collection '", c.name, "' has invalid record size or alignment"));
-    }
     c.kind = static_cast<CollectionKind>(kind);
+    collection_checks::Check(r, m, c, kind, at);
     m.collections.push_back(std::move(c));
   }
   if (r.ok() && !r.done()) r.Fail("trailing bytes after the last collection");

@@ -27,8 +27,9 @@ inline constexpr size_t kManifestHeaderSize = 40;
 
 std::string EncodeManifest(const Manifest& m);
 // Errors (each naming `path` and the byte offset): FailedPrecondition for a file that is not a
-// manifest, a newer format version or the other byte order; DataLoss for a checksum mismatch
-// or a truncated or malformed body.
+// manifest, a newer format version or the other byte order; DataLoss for a checksum mismatch,
+// a truncated or malformed body, or any field out of its range (docs/format.md 2.2, "checks on
+// read"). A manifest that decodes has only values later arithmetic cannot overflow on.
 absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::string& path);
 
 // Schema fingerprint stored in segment headers: covers size, alignment and every field.

@@ -14,6 +14,9 @@ constexpr char kSegmentMagic[8] = {'R', 'S', 'S', 'E', 'G', 'M', 'N', 'T'};
 constexpr uint32_t kCommitMagic = 0x54494D43;  // "CMIT"
 constexpr uint32_t kSealedFlag = 1;
 constexpr uint8_t kCompactedFlag = 1;
+// CollectionKind values (include/recstore/log.h).
+constexpr uint8_t kKindFixed = 1;
+constexpr uint8_t kKindVariable = 2;
 
 }  // namespace
 
@@ -50,6 +53,9 @@ absl::StatusOr<SegmentHeader> DecodeSegmentHeader(const std::byte* src, const st
     return absl::FailedPreconditionError(absl::StrCat(path, ": segment format version ", version,
                                                       ", this build reads up to ", kFormatVersion));
   }
+  if (version == 0) {
+    return absl::DataLossError(absl::StrCat(path, ": offset 8: segment format version 0"));
+  }
   SegmentHeader h;
   h.kind = static_cast<uint8_t>(src[12]);
   h.collection_id = DecodeFixed32(src + 16);
@@ -60,6 +66,36 @@ absl::StatusOr<SegmentHeader> DecodeSegmentHeader(const std::byte* src, const st
   h.capacity = DecodeFixed64(src + 48);
   h.compacted = (static_cast<uint8_t>(src[13]) & kCompactedFlag) != 0;
   h.generation = DecodeFixed64(src + 56);
+  // Every field is range-checked, although the checksum matched: a checksum tells damage,
+  // not hostility (docs/format.md 3.1, "checks on read").
+  auto bad = [&](int offset, const char* what, uint64_t value) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": offset ", offset, ": segment header ", what, " ", value));
+  };
+  if (h.kind != kKindFixed && h.kind != kKindVariable) return bad(12, "has unknown kind", h.kind);
+  if (h.collection_id == 0) return bad(16, "has collection id", 0);
+  if (h.capacity <= kDataStart || h.capacity > kMaxSegmentFileSize ||
+      h.capacity % kPageSize != 0) {
+    return bad(48, "has invalid capacity", h.capacity);
+  }
+  if (h.kind == kKindFixed) {
+    if (h.record_size == 0 || h.record_size > kMaxFixedRecordSize) {
+      return bad(20, "has invalid record size", h.record_size);
+    }
+    if (h.stride < FixedStride(h.record_size, 1) || h.stride % 8 != 0 ||
+        h.stride > h.capacity - kDataStart) {
+      return bad(24, "has invalid stride", h.stride);
+    }
+  } else {
+    if (h.record_size != 0) return bad(20, "of a variable collection has record size", h.record_size);
+    if (h.stride != 0) return bad(24, "of a variable collection has stride", h.stride);
+  }
+  if (h.first_seq > kMaxSequence) return bad(40, "has first sequence number", h.first_seq);
+  if (h.compacted ? h.generation == 0 || h.generation > kMaxSequence : h.generation != 0) {
+    return bad(56, h.compacted ? "of a compacted segment has generation"
+                               : "of an ordinary segment has generation",
+               h.generation);
+  }
   return h;
 }
 
@@ -78,9 +114,17 @@ bool DecodeCommitBlock(const std::byte* src, uint64_t first_seq, CommitBlock* ou
   std::memcpy(buf, src, sizeof(buf));
   if (base::DecodeFixed32(buf) != kCommitMagic) return false;
   if (base::DecodeFixed64(buf + 24) != base::Checksum64(buf, 24, first_seq)) return false;
+  const uint64_t records = base::DecodeFixed64(buf + 8);
+  const uint64_t data_end = base::DecodeFixed64(buf + 16);
+  // Bounds that hold for every segment of every collection; the caller checks the tighter
+  // ones that need the segment's capacity and geometry.
+  if (records > kMaxSegmentRecords || data_end < kDataStart || data_end > kMaxSegmentFileSize ||
+      data_end % 8 != 0) {
+    return false;
+  }
   out->sealed = (base::DecodeFixed32(buf + 4) & kSealedFlag) != 0;
-  out->records = base::DecodeFixed64(buf + 8);
-  out->data_end = base::DecodeFixed64(buf + 16);
+  out->records = records;
+  out->data_end = data_end;
   return true;
 }
 

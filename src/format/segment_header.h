@@ -32,7 +32,9 @@ inline constexpr size_t kEncodedSegmentHeaderSize = 72;
 // Writes the header into the first kEncodedSegmentHeaderSize bytes of `dst`.
 void EncodeSegmentHeader(const SegmentHeader& h, std::byte* dst);
 // Reads and checks a header. DataLoss (naming `path` and the offset) on a bad magic or
-// checksum; FailedPrecondition on a newer format version.
+// checksum, format version 0, or a field out of range (docs/format.md 3.1: kind, collection id,
+// record size, stride, first_seq, capacity, generation); FailedPrecondition on a newer format
+// version. What it returns satisfies those ranges, so arithmetic on it cannot overflow.
 absl::StatusOr<SegmentHeader> DecodeSegmentHeader(const std::byte* src, const std::string& path);
 
 // The durable point of one segment, written after a sync has made it true.
@@ -49,8 +51,9 @@ inline constexpr size_t kEncodedCommitBlockSize = 32;
 // Writes the block to `dst` (kEncodedCommitBlockSize bytes at kCommitBlockOffset of the
 // segment); the checksum is seeded with the segment's first sequence number.
 void EncodeCommitBlock(const CommitBlock& c, uint64_t first_seq, std::byte* dst);
-// Reads a block; false when it was never written or fails its checksum (then recovery scans
-// the segment from its start).
+// Reads a block; false when it was never written, fails its checksum or holds values no
+// segment can have (records > kMaxSegmentRecords; data_end outside [4096, kMaxSegmentFileSize]
+// or not a multiple of 8). Then recovery scans the segment from its start.
 bool DecodeCommitBlock(const std::byte* src, uint64_t first_seq, CommitBlock* out);
 
 }  // namespace recstore::format

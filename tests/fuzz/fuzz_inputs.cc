@@ -5,30 +5,19 @@
 #include <fstream>
 #include <system_error>
 
-#include "src/base/checksum.h"
-#include "src/base/endian.h"
 #include "recstore/env.h"
 #include "src/store/manifest_file.h"
 #include "tests/fuzz/scratch_dir.h"
+#include "tests/testing/checksum_fixup.h"
 
 namespace recstore::fuzz {
 
-void FixManifestChecksums(std::string* m) {
-  if (m->size() < format::kManifestHeaderSize) return;
-  char* h = m->data();
-  const std::string_view body(m->data() + format::kManifestHeaderSize,
-                              m->size() - format::kManifestHeaderSize);
-  base::EncodeFixed64(h + 16, body.size());
-  base::EncodeFixed64(h + 24, base::StringChecksum64(body));
-  base::EncodeFixed64(h + 32, base::Checksum64(h, 32));
-}
+void FixManifestChecksums(std::string* m) { testing::FixManifestChecksums(m); }
 
-void FixSegmentHeaderChecksum(std::byte* header) {
-  base::EncodeFixed64(header + 64, base::Checksum64(header, 64));
-}
+void FixSegmentHeaderChecksum(std::byte* header) { testing::FixSegmentHeaderChecksum(header); }
 
 void FixCommitChecksum(std::byte* block, uint64_t first_seq) {
-  base::EncodeFixed64(block + 24, base::Checksum64(block, 24, first_seq));
+  testing::FixCommitChecksum(block, first_seq);
 }
 
 absl::StatusOr<format::Manifest> ReadManifestBytes(const std::string& bytes) {

@@ -33,6 +33,8 @@ constexpr uint64_t kSegmentSize = 64 << 10;
 constexpr char kFixedName[] = "f";
 constexpr char kBytesName[] = "v";
 
+}  // namespace
+
 FuzzRecord FixedRecord(uint64_t seq) {
   FuzzRecord r{static_cast<uint16_t>(seq * 31),
                static_cast<uint8_t>(seq),
@@ -45,6 +47,8 @@ FuzzRecord FixedRecord(uint64_t seq) {
 std::string BytesRecord(uint64_t seq) {
   return std::string(40 + (seq * 7) % 61, static_cast<char>('a' + seq % 26));
 }
+
+namespace {
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -133,8 +137,7 @@ KindTemplate LoadKind(const std::string& dir, const format::Manifest& m, const c
 const Template& GetTemplate() {
   static const Template* t = [] {
     auto* t = new Template;
-    const std::string dir = ScratchDir() + "/template";
-    BuildStore(dir, /*full_first=*/true, /*n=*/0);
+    const std::string& dir = TemplateStoreDir();
     absl::StatusOr<format::Manifest> m = store::ReadManifest(Env::Default(), dir);
     FUZZ_CHECK(m.ok()) << m.status();
     t->kinds[0] = LoadKind(dir, *m, kFixedName);
@@ -331,6 +334,15 @@ std::shared_ptr<internal::Collection> Open(const KindTemplate& k, const std::str
 }
 
 }  // namespace
+
+const std::string& TemplateStoreDir() {
+  static const std::string* dir = [] {
+    auto* d = new std::string(ScratchDir() + "/template");
+    BuildStore(*d, /*full_first=*/true, /*n=*/0);
+    return d;
+  }();
+  return *dir;
+}
 
 void RunReaderInput(const uint8_t* data, size_t size) {
   const Template& t = GetTemplate();

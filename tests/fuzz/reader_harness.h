@@ -52,6 +52,12 @@ RECSTORE_RECORD(FuzzRecord, a, b, c, text);
 // Runs one input (never throws; aborts on a broken invariant).
 void RunReaderInput(const uint8_t* data, size_t size);
 
+// The template store (built on first use): collections "f" (FuzzRecord, id 1) and "v" (bytes,
+// id 2), each one full segment of 64 KiB; and the records written to it.
+const std::string& TemplateStoreDir();
+FuzzRecord FixedRecord(uint64_t seq);
+std::string BytesRecord(uint64_t seq);
+
 // Inputs made by the engine: stores written with real appends and syncs, turned into the
 // input format above, in several modes. `scratch` is an empty directory to build them in.
 std::vector<std::string> ReaderSeeds(const std::string& scratch);

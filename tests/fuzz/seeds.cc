@@ -12,6 +12,7 @@
 #include "src/format/layout.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/reader_harness.h"
+#include "tests/fuzz/store_harness.h"
 #include "tests/testing/records.h"
 
 namespace recstore::fuzz {
@@ -75,6 +76,10 @@ void BuildShapes(const std::string& scratch, Visit visit) {
 
 std::vector<std::string> ManifestSeeds(const std::string& scratch) {
   std::vector<std::string> seeds;
+  // The store stage (control bits 1 and 2) on the record reader's template store.
+  const std::string m = TemplateManifest();
+  seeds.push_back(std::string(1, '\3') + m);
+  seeds.push_back(std::string(1, '\7') + m);
   BuildShapes(scratch, [&](const std::string& dir) {
     const std::string m = ReadFile(dir + "/MANIFEST");
     seeds.push_back(std::string(1, '\0') + m);
@@ -202,6 +207,19 @@ std::vector<std::string> EdgeInputs(const std::string& target) {
     in.push_back("\1" + m + std::string(16, '\0') + "\xff\xff\xff\xff");
     in.push_back("\1" + m + std::string(12, '\0') + Le32(0xffffffff));  // 2^32-1 collections
     in.emplace_back(kManifestBadName, sizeof(kManifestBadName) - 1);
+    // Issue 12, bug 4: record size 0xFFFFFFF9 with valid checksums, and the segment headers
+    // following it: the 32-bit stride wrapped to 8 and recovery read 4 GiB from a 64 KiB map.
+    // The template manifest's first collection is the fixed "f": its record size follows the
+    // entry's 24 fixed bytes, its name and its type name.
+    std::string bug4 = TemplateManifest();
+    const std::byte* b = reinterpret_cast<const std::byte*>(bug4.data());
+    size_t record_size_at = 40 + 16 + 24;
+    record_size_at += 2 + base::DecodeFixed16(b + record_size_at);  // name
+    record_size_at += 2 + base::DecodeFixed16(b + record_size_at);  // type name
+    FUZZ_CHECK(base::DecodeFixed32(bug4.data() + record_size_at) == sizeof(FuzzRecord));
+    base::EncodeFixed32(bug4.data() + record_size_at, 0xFFFFFFF9);
+    in.push_back("\7" + bug4);
+    in.push_back("\3" + bug4);
   }
   if (target == "segment_header") {
     in.push_back("\3" + std::string(112, '\0'));

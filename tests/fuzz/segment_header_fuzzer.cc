@@ -5,8 +5,8 @@
 // first_seq seed (missing bytes read as zero). Control bit 0 fixes the header checksum, bit 1
 // the commit block's, so mutations reach the field decoding.
 //
-// Invariants: errors are DataLoss or FailedPrecondition naming the file; whatever decodes
-// re-encodes to bytes that decode to the same values; a block is never accepted under another
+// Invariants: errors are DataLoss or FailedPrecondition naming the file; whatever decodes has
+// every field in the ranges of docs/format.md 3.1 and 3.2 ("checks on read") and re-encodes to bytes that decode to the same values; a block is never accepted under another
 // segment's seed when its checksum was fixed for this one (unless the seeds are equal).
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "src/base/endian.h"
+#include "src/format/layout.h"
 #include "src/format/segment_header.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/fuzz_inputs.h"
@@ -32,6 +33,22 @@ void Run(const uint8_t* data, size_t size) {
   const std::string path = "fuzz/00000000000000000000.seg";
   absl::StatusOr<format::SegmentHeader> h = format::DecodeSegmentHeader(header, path);
   if (h.ok()) {
+    // What a decoded header promises (docs/format.md 3.1, "checks on read").
+    FUZZ_CHECK(h->kind == 1 || h->kind == 2) << "kind " << int{h->kind};
+    FUZZ_CHECK(h->collection_id >= 1 && h->first_seq <= format::kMaxSequence);
+    FUZZ_CHECK(h->capacity > format::kDataStart && h->capacity <= format::kMaxSegmentFileSize &&
+               h->capacity % format::kPageSize == 0)
+        << "capacity " << h->capacity;
+    if (h->kind == 1) {
+      FUZZ_CHECK(h->record_size >= 1 && h->record_size <= format::kMaxFixedRecordSize &&
+                 h->stride >= format::FixedStride(h->record_size, 1) &&
+                 h->stride <= h->capacity - format::kDataStart)
+          << "record size " << h->record_size << ", stride " << h->stride;
+    } else {
+      FUZZ_CHECK(h->record_size == 0 && h->stride == 0);
+    }
+    FUZZ_CHECK(h->compacted ? h->generation >= 1 && h->generation <= format::kMaxSequence
+                            : h->generation == 0);
     seed = h->first_seq;
     std::byte again[format::kEncodedSegmentHeaderSize];
     format::EncodeSegmentHeader(*h, again);
@@ -46,6 +63,9 @@ void Run(const uint8_t* data, size_t size) {
   if (data[0] & 2) FixCommitChecksum(block, seed);
   format::CommitBlock c;
   if (format::DecodeCommitBlock(block, seed, &c)) {
+    FUZZ_CHECK(c.records <= format::kMaxSegmentRecords && c.data_end >= format::kDataStart &&
+               c.data_end <= format::kMaxSegmentFileSize && c.data_end % 8 == 0)
+        << "commit block with " << c.records << " records, data end " << c.data_end;
     std::byte again[format::kEncodedCommitBlockSize];
     format::EncodeCommitBlock(c, seed, again);
     format::CommitBlock c2;
