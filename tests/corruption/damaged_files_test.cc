@@ -1,0 +1,299 @@
+// Damaged file sets (issue 12, test kind 3): whole files of a store deleted, zeroed, truncated
+// to 0, truncated to their header, or with only their header zeroed; one file at a time
+// (every segment, every compacted segment, MANIFEST, LOCK), then the same damage to pairs of
+// files (every pair within a collection; a deterministic sample of pairs across collections,
+// all of them with RECSTORE_DAMAGE_FULL=1).
+//
+// After each damage the store is opened in each RecoveryMode, as the writer and read-only,
+// each time in a forked child (a crash is reported as the failure of that case), and checked
+// as damage_check.h says: refuse naming the file, or keep every synced record readable or
+// reported; never a silent loss. Also: a refused writer open changes no file, a read-only
+// open changes nothing, the LOCK file comes back after a writer open, a writer open with
+// create_if_missing never makes a new store over a damaged MANIFEST, and `recstore verify` and
+// `recstore info` (argv[1]: the tool) do not crash and report the damage.
+//
+// Each failing case is one gtest failure listing its broken promises and the observers that
+// saw each; the counts of cases, observations and records checked are printed at the end.
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+#include "tests/corruption/damage_check.h"
+#include "tests/corruption/file_set.h"
+
+namespace recstore::testing {
+namespace {
+
+const char* g_cli = nullptr;  // the recstore tool, from argv[1]
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+constexpr int kTimeoutSeconds = 120;
+#else
+constexpr bool kSanitized = false;
+constexpr int kTimeoutSeconds = 30;
+#endif
+
+// CI runs every damage of every single file with the tool; of the pairs within a collection,
+// one case (pair and damage) in kWithinSample (every one in plain builds); of the pairs
+// across collections and store files, one case in kCrossSample; the tool on one pair case in
+// kCliSample. The samples rotate the damage from pair to pair. RECSTORE_DAMAGE_FULL=1 runs
+// every case, each with the tool.
+constexpr size_t kWithinSample = kSanitized ? 3 : 1;
+constexpr size_t kCrossSample = kSanitized ? 24 : 12;
+constexpr size_t kCliSample = 4;
+
+bool FullRun() {
+  const char* v = std::getenv("RECSTORE_DAMAGE_FULL");
+  return v != nullptr && std::string(v) == "1";
+}
+
+bool WithCli(size_t pair_case) { return FullRun() || pair_case % kCliSample == 0; }
+
+constexpr Observer kObservers[] = {
+    {RecoveryMode::kTolerateTornTail, false},    {RecoveryMode::kTolerateTornTail, true},
+    {RecoveryMode::kAbsoluteConsistency, false}, {RecoveryMode::kAbsoluteConsistency, true},
+    {RecoveryMode::kSalvage, false},             {RecoveryMode::kSalvage, true},
+};
+
+struct Totals {
+  uint64_t cases = 0, failed = 0, observations = 0, cli_runs = 0, records = 0;
+  std::map<std::string, uint64_t> outcomes;
+
+  void Print(const std::string& title) const {
+    std::cout << "damaged_files: " << title << ": " << cases << " cases (" << failed
+              << " failed), " << observations << " observations, " << cli_runs
+              << " tool runs, " << records << " record reads checked\n";
+    for (const auto& [what, n] : outcomes) {
+      std::cout << "damaged_files: " << title << ":   " << what << ": " << n << "\n";
+    }
+    std::cout.flush();
+  }
+};
+
+// Runs damage cases on one FileSet, keeping track of what its directory holds.
+class Runner {
+ public:
+  explicit Runner(const FileSet& set) : set_(set), now_(ReadTree(set.dir())) {}
+  ~Runner() {
+    WriteTree(set_.dir(), now_, set_.pristine());
+    totals_.Print(::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+
+  // Damages `files` with `d` (skipped when the damage does not apply to one of them), observes
+  // the store in every mode, and reports the case's broken promises as one failure.
+  void RunCase(const std::vector<std::string>& files, Damage d, bool with_cli = true) {
+    Tree damaged_tree = set_.pristine();
+    for (const std::string& f : files) {
+      if (!ApplyDamage(d, f, &damaged_tree)) return;
+    }
+    const std::set<std::string> damaged(files.begin(), files.end());
+    WriteTree(set_.dir(), now_, damaged_tree);
+    now_ = damaged_tree;
+    ++totals_.cases;
+    std::map<std::string, std::vector<std::string>> problems;  // problem -> observers
+    std::vector<Observer> observers(std::begin(kObservers), std::end(kObservers));
+    if (damaged.count("MANIFEST") > 0) {
+      observers.push_back({RecoveryMode::kTolerateTornTail, false, /*create_if_missing=*/true});
+    }
+    for (const Observer& o : observers) {
+      Findings f = Observe(o, damaged, damaged_tree, "");
+      Tree after = ReadTree(set_.dir());
+      // A writer open that changed files: the next open must still see every record as the
+      // first one did (nothing "repaired" away between two opens).
+      if (!o.read_only && !f.store_refused && !DiffTree(damaged_tree, after, {"LOCK"}).empty()) {
+        Findings again = Observe(o, damaged, after, "second open: ");
+        for (std::string& p : again.problems) {
+          const std::string plain = p.substr(std::string("second open: ").size());
+          if (std::find(f.problems.begin(), f.problems.end(), plain) == f.problems.end()) {
+            f.problems.push_back(std::move(p));
+          }
+        }
+        after = ReadTree(set_.dir());
+      }
+      for (const std::string& p : f.problems) problems[p].push_back(ObserverName(o));
+      for (const std::string& oc : f.outcomes) ++totals_.outcomes[oc];
+      if (after != damaged_tree) WriteTree(set_.dir(), after, damaged_tree);
+    }
+    if (with_cli) {
+      for (const std::string& p :
+           CheckCli(g_cli, set_, damaged, kTimeoutSeconds, &totals_.cli_runs)) {
+        problems[p].push_back("recstore tool");
+      }
+      const Tree after = ReadTree(set_.dir());
+      if (after != damaged_tree) {
+        problems["the recstore tool (read-only) changed files: " +
+                 absl::StrJoin(DiffTree(damaged_tree, after), ", ")]
+            .push_back("recstore tool");
+        WriteTree(set_.dir(), after, damaged_tree);
+      }
+    }
+    if (problems.empty()) return;
+    ++totals_.failed;
+    std::string text;
+    for (const auto& [p, who] : problems) {
+      absl::StrAppend(&text, "\n  - ", p, "\n      [", absl::StrJoin(who, "; "), "]");
+    }
+    ADD_FAILURE() << "damage: " << absl::StrJoin(files, " + ") << " " << DamageName(d) << text;
+  }
+
+  // Every pair of `files` with every damage, one case in `sample` (by position, so each pair
+  // meets a different damage as the sample advances).
+  void RunPairsWithin(const std::vector<std::string>& files, size_t sample) {
+    size_t n = 0;
+    for (size_t i = 0; i < files.size(); ++i) {
+      for (size_t j = i + 1; j < files.size(); ++j) {
+        for (Damage d : kDamages) {
+          if (n % sample == 0) RunCase({files[i], files[j]}, d, WithCli(n / sample));
+          ++n;
+        }
+      }
+    }
+  }
+
+ private:
+  // One observation in a child, on the store as `before` has it, with the checks of what the
+  // open changed: a refused writer open and a read-only open change nothing (a writer may
+  // rewrite the LOCK file), and a writer open brings a damaged LOCK file back.
+  Findings Observe(const Observer& o, const std::set<std::string>& damaged, const Tree& before,
+                   const std::string& prefix) {
+    Findings f = ObserveInChild(set_, damaged, o, kTimeoutSeconds, prefix);
+    ++totals_.observations;
+    totals_.records += f.records_checked;
+    const Tree after = ReadTree(set_.dir());
+    std::vector<std::string> changed;
+    if (o.read_only) {
+      changed = DiffTree(before, after);
+    } else if (f.store_refused) {
+      changed = DiffTree(before, after, {"LOCK"});
+    } else {
+      for (const std::string& p : DiffTree(before, after)) {
+        for (const std::string& folder : f.refused) {
+          if (p.starts_with(folder + "/")) changed.push_back(p);
+        }
+      }
+    }
+    if (!changed.empty()) {
+      f.problems.push_back(absl::StrCat(prefix,
+                                        o.read_only ? "the read-only open" : "the refused open",
+                                        " changed files: ", absl::StrJoin(changed, ", ")));
+    }
+    if (!o.read_only && !f.store_refused && damaged.count("LOCK") > 0 &&
+        after.count("LOCK") == 0) {
+      f.problems.push_back(prefix + "the writer open did not create the LOCK file again");
+    }
+    return f;
+  }
+
+  const FileSet& set_;
+  Tree now_;  // what the store directory holds
+  Totals totals_;
+};
+
+absl::StatusOr<FileSet> BuildIn(const std::string& name, FileSet::Layout layout) {
+  const char* root = std::getenv("TEST_TMPDIR");
+  const std::filesystem::path dir = std::filesystem::path(root != nullptr ? root : "/tmp") / name;
+  std::filesystem::remove_all(dir);
+  return FileSet::Build(dir.string(), layout);
+}
+
+class DamagedFilesTest : public ::testing::Test {
+ protected:
+  // Built once per process (per shard); each test leaves it as it found it.
+  static void SetUpTestSuite() {
+    absl::StatusOr<FileSet> set = BuildIn("damaged_files_store", FileSet::Layout::kMixed);
+    ASSERT_TRUE(set.ok()) << set.status();
+    set_ = new FileSet(*std::move(set));
+  }
+  static void TearDownTestSuite() {
+    delete set_;
+    set_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(set_, nullptr);
+    ASSERT_NE(g_cli, nullptr) << "usage: damaged_files_test PATH_TO_RECSTORE_TOOL";
+  }
+
+  static FileSet* set_;
+};
+
+FileSet* DamagedFilesTest::set_ = nullptr;
+
+// The checks themselves: the undamaged store passes every one of them in every mode.
+TEST_F(DamagedFilesTest, UndamagedStorePassesEveryCheck) {
+  for (const Observer& o : kObservers) {
+    Findings f = ObserveInChild(*set_, {}, o, kTimeoutSeconds);
+    EXPECT_TRUE(f.problems.empty()) << ObserverName(o) << ": " << absl::StrJoin(f.problems, "\n");
+    EXPECT_GT(f.records_checked, 10000u);
+    const std::vector<std::string> changed =
+        DiffTree(set_->pristine(), ReadTree(set_->dir()), {"LOCK"});
+    EXPECT_TRUE(changed.empty()) << ObserverName(o) << " changed " << absl::StrJoin(changed, ", ");
+  }
+  uint64_t runs = 0;
+  std::vector<std::string> cli = CheckCli(g_cli, *set_, {}, kTimeoutSeconds, &runs);
+  EXPECT_TRUE(cli.empty()) << absl::StrJoin(cli, "\n");
+}
+
+TEST_F(DamagedFilesTest, SingleFiles) {
+  Runner run(*set_);
+  for (const std::string& file : set_->Files()) {
+    for (Damage d : kDamages) run.RunCase({file}, d);
+  }
+}
+
+TEST_F(DamagedFilesTest, PairsWithinFixedCollection) {
+  Runner(*set_).RunPairsWithin(set_->collections()[0].files, FullRun() ? 1 : kWithinSample);
+}
+
+TEST_F(DamagedFilesTest, PairsWithinByteCollection) {
+  Runner(*set_).RunPairsWithin(set_->collections()[1].files, FullRun() ? 1 : kWithinSample);
+}
+
+TEST_F(DamagedFilesTest, PairsWithinCheckpointSet) {
+  Runner(*set_).RunPairsWithin(set_->collections()[2].files, FullRun() ? 1 : kWithinSample);
+}
+
+// Pairs of files in different collections, a collection file with MANIFEST or LOCK, and
+// MANIFEST with LOCK.
+TEST_F(DamagedFilesTest, PairsAcrossCollectionsAndStoreFiles) {
+  Runner run(*set_);
+  const std::vector<std::string> all = set_->Files();
+  const size_t sample = FullRun() ? 1 : kCrossSample;
+  size_t n = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    for (size_t j = i + 1; j < all.size(); ++j) {
+      const int ci = set_->CollectionOf(all[i]), cj = set_->CollectionOf(all[j]);
+      if (ci == cj && ci >= 0) continue;
+      for (Damage d : kDamages) {
+        if (n % sample == 0) run.RunCase({all[i], all[j]}, d, WithCli(n / sample));
+        ++n;
+      }
+    }
+  }
+}
+
+// A byte log whose five middle segments are gone: the hole spans more records than a segment
+// has slots, so a read that takes the segment before the hole for the one holding a record
+// in it looks for that record's slot far outside the segment (issue 12, bug 5).
+TEST(DamagedFilesHoleTest, ByteLogWithFiveMiddleSegmentsMissing) {
+  ASSERT_NE(g_cli, nullptr) << "usage: damaged_files_test PATH_TO_RECSTORE_TOOL";
+  absl::StatusOr<FileSet> set = BuildIn("damaged_files_ticks", FileSet::Layout::kTinyRecords);
+  ASSERT_TRUE(set.ok()) << set.status();
+  const std::vector<std::string>& files = set->collections()[0].files;
+  ASSERT_GE(files.size(), 7u);
+  Runner run(*set);
+  run.RunCase({files.begin() + 1, files.begin() + 6}, Damage::kDelete);
+}
+
+}  // namespace
+}  // namespace recstore::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (argc > 1) recstore::testing::g_cli = argv[1];
+  return RUN_ALL_TESTS();
+}
