@@ -310,7 +310,8 @@ class LogBase {
   // Syncs, then rewrites the records below the active segment that `options` keeps (by key,
   // by predicate, or all of them) into new full segments of a new compaction generation. A
   // record's sequence number and bytes never change. Errors also: InvalidArgument for a key
-  // or tombstone field that the schema lacks or a key spec of the wrong kind.
+  // or tombstone field that the schema lacks or a key spec of the wrong kind; DataLoss naming
+  // a record it cannot read (in every recovery mode), with the collection unchanged.
   [[nodiscard]] absl::StatusOr<CompactionStats> Compact(const CompactOptions& options = {}) const {
     return core_.Compact(options);
   }

@@ -36,17 +36,21 @@ struct SyncPolicy {
 enum class RecoveryMode {
   // Default. Keep the longest prefix of complete, checksum-valid records after the durable
   // point; truncate the rest (a torn tail after a crash is normal) and report it. In every
-  // mode, a segment that cannot be read, has an invalid header or is shorter than its
-  // capacity fails the open with its error (DataLoss naming the file) and no file changes;
-  // only a newest segment whose header is all zeros (a torn creation) is removed.
+  // mode, damage is never silently dropped (docs/durability.md 1.2): a segment that cannot
+  // be read, is missing, has an invalid or all-zero header or is shorter than its capacity
+  // fails the open with its error (DataLoss naming the file) and no file changes, unless the
+  // open does not need it, and then every read of its records returns DataLoss naming it. No
+  // mode removes a segment that holds synced records.
   kTolerateTornTail,
-  // Verify every record of every segment on open; any invalid record or non-zero byte after
-  // the last record, or fewer records than a commit block recorded as durable, fails the open
-  // with DataLoss. Open time grows with the data.
+  // Verify every record of every segment on open, compacted segments included; any invalid
+  // record or non-zero byte after the last record, or fewer records than a commit block
+  // recorded as durable, fails the open with DataLoss naming the file and offset. Open time
+  // grows with the data.
   kAbsoluteConsistency,
   // Like kTolerateTornTail, but continue past invalid records in the tail, keep every valid
   // record found after them and report the invalid ones. Scans skip the invalid records;
-  // Get() of one returns DataLoss.
+  // Get() of one returns DataLoss. Compact and Merge do not skip them: they fail with
+  // DataLoss naming the record and change nothing, so damage never becomes a gap.
   kSalvage,
 };
 

@@ -78,7 +78,9 @@ struct Totals {
 // Runs damage cases on one FileSet, keeping track of what its directory holds.
 class Runner {
  public:
-  explicit Runner(const FileSet& set) : set_(set), now_(ReadTree(set.dir())) {}
+  explicit Runner(const FileSet& set) : set_(set), now_(set.pristine()) {
+    RestoreDir(set.dir(), now_, DiffDir(set.dir(), now_));
+  }
   ~Runner() {
     WriteTree(set_.dir(), now_, set_.pristine());
     totals_.Print(::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -101,35 +103,36 @@ class Runner {
       observers.push_back({RecoveryMode::kTolerateTornTail, false, /*create_if_missing=*/true});
     }
     for (const Observer& o : observers) {
-      Findings f = Observe(o, damaged, damaged_tree, "");
-      Tree after = ReadTree(set_.dir());
+      std::vector<std::string> changed;
+      Findings f = Observe(o, damaged, damaged_tree, "", &changed);
       // A writer open that changed files: the next open must still see every record as the
       // first one did (nothing "repaired" away between two opens).
-      if (!o.read_only && !f.store_refused && !DiffTree(damaged_tree, after, {"LOCK"}).empty()) {
-        Findings again = Observe(o, damaged, after, "second open: ");
+      if (!o.read_only && !f.store_refused &&
+          std::any_of(changed.begin(), changed.end(),
+                      [](const std::string& p) { return !p.starts_with("LOCK "); })) {
+        Findings again = Observe(o, damaged, ReadTree(set_.dir()), "second open: ", nullptr);
         for (std::string& p : again.problems) {
           const std::string plain = p.substr(std::string("second open: ").size());
           if (std::find(f.problems.begin(), f.problems.end(), plain) == f.problems.end()) {
             f.problems.push_back(std::move(p));
           }
         }
-        after = ReadTree(set_.dir());
+        changed = DiffDir(set_.dir(), damaged_tree);
       }
       for (const std::string& p : f.problems) problems[p].push_back(ObserverName(o));
       for (const std::string& oc : f.outcomes) ++totals_.outcomes[oc];
-      if (after != damaged_tree) WriteTree(set_.dir(), after, damaged_tree);
+      if (!changed.empty()) RestoreDir(set_.dir(), damaged_tree, changed);
     }
     if (with_cli) {
       for (const std::string& p :
            CheckCli(g_cli, set_, damaged, kTimeoutSeconds, &totals_.cli_runs)) {
         problems[p].push_back("recstore tool");
       }
-      const Tree after = ReadTree(set_.dir());
-      if (after != damaged_tree) {
-        problems["the recstore tool (read-only) changed files: " +
-                 absl::StrJoin(DiffTree(damaged_tree, after), ", ")]
+      const std::vector<std::string> changed = DiffDir(set_.dir(), damaged_tree);
+      if (!changed.empty()) {
+        problems["the recstore tool (read-only) changed files: " + absl::StrJoin(changed, ", ")]
             .push_back("recstore tool");
-        WriteTree(set_.dir(), after, damaged_tree);
+        RestoreDir(set_.dir(), damaged_tree, changed);
       }
     }
     if (problems.empty()) return;
@@ -141,51 +144,42 @@ class Runner {
     ADD_FAILURE() << "damage: " << absl::StrJoin(files, " + ") << " " << DamageName(d) << text;
   }
 
-  // Every pair of `files` with every damage, one case in `sample` (by position, so each pair
-  // meets a different damage as the sample advances).
-  void RunPairsWithin(const std::vector<std::string>& files, size_t sample) {
-    size_t n = 0;
-    for (size_t i = 0; i < files.size(); ++i) {
-      for (size_t j = i + 1; j < files.size(); ++j) {
-        for (Damage d : kDamages) {
-          if (n % sample == 0) RunCase({files[i], files[j]}, d, WithCli(n / sample));
-          ++n;
-        }
-      }
-    }
-  }
-
  private:
   // One observation in a child, on the store as `before` has it, with the checks of what the
   // open changed: a refused writer open and a read-only open change nothing (a writer may
   // rewrite the LOCK file), and a writer open brings a damaged LOCK file back.
+  // One observation in a child, on the store as `before` has it, with the checks of what the
+  // open changed: a refused writer open and a read-only open change nothing (a writer may
+  // rewrite the LOCK file), and a writer open brings a damaged LOCK file back. Sets *changed
+  // (if given) to every path the open changed.
   Findings Observe(const Observer& o, const std::set<std::string>& damaged, const Tree& before,
-                   const std::string& prefix) {
+                   const std::string& prefix, std::vector<std::string>* changed) {
     Findings f = ObserveInChild(set_, damaged, o, kTimeoutSeconds, prefix);
     ++totals_.observations;
     totals_.records += f.records_checked;
-    const Tree after = ReadTree(set_.dir());
-    std::vector<std::string> changed;
-    if (o.read_only) {
-      changed = DiffTree(before, after);
-    } else if (f.store_refused) {
-      changed = DiffTree(before, after, {"LOCK"});
-    } else {
-      for (const std::string& p : DiffTree(before, after)) {
+    const std::vector<std::string> diff = DiffDir(set_.dir(), before);
+    std::vector<std::string> wrong;  // changes the open had no right to make
+    for (const std::string& p : diff) {
+      if (o.read_only) {
+        wrong.push_back(p);
+      } else if (f.store_refused) {
+        if (!p.starts_with("LOCK ")) wrong.push_back(p);
+      } else {
         for (const std::string& folder : f.refused) {
-          if (p.starts_with(folder + "/")) changed.push_back(p);
+          if (p.starts_with(folder + "/")) wrong.push_back(p);
         }
       }
     }
-    if (!changed.empty()) {
+    if (!wrong.empty()) {
       f.problems.push_back(absl::StrCat(prefix,
                                         o.read_only ? "the read-only open" : "the refused open",
-                                        " changed files: ", absl::StrJoin(changed, ", ")));
+                                        " changed files: ", absl::StrJoin(wrong, ", ")));
     }
     if (!o.read_only && !f.store_refused && damaged.count("LOCK") > 0 &&
-        after.count("LOCK") == 0) {
+        !std::filesystem::exists(set_.dir() + "/LOCK")) {
       f.problems.push_back(prefix + "the writer open did not create the LOCK file again");
     }
+    if (changed != nullptr) *changed = diff;
     return f;
   }
 
@@ -201,80 +195,113 @@ absl::StatusOr<FileSet> BuildIn(const std::string& name, FileSet::Layout layout)
   return FileSet::Build(dir.string(), layout);
 }
 
-class DamagedFilesTest : public ::testing::Test {
- protected:
-  // Built once per process (per shard); each test leaves it as it found it.
-  static void SetUpTestSuite() {
-    absl::StatusOr<FileSet> set = BuildIn("damaged_files_store", FileSet::Layout::kMixed);
-    ASSERT_TRUE(set.ok()) << set.status();
-    set_ = new FileSet(*std::move(set));
-  }
-  static void TearDownTestSuite() {
-    delete set_;
-    set_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(set_, nullptr);
-    ASSERT_NE(g_cli, nullptr) << "usage: damaged_files_test PATH_TO_RECSTORE_TOOL";
-  }
+// The store most tests damage: built once per process (per shard) on first use; each test
+// leaves it as it found it.
+const FileSet* MixedStore() {
+  static const absl::StatusOr<FileSet>* set =
+      new absl::StatusOr<FileSet>(BuildIn("damaged_files_store", FileSet::Layout::kMixed));
+  EXPECT_TRUE(set->ok()) << set->status();
+  return set->ok() ? &**set : nullptr;
+}
 
-  static FileSet* set_;
-};
-
-FileSet* DamagedFilesTest::set_ = nullptr;
+// Whether case `n` of an enumeration (pair after pair, each with every damage in kDamages
+// order) is in a sample of one in `sample`.
+bool Sampled(size_t pair, Damage d, size_t sample) {
+  return (pair * std::size(kDamages) + static_cast<size_t>(d)) % sample == 0;
+}
+bool SampledCli(size_t pair, Damage d, size_t sample) {
+  return WithCli((pair * std::size(kDamages) + static_cast<size_t>(d)) / sample);
+}
 
 // The checks themselves: the undamaged store passes every one of them in every mode.
-TEST_F(DamagedFilesTest, UndamagedStorePassesEveryCheck) {
+TEST(DamagedFilesCheckTest, UndamagedStorePassesEveryCheck) {
+  ASSERT_NE(g_cli, nullptr) << "usage: damaged_files_test PATH_TO_RECSTORE_TOOL";
+  const FileSet* set = MixedStore();
+  ASSERT_NE(set, nullptr);
   for (const Observer& o : kObservers) {
-    Findings f = ObserveInChild(*set_, {}, o, kTimeoutSeconds);
+    Findings f = ObserveInChild(*set, {}, o, kTimeoutSeconds);
     EXPECT_TRUE(f.problems.empty()) << ObserverName(o) << ": " << absl::StrJoin(f.problems, "\n");
     EXPECT_GT(f.records_checked, 10000u);
-    const std::vector<std::string> changed =
-        DiffTree(set_->pristine(), ReadTree(set_->dir()), {"LOCK"});
+    const std::vector<std::string> changed = DiffDir(set->dir(), set->pristine(), {"LOCK"});
     EXPECT_TRUE(changed.empty()) << ObserverName(o) << " changed " << absl::StrJoin(changed, ", ");
   }
   uint64_t runs = 0;
-  std::vector<std::string> cli = CheckCli(g_cli, *set_, {}, kTimeoutSeconds, &runs);
+  std::vector<std::string> cli = CheckCli(g_cli, *set, {}, kTimeoutSeconds, &runs);
   EXPECT_TRUE(cli.empty()) << absl::StrJoin(cli, "\n");
 }
 
-TEST_F(DamagedFilesTest, SingleFiles) {
-  Runner run(*set_);
-  for (const std::string& file : set_->Files()) {
-    for (Damage d : kDamages) run.RunCase({file}, d);
+// One instance per damage, so that the shards share the work evenly.
+class DamagedFilesTest : public ::testing::TestWithParam<Damage> {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(g_cli, nullptr) << "usage: damaged_files_test PATH_TO_RECSTORE_TOOL";
+    set_ = MixedStore();
+    ASSERT_NE(set_, nullptr);
   }
+
+  // Every pair of `files` (one case in kWithinSample in CI).
+  void PairsWithin(const std::vector<std::string>& files) {
+    Runner run(*set_);
+    const size_t sample = FullRun() ? 1 : kWithinSample;
+    size_t pair = 0;
+    for (size_t i = 0; i < files.size(); ++i) {
+      for (size_t j = i + 1; j < files.size(); ++j, ++pair) {
+        if (Sampled(pair, GetParam(), sample)) {
+          run.RunCase({files[i], files[j]}, GetParam(), SampledCli(pair, GetParam(), sample));
+        }
+      }
+    }
+  }
+
+  const FileSet* set_ = nullptr;
+};
+
+TEST_P(DamagedFilesTest, SingleFiles) {
+  Runner run(*set_);
+  for (const std::string& file : set_->Files()) run.RunCase({file}, GetParam());
 }
 
-TEST_F(DamagedFilesTest, PairsWithinFixedCollection) {
-  Runner(*set_).RunPairsWithin(set_->collections()[0].files, FullRun() ? 1 : kWithinSample);
-}
+TEST_P(DamagedFilesTest, PairsWithinFixedCollection) { PairsWithin(set_->collections()[0].files); }
 
-TEST_F(DamagedFilesTest, PairsWithinByteCollection) {
-  Runner(*set_).RunPairsWithin(set_->collections()[1].files, FullRun() ? 1 : kWithinSample);
-}
+TEST_P(DamagedFilesTest, PairsWithinByteCollection) { PairsWithin(set_->collections()[1].files); }
 
-TEST_F(DamagedFilesTest, PairsWithinCheckpointSet) {
-  Runner(*set_).RunPairsWithin(set_->collections()[2].files, FullRun() ? 1 : kWithinSample);
-}
+TEST_P(DamagedFilesTest, PairsWithinCheckpointSet) { PairsWithin(set_->collections()[2].files); }
 
 // Pairs of files in different collections, a collection file with MANIFEST or LOCK, and
-// MANIFEST with LOCK.
-TEST_F(DamagedFilesTest, PairsAcrossCollectionsAndStoreFiles) {
+// MANIFEST with LOCK (one case in kCrossSample in CI).
+TEST_P(DamagedFilesTest, PairsAcrossCollectionsAndStoreFiles) {
   Runner run(*set_);
   const std::vector<std::string> all = set_->Files();
   const size_t sample = FullRun() ? 1 : kCrossSample;
-  size_t n = 0;
+  size_t pair = 0;
   for (size_t i = 0; i < all.size(); ++i) {
     for (size_t j = i + 1; j < all.size(); ++j) {
       const int ci = set_->CollectionOf(all[i]), cj = set_->CollectionOf(all[j]);
       if (ci == cj && ci >= 0) continue;
-      for (Damage d : kDamages) {
-        if (n % sample == 0) run.RunCase({all[i], all[j]}, d, WithCli(n / sample));
-        ++n;
+      if (Sampled(pair, GetParam(), sample)) {
+        run.RunCase({all[i], all[j]}, GetParam(), SampledCli(pair, GetParam(), sample));
       }
+      ++pair;
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Damages, DamagedFilesTest, ::testing::ValuesIn(kDamages),
+                         [](const ::testing::TestParamInfo<Damage>& info) {
+                           switch (info.param) {
+                             case Damage::kDelete:
+                               return "Deleted";
+                             case Damage::kZero:
+                               return "Zeroed";
+                             case Damage::kTruncate:
+                               return "TruncatedToZero";
+                             case Damage::kTruncateToHeader:
+                               return "TruncatedToHeader";
+                             case Damage::kZeroHeader:
+                               return "HeaderZeroed";
+                           }
+                           return "Unknown";
+                         });
 
 // A byte log whose five middle segments are gone: the hole spans more records than a segment
 // has slots, so a read that takes the segment before the hole for the one holding a record
@@ -285,8 +312,7 @@ TEST(DamagedFilesHoleTest, ByteLogWithFiveMiddleSegmentsMissing) {
   ASSERT_TRUE(set.ok()) << set.status();
   const std::vector<std::string>& files = set->collections()[0].files;
   ASSERT_GE(files.size(), 7u);
-  Runner run(*set);
-  run.RunCase({files.begin() + 1, files.begin() + 6}, Damage::kDelete);
+  Runner(*set).RunCase({files.begin() + 1, files.begin() + 6}, Damage::kDelete);
 }
 
 }  // namespace

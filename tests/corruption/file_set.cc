@@ -212,7 +212,11 @@ absl::Status BuildTiny(const std::string& dir) {
       std::unique_ptr<Store> store,
       Store::Open(dir, {.create_if_missing = true, .segment_size = kSegmentSize}));
   RECSTORE_ASSIGN_OR_RETURN(ByteLog ticks, store->OpenByteLog(kTicksName));
-  const std::vector<std::string_view> batch(1000, std::string_view());
+  // Empty records, each viewing a real (empty) string: a default-constructed string_view has
+  // no data pointer, which the append copies from (a memcpy from null, undefined behaviour
+  // that UBSan reports in src/log/append.cc).
+  static const char kEmpty[] = "";
+  const std::vector<std::string_view> batch(1000, std::string_view(kEmpty, 0));
   for (uint64_t n = 0; n < kTicks; n += batch.size()) {
     RECSTORE_RETURN_IF_ERROR(ticks.AppendBatch(batch).status());
     RECSTORE_RETURN_IF_ERROR(ticks.Sync().status());
@@ -221,6 +225,89 @@ absl::Status BuildTiny(const std::string& dir) {
 }
 
 }  // namespace
+
+namespace {
+
+// Whether the file at `full` holds exactly `want`, read in chunks.
+bool SameFile(const std::string& full, const std::string& want) {
+  struct stat st;
+  if (::lstat(full.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<uint64_t>(st.st_size) != want.size()) {
+    return false;
+  }
+  int fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  static char buf[1 << 16];
+  bool same = true;
+  for (size_t off = 0; same && off < want.size();) {
+    ssize_t n = ::pread(fd, buf, std::min(sizeof(buf), want.size() - off), static_cast<off_t>(off));
+    if (n <= 0) {
+      same = false;
+      break;
+    }
+    same = std::memcmp(buf, want.data() + off, static_cast<size_t>(n)) == 0;
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return same;
+}
+
+void ListNames(const std::string& root, const std::string& rel, std::vector<std::string>* out) {
+  DIR* d = ::opendir((rel.empty() ? root : root + "/" + rel).c_str());
+  if (d == nullptr) return;
+  std::vector<std::pair<std::string, bool>> entries;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    const std::string path = rel.empty() ? n : rel + "/" + n;
+    struct stat st;
+    if (::lstat((root + "/" + path).c_str(), &st) != 0) continue;
+    entries.emplace_back(path, S_ISDIR(st.st_mode));
+  }
+  ::closedir(d);
+  for (const auto& [path, dir] : entries) {
+    out->push_back(dir ? path + "/" : path);
+    if (dir) ListNames(root, path, out);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> DiffDir(const std::string& dir, const Tree& want,
+                                 const std::set<std::string>& ignore) {
+  std::vector<std::string> names;
+  ListNames(dir, "", &names);
+  std::set<std::string> present(names.begin(), names.end());
+  std::vector<std::string> out;
+  for (const auto& [path, bytes] : want) {
+    if (ignore.count(path) > 0) continue;
+    if (present.count(path) == 0) {
+      out.push_back(path + " (removed)");
+    } else if (!path.ends_with("/") && !SameFile(dir + "/" + path, bytes)) {
+      out.push_back(path + " (changed)");
+    }
+  }
+  for (const std::string& path : names) {
+    if (ignore.count(path) == 0 && want.count(path) == 0) out.push_back(path + " (created)");
+  }
+  return out;
+}
+
+void RestoreDir(const std::string& dir, const Tree& want, const std::vector<std::string>& diff) {
+  Tree now;  // what differs, as far as WriteTree needs to know
+  for (const std::string& entry : diff) {
+    const std::string path = entry.substr(0, entry.rfind(" ("));
+    if (entry.ends_with("(created)")) now[path] = "";
+    if (entry.ends_with("(changed)")) now[path] = want.at(path) + "x";  // anything else
+  }
+  for (const auto& [path, bytes] : want) {
+    if (now.count(path) == 0 &&
+        std::find(diff.begin(), diff.end(), path + " (removed)") == diff.end()) {
+      now[path] = bytes;
+    }
+  }
+  WriteTree(dir, now, want);
+}
 
 absl::StatusOr<FileSet> FileSet::Build(const std::string& dir, Layout layout) {
   std::vector<std::string> saves;

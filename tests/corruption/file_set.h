@@ -50,6 +50,12 @@ void WriteTree(const std::string& dir, const Tree& now, const Tree& want);
 // The paths whose presence or content differs, leaving out those in `ignore`.
 std::vector<std::string> DiffTree(const Tree& a, const Tree& b,
                                   const std::set<std::string>& ignore = {});
+// The paths of `dir` that differ from `want` (as DiffTree(want, ReadTree(dir)) names them),
+// without reading the whole tree into memory.
+std::vector<std::string> DiffDir(const std::string& dir, const Tree& want,
+                                 const std::set<std::string>& ignore = {});
+// Makes `dir` hold `want` again, given the paths DiffDir named.
+void RestoreDir(const std::string& dir, const Tree& want, const std::vector<std::string>& diff);
 
 // What a collection held when the store was built.
 struct CollectionTruth {
