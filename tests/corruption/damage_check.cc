@@ -297,8 +297,11 @@ class CollectionCheck {
       return;
     }
     absl::StatusOr<Checkpoint> got = ckpt->Load();
+    const uint64_t newest = set_.newest_checkpoint_seq();
     if (!got.ok()) {
-      if (damaged_.empty()) Problem("Load fails: " + StatusText(got.status()));
+      if (InRange(newest) && StateOf(newest) == State::kIntact) {
+        Problem("Load fails although the newest version reads back: " + StatusText(got.status()));
+      }
       return;
     }
     const uint64_t seq = got->info.seq;
@@ -307,7 +310,6 @@ class CollectionCheck {
       Problem(absl::StrCat("Load returns wrong bytes for version ", seq));
       return;
     }
-    const uint64_t newest = set_.newest_checkpoint_seq();
     if (seq == newest && got->skipped == 0) return;
     bool newer_unreadable = true;
     for (uint64_t s = seq + 1; s <= newest; ++s) {
@@ -454,9 +456,9 @@ Findings ObserveInChild(const FileSet& set, const std::set<std::string>& damaged
                                : absl::StrCat("crashes with signal ", sig, " (", strsignal(sig), ")")));
     f.outcomes.push_back("crashed");
   } else if (!ended || WEXITSTATUS(status) != 0) {
-    f.problems.push_back(absl::StrCat(prefix, "the observing process exits with code ",
+    f.problems.push_back(absl::StrCat(prefix, "crashes: the observing process exits with code ",
                                       WEXITSTATUS(status),
-                                      " before reporting (a sanitizer report is in the log)"));
+                                      " before reporting (a sanitizer report, if any, is in the log)"));
     f.outcomes.push_back("crashed");
   }
   return f;

@@ -1,8 +1,10 @@
 // Damaged file sets (issue 12, test kind 3): whole files of a store deleted, zeroed, truncated
 // to 0, truncated to their header, or with only their header zeroed; one file at a time
 // (every segment, every compacted segment, MANIFEST, LOCK), then the same damage to pairs of
-// files (every pair within a collection; a deterministic sample of pairs across collections,
-// all of them with RECSTORE_DAMAGE_FULL=1).
+// files (every pair within a collection, each with some of the damages; a deterministic
+// sample of pairs across collections; every pair with every damage when
+// RECSTORE_DAMAGE_FULL=1). A last case deletes five middle segments of a byte log of tiny
+// records, a hole wider than a segment's slot index.
 //
 // After each damage the store is opened in each RecoveryMode, as the writer and read-only,
 // each time in a forked child (a crash is reported as the failure of that case), and checked
@@ -38,12 +40,12 @@ constexpr bool kSanitized = false;
 constexpr int kTimeoutSeconds = 30;
 #endif
 
-// CI runs every damage of every single file with the tool; of the pairs within a collection,
-// one case (pair and damage) in kWithinSample (every one in plain builds); of the pairs
-// across collections and store files, one case in kCrossSample; the tool on one pair case in
-// kCliSample. The samples rotate the damage from pair to pair. RECSTORE_DAMAGE_FULL=1 runs
+// CI runs every damage of every single file, with the tool; of the pairs within a collection,
+// one case (pair and damage) in kWithinSample, so every pair meets two or three of the five
+// damages (rotating from pair to pair); of the pairs across collections and store files, one
+// case in kCrossSample; the tool on one pair case in kCliSample. RECSTORE_DAMAGE_FULL=1 runs
 // every case, each with the tool.
-constexpr size_t kWithinSample = kSanitized ? 3 : 1;
+constexpr size_t kWithinSample = kSanitized ? 4 : 2;
 constexpr size_t kCrossSample = kSanitized ? 24 : 12;
 constexpr size_t kCliSample = 4;
 
