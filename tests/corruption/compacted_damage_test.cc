@@ -64,7 +64,8 @@ class CompactedDamageTest : public ::testing::TestWithParam<CollectionKind> {
     d.file = c_->files[file_index];
     const std::string& bytes = set_->pristine().at(d.file);
     if (c_->kind == CollectionKind::kFixed) {
-      d.offset = format::kDataStart + index * format::FixedStride(sizeof(Reading), alignof(Reading));
+      d.offset =
+          format::kDataStart + index * format::FixedStride(sizeof(Reading), alignof(Reading));
     } else {
       d.offset = base::DecodeFixed32(bytes.data() + bytes.size() - format::kSlotSize * (index + 1));
     }
@@ -92,8 +93,7 @@ class CompactedDamageTest : public ::testing::TestWithParam<CollectionKind> {
     for (uint64_t seq = c_->begin; seq < c_->end; ++seq) {
       absl::StatusOr<std::span<const std::byte>> r = log.Get(seq);
       if (seq == d.seq) {
-        EXPECT_THAT(r.status(), StatusIs(absl::StatusCode::kDataLoss,
-                                         HasSubstr(Base(d.file))))
+        EXPECT_THAT(r.status(), StatusIs(absl::StatusCode::kDataLoss, HasSubstr(Base(d.file))))
             << when << ": Get(" << seq << ")";
       } else if (!r.ok() || AsString(*r) != c_->records[seq - c_->begin]) {
         if (++wrong <= 3) ADD_FAILURE() << when << ": Get(" << seq << "): " << r.status();
@@ -103,8 +103,8 @@ class CompactedDamageTest : public ::testing::TestWithParam<CollectionKind> {
     absl::StatusOr<VerifyReport> v = log.Verify();
     ASSERT_TRUE(v.ok()) << when << ": " << v.status();
     if (!v->ok) {
-      EXPECT_EQ(v->first_bad.seq, d.seq) << when << ": " << v->first_bad.file << ": "
-                                         << v->first_bad.reason;
+      EXPECT_EQ(v->first_bad.seq, d.seq)
+          << when << ": " << v->first_bad.file << ": " << v->first_bad.reason;
     } else {
       ADD_FAILURE() << when << ": Verify says ok over damaged record " << d.seq;
     }
@@ -117,9 +117,9 @@ class CompactedDamageTest : public ::testing::TestWithParam<CollectionKind> {
     ExpectOnlyTheDamagedRecordBad(log, d, "before Merge");
     const Tree before = ReadTree(set_->dir());
     const absl::Status merged = log.Merge().status();
-    EXPECT_THAT(merged, StatusIs(absl::StatusCode::kDataLoss,
-                                 AllOf(HasSubstr(Base(d.file)),
-                                       HasSubstr(absl::StrCat("record ", d.seq)))))
+    EXPECT_THAT(merged,
+                StatusIs(absl::StatusCode::kDataLoss,
+                         AllOf(HasSubstr(Base(d.file)), HasSubstr(absl::StrCat("record ", d.seq)))))
         << "Merge under kSalvage over damaged record " << d.seq << " in " << d.file;
     const std::vector<std::string> changed = DiffDir(set_->dir(), before, {"LOCK"});
     EXPECT_TRUE(changed.empty()) << "Merge changed " << absl::StrJoin(changed, ", ");
@@ -143,9 +143,10 @@ TEST_P(CompactedDamageTest, AbsoluteConsistencyRefusesADamagedRecordInACompacted
   const Tree damaged = ReadTree(set_->dir());
   {
     ASSERT_OK_AND_ASSIGN(auto store, Open(RecoveryMode::kAbsoluteConsistency));
-    EXPECT_THAT(store->OpenUntyped(c_->name).status(),
-                StatusIs(absl::StatusCode::kDataLoss,
-                         AllOf(HasSubstr(Base(d.file)), HasSubstr(absl::StrCat("offset ", d.offset)))));
+    EXPECT_THAT(
+        store->OpenUntyped(c_->name).status(),
+        StatusIs(absl::StatusCode::kDataLoss,
+                 AllOf(HasSubstr(Base(d.file)), HasSubstr(absl::StrCat("offset ", d.offset)))));
   }
   const std::vector<std::string> changed = DiffDir(set_->dir(), damaged, {"LOCK"});
   EXPECT_TRUE(changed.empty()) << "the refused open changed " << absl::StrJoin(changed, ", ");

@@ -68,12 +68,12 @@ std::string FilesOf(const CollectionTruth& c, const std::vector<uint64_t>& seqs)
 }
 
 std::string ReportText(const RecoveryReport& r) {
-  return absl::StrCat("recovery: durable point ", r.durable_point, ", records ", r.records,
-                      r.truncated ? absl::StrCat(", truncated ", Base(r.truncated_file), " at ",
-                                                 r.truncated_offset, ", ", r.segments_removed,
-                                                 " segments removed")
-                                  : "",
-                      r.skipped.empty() ? "" : absl::StrCat(", ", r.skipped.size(), " skipped"));
+  return absl::StrCat(
+      "recovery: durable point ", r.durable_point, ", records ", r.records,
+      r.truncated ? absl::StrCat(", truncated ", Base(r.truncated_file), " at ", r.truncated_offset,
+                                 ", ", r.segments_removed, " segments removed")
+                  : "",
+      r.skipped.empty() ? "" : absl::StrCat(", ", r.skipped.size(), " skipped"));
 }
 
 // What Get, the scan and Verify said about one record.
@@ -99,8 +99,8 @@ class CollectionCheck {
       f_->refused.insert(c_.folder);
       Outcome(absl::StrCat("open refused (", absl::StatusCodeToString(log.status().code()), ")"));
       if (damaged_.empty()) {
-        Problem(absl::StrCat("the open of an undamaged collection failed: ",
-                             StatusText(log.status())));
+        Problem(
+            absl::StrCat("the open of an undamaged collection failed: ", StatusText(log.status())));
       } else if (!NamesOneOf(log.status().message(), damaged_)) {
         Problem(absl::StrCat("the open was refused without naming the damaged file (",
                              Names(damaged_), "): ", StatusText(log.status())));
@@ -114,12 +114,12 @@ class CollectionCheck {
       CheckEnds(*log);
       absl::StatusOr<VerifyReport> v = log->Verify();
       if (!v.ok() || !v->ok || v->records_checked != c_.end - c_.begin) {
-        Problem(absl::StrCat("Verify of the undamaged collection does not say ok for all ",
-                             c_.end - c_.begin, " records: ",
-                             v.ok() ? absl::StrCat(v->records_checked, " checked, first bad ",
-                                                   v->first_bad.seq, " in ", v->first_bad.file,
-                                                   ": ", v->first_bad.reason)
-                                    : StatusText(v.status())));
+        Problem(absl::StrCat(
+            "Verify of the undamaged collection does not say ok for all ", c_.end - c_.begin,
+            " records: ",
+            v.ok() ? absl::StrCat(v->records_checked, " checked, first bad ", v->first_bad.seq,
+                                  " in ", v->first_bad.file, ": ", v->first_bad.reason)
+                   : StatusText(v.status())));
       }
       f_->records_checked += v.ok() ? v->records_checked : 0;
       return true;
@@ -131,11 +131,11 @@ class CollectionCheck {
     CheckReport(*log);
     if (c_.name == kCheckpointLog) CheckCheckpoints(store);
     if (!damaged_.empty()) {
-      const bool reported = std::any_of(state_.begin(), state_.end(),
-                                        [](State s) { return s == State::kReported; });
+      const bool reported =
+          std::any_of(state_.begin(), state_.end(), [](State s) { return s == State::kReported; });
       Outcome(f_->problems.size() > before ? "opened: damage not reported (broken promise)"
-              : reported                    ? "opened: damage reported (Get DataLoss, Verify)"
-                                            : "opened: every record intact");
+              : reported                   ? "opened: damage reported (Get DataLoss, Verify)"
+                                           : "opened: every record intact");
     }
     return true;
   }
@@ -186,10 +186,9 @@ class CollectionCheck {
         StateOf(seq) = State::kLost;  // reported with end() above
         continue;
       } else {
-        kind = absl::StrCat("returns ", absl::StatusCodeToString(r.status().code()),
-                            r.status().code() == absl::StatusCode::kDataLoss
-                                ? " naming no damaged file"
-                                : "");
+        kind = absl::StrCat(
+            "returns ", absl::StatusCodeToString(r.status().code()),
+            r.status().code() == absl::StatusCode::kDataLoss ? " naming no damaged file" : "");
         example.emplace(kind, StatusText(r.status()));
       }
       StateOf(seq) = State::kLost;
@@ -218,12 +217,12 @@ class CollectionCheck {
     const absl::Status& status = scan.status();
     if (!order) Problem("a scan yields records out of order");
     if (!wrong.empty()) {
-      Problem(absl::StrCat("a scan yields ", wrong.size(), " records with wrong bytes or numbers: ",
-                           Ranges(wrong)));
+      Problem(absl::StrCat("a scan yields ", wrong.size(),
+                           " records with wrong bytes or numbers: ", Ranges(wrong)));
     }
     if (!status.ok() && !NamesOneOf(status.message(), damaged_)) {
-      Problem(absl::StrCat("a scan stops with an error naming no damaged file: ",
-                           StatusText(status)));
+      Problem(
+          absl::StrCat("a scan stops with an error naming no damaged file: ", StatusText(status)));
     }
     // Records the scan did not yield: after its last record when it stopped with an error,
     // or (kSalvage) skipped and counted while Get reports them; otherwise silently passed over.
@@ -261,13 +260,14 @@ class CollectionCheck {
     }
     if (v->ok) {
       if (!bad.empty()) {
-        Problem(absl::StrCat("Verify reports ok over ", bad.size(), " records that do not read back: ",
-                             Ranges(bad), " (in ", FilesOf(c_, bad), ")"));
+        Problem(absl::StrCat("Verify reports ok over ", bad.size(),
+                             " records that do not read back: ", Ranges(bad), " (in ",
+                             FilesOf(c_, bad), ")"));
       }
       return;
     }
-    const std::string said = absl::StrCat("record ", v->first_bad.seq, " in ",
-                                          v->first_bad.file, ": ", v->first_bad.reason);
+    const std::string said = absl::StrCat("record ", v->first_bad.seq, " in ", v->first_bad.file,
+                                          ": ", v->first_bad.reason);
     if (bad.empty()) {
       Problem("Verify flags a collection whose records all read back: " + said);
     } else if (!NamesOneOf(v->first_bad.file, damaged_) &&
@@ -290,10 +290,11 @@ class CollectionCheck {
   // The checkpoint set: Load() returns the newest version, or an older one while counting the
   // newer ones it passed over (which must then be unreadable), or an error.
   void CheckCheckpoints(Store& store) {
-    absl::StatusOr<Checkpoints> ckpt =
-        store.OpenCheckpoints(kCheckpointSet, {.keep = kCheckpointKeep, .create_if_missing = false});
+    absl::StatusOr<Checkpoints> ckpt = store.OpenCheckpoints(
+        kCheckpointSet, {.keep = kCheckpointKeep, .create_if_missing = false});
     if (!ckpt.ok()) {
-      Problem(absl::StrCat("OpenCheckpoints fails after the log opened: ", StatusText(ckpt.status())));
+      Problem(
+          absl::StrCat("OpenCheckpoints fails after the log opened: ", StatusText(ckpt.status())));
       return;
     }
     absl::StatusOr<Checkpoint> got = ckpt->Load();
@@ -352,8 +353,8 @@ Findings Observe(const FileSet& set, const std::set<std::string>& damaged, const
                         .recovery_mode = o.mode});
   if (!store.ok()) {
     f.store_refused = true;
-    f.outcomes.push_back(absl::StrCat(
-        prefix, "store open refused (", absl::StatusCodeToString(store.status().code()), ")"));
+    f.outcomes.push_back(absl::StrCat(prefix, "store open refused (",
+                                      absl::StatusCodeToString(store.status().code()), ")"));
     if (!NamesOneOf(store.status().message(), damaged)) {
       f.problems.push_back(absl::StrCat(prefix, "Store::Open fails without naming a damaged file (",
                                         Names(damaged), "): ", StatusText(store.status())));
@@ -378,8 +379,8 @@ Findings Observe(const FileSet& set, const std::set<std::string>& damaged, const
   return f;
 }
 
-Findings ObserveInChild(const FileSet& set, const std::set<std::string>& damaged,
-                        const Observer& o, int timeout_s, const std::string& prefix) {
+Findings ObserveInChild(const FileSet& set, const std::set<std::string>& damaged, const Observer& o,
+                        int timeout_s, const std::string& prefix) {
   int fds[2];
   Findings f;
   if (::pipe2(fds, O_CLOEXEC) != 0) {
@@ -452,13 +453,14 @@ Findings ObserveInChild(const FileSet& set, const std::set<std::string>& damaged
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
     f.problems.push_back(absl::StrCat(
-        prefix, sig == SIGALRM ? absl::StrCat("hangs: killed after ", timeout_s, " s")
-                               : absl::StrCat("crashes with signal ", sig, " (", strsignal(sig), ")")));
+        prefix, sig == SIGALRM
+                    ? absl::StrCat("hangs: killed after ", timeout_s, " s")
+                    : absl::StrCat("crashes with signal ", sig, " (", strsignal(sig), ")")));
     f.outcomes.push_back("crashed");
   } else if (!ended || WEXITSTATUS(status) != 0) {
-    f.problems.push_back(absl::StrCat(prefix, "crashes: the observing process exits with code ",
-                                      WEXITSTATUS(status),
-                                      " before reporting (a sanitizer report, if any, is in the log)"));
+    f.problems.push_back(
+        absl::StrCat(prefix, "crashes: the observing process exits with code ", WEXITSTATUS(status),
+                     " before reporting (a sanitizer report, if any, is in the log)"));
     f.outcomes.push_back("crashed");
   }
   return f;

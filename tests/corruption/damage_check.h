@@ -53,8 +53,8 @@ Findings Observe(const FileSet& set, const std::set<std::string>& damaged, const
 
 // Observe in a forked child: a crash, a sanitizer report or a hang (killed after `timeout_s`)
 // becomes a problem of the observation.
-Findings ObserveInChild(const FileSet& set, const std::set<std::string>& damaged,
-                        const Observer& o, int timeout_s, const std::string& prefix = "");
+Findings ObserveInChild(const FileSet& set, const std::set<std::string>& damaged, const Observer& o,
+                        int timeout_s, const std::string& prefix = "");
 
 // Runs `recstore verify DIR` and `recstore info DIR` (the tool at `cli`) and checks them: no
 // crash; verify exits non-zero naming a damaged file whenever a data file is damaged, and 0

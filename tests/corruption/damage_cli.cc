@@ -18,8 +18,8 @@ namespace recstore::testing {
 namespace {
 
 struct CliResult {
-  int code = -1;    // exit code, or -1 when killed
-  int signal = 0;   // the signal that killed it
+  int code = -1;       // exit code, or -1 when killed
+  int signal = 0;      // the signal that killed it
   std::string output;  // stdout and stderr
 };
 
@@ -107,12 +107,14 @@ std::string Quote(std::string s) {
 // A crash, a hang or a sanitizer report, or "" if the tool ended normally.
 std::string Crash(const CliResult& r, int timeout_s) {
   if (r.signal == SIGALRM) return absl::StrCat("hangs (killed after ", timeout_s, " s)");
-  if (r.signal != 0) return absl::StrCat("crashes with signal ", r.signal, " (", strsignal(r.signal), ")");
+  if (r.signal != 0)
+    return absl::StrCat("crashes with signal ", r.signal, " (", strsignal(r.signal), ")");
   if (r.code == kSanitizerExit || absl::StrContains(r.output, "Sanitizer") ||
       absl::StrContains(r.output, "runtime error:")) {
     return "ends with a sanitizer report: " + Quote(r.output);
   }
-  if (r.code < 0 || r.code > 2) return absl::StrCat("exits with code ", r.code, ": ", Quote(r.output));
+  if (r.code < 0 || r.code > 2)
+    return absl::StrCat("exits with code ", r.code, ": ", Quote(r.output));
   return "";
 }
 
@@ -190,12 +192,11 @@ std::vector<std::string> CheckCli(const std::string& cli, const FileSet& set,
                            InfoSummary(block));
       }
     } else if (open_failed ? !NamesOneOf(block, here) : clean) {
-      problems.push_back(absl::StrCat("recstore info ",
-                                      open_failed ? "reports an open failure naming none of "
-                                                  : "reports as clean ",
-                                      c.name, " whose ", Base(*here.begin()),
-                                      here.size() > 1 ? " and more are" : " is",
-                                      " damaged: ", InfoSummary(block)));
+      problems.push_back(absl::StrCat(
+          "recstore info ",
+          open_failed ? "reports an open failure naming none of " : "reports as clean ", c.name,
+          " whose ", Base(*here.begin()), here.size() > 1 ? " and more are" : " is",
+          " damaged: ", InfoSummary(block)));
     }
   }
   return problems;

@@ -57,9 +57,12 @@ bool FullRun() {
 bool WithCli(size_t pair_case) { return FullRun() || pair_case % kCliSample == 0; }
 
 constexpr Observer kObservers[] = {
-    {RecoveryMode::kTolerateTornTail, false},    {RecoveryMode::kTolerateTornTail, true},
-    {RecoveryMode::kAbsoluteConsistency, false}, {RecoveryMode::kAbsoluteConsistency, true},
-    {RecoveryMode::kSalvage, false},             {RecoveryMode::kSalvage, true},
+    {RecoveryMode::kTolerateTornTail, false},
+    {RecoveryMode::kTolerateTornTail, true},
+    {RecoveryMode::kAbsoluteConsistency, false},
+    {RecoveryMode::kAbsoluteConsistency, true},
+    {RecoveryMode::kSalvage, false},
+    {RecoveryMode::kSalvage, true},
 };
 
 struct Totals {
@@ -67,9 +70,9 @@ struct Totals {
   std::map<std::string, uint64_t> outcomes;
 
   void Print(const std::string& title) const {
-    std::cout << "damaged_files: " << title << ": " << cases << " cases (" << failed
-              << " failed), " << observations << " observations, " << cli_runs
-              << " tool runs, " << records << " record reads checked\n";
+    std::cout << "damaged_files: " << title << ": " << cases << " cases (" << failed << " failed), "
+              << observations << " observations, " << cli_runs << " tool runs, " << records
+              << " record reads checked\n";
     for (const auto& [what, n] : outcomes) {
       std::cout << "damaged_files: " << title << ":   " << what << ": " << n << "\n";
     }

@@ -167,7 +167,8 @@ void WriteTree(const std::string& dir, const Tree& now, const Tree& want) {
   }
 }
 
-std::vector<std::string> DiffTree(const Tree& a, const Tree& b, const std::set<std::string>& ignore) {
+std::vector<std::string> DiffTree(const Tree& a, const Tree& b,
+                                  const std::set<std::string>& ignore) {
   std::vector<std::string> out;
   for (const auto& [path, bytes] : a) {
     if (ignore.count(path) > 0) continue;
@@ -342,17 +343,16 @@ absl::StatusOr<FileSet> FileSet::Build(const std::string& dir, Layout layout) {
                               : info.kind == CollectionKind::kFixed ? kReadingsTotal
                                                                     : kEventsTotal;
     if (c.end != want_end || (!is_checkpoint && c.begin != 0) || c.begin >= c.end) {
-      return absl::InternalError(
-          absl::StrCat(info.name, ": records [", c.begin, ", ", c.end, "), expected end ", want_end));
+      return absl::InternalError(absl::StrCat(info.name, ": records [", c.begin, ", ", c.end,
+                                              "), expected end ", want_end));
     }
     for (uint64_t seq = c.begin; seq < c.end; ++seq) {
       RECSTORE_ASSIGN_OR_RETURN(std::span<const std::byte> got, log.Get(seq));
       std::string bytes(AsString(got));
       const bool right =
-          is_checkpoint
-              ? bytes.size() == kCheckpointHeaderSize + kCheckpointSize &&
-                    bytes.compare(kCheckpointHeaderSize, kCheckpointSize, saves[seq]) == 0
-              : bytes == (is_ticks ? std::string() : ExpectedPayload(info.kind, seq));
+          is_checkpoint ? bytes.size() == kCheckpointHeaderSize + kCheckpointSize &&
+                              bytes.compare(kCheckpointHeaderSize, kCheckpointSize, saves[seq]) == 0
+                        : bytes == (is_ticks ? std::string() : ExpectedPayload(info.kind, seq));
       if (!right) return absl::InternalError(absl::StrCat(info.name, ": record ", seq, " differs"));
       c.records.push_back(std::move(bytes));
     }
@@ -412,7 +412,8 @@ absl::StatusOr<FileSet> FileSet::Build(const std::string& dir, Layout layout) {
 
 std::vector<std::string> FileSet::Files() const {
   std::vector<std::string> out;
-  for (const CollectionTruth& c : collections_) out.insert(out.end(), c.files.begin(), c.files.end());
+  for (const CollectionTruth& c : collections_)
+    out.insert(out.end(), c.files.begin(), c.files.end());
   out.push_back("MANIFEST");
   out.push_back("LOCK");
   return out;

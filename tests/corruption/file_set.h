@@ -104,12 +104,12 @@ class FileSet {
 
 // Whole-file damage.
 enum class Damage {
-  kDelete,           // the file is gone
-  kZero,             // every byte zero, size kept
-  kTruncate,         // cut to 0 bytes
-  kTruncateToHeader, // cut to its header: the 4096-byte header page of a segment, the
-                     // 40-byte header of MANIFEST
-  kZeroHeader,       // its header zeroed, the rest kept: 72 bytes of a segment, 40 of MANIFEST
+  kDelete,            // the file is gone
+  kZero,              // every byte zero, size kept
+  kTruncate,          // cut to 0 bytes
+  kTruncateToHeader,  // cut to its header: the 4096-byte header page of a segment, the
+                      // 40-byte header of MANIFEST
+  kZeroHeader,        // its header zeroed, the rest kept: 72 bytes of a segment, 40 of MANIFEST
 };
 inline constexpr Damage kDamages[] = {Damage::kDelete, Damage::kZero, Damage::kTruncate,
                                       Damage::kTruncateToHeader, Damage::kZeroHeader};
