@@ -45,7 +45,8 @@ enum class RecoveryMode {
   // gap in the sequence numbers); a compacted segment whose index is invalid; a segment
   // whose commit block says it is full when the segment after it is missing. A segment file
   // is only ever created under a temporary name and renamed once its header is durable, so
-  // no crash leaves a named segment without a header.
+  // no crash leaves a named segment without a header. No mode removes a segment that holds
+  // synced records (docs/durability.md 1.2).
   kTolerateTornTail,
   // Verify every record of every segment on open, compacted segments included; any invalid
   // record or non-zero byte after the last record, or fewer records than a commit block

@@ -47,6 +47,8 @@ class Store {
   // directory is not a store, or its manifest is from a newer format version or the other
   // endianness), DataLoss (corrupt manifest: names file and offset), Unavailable (another
   // writer holds the store; names its pid), InvalidArgument (bad options), or the I/O error.
+  // A directory that holds collection folders but no MANIFEST is refused naming MANIFEST,
+  // with create_if_missing too: a new store is never made over existing collections.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Store>> Open(
       const std::string& path, const StoreOptions& options = {});
 
