@@ -28,14 +28,14 @@ struct HistoryConfig {
   // Per round.
   uint64_t fixed_appends = 24000;
   uint64_t byte_appends = 4000;
-  int maintenance_ops = 24;
+  int maintenance_ops = 20;
   int saves = 30;
   int followers = 3;
   uint64_t tail_rotations = 60;  // per log, in the tail race that starts each round
   uint64_t segment_size = 64 << 10;
   // Retention policies never keep fewer records than this (fixed, byte log).
-  uint64_t fixed_retention = 9216;  // 6 segments of Trade records
-  uint64_t byte_retention = 1200;
+  uint64_t fixed_retention = 6144;  // 4 segments of Trade records
+  uint64_t byte_retention = 800;     // about 10 segments
   // Comma-separated actors to run, or "all": tail (tail-fixed, tail-bytes: one log's tail
   // race), append, follow, read, maintain, checkpoint, readonly, process.
   std::string actors = "all";

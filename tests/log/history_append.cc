@@ -203,7 +203,8 @@ void RunAppender(Round* r, bool fixed) {
                       absl::StrCat(*durable, " < ", end));
       }
     }
-    if (done % 32 < n) rotated += a.ObserveSegments();
+    // About 6 looks per segment (1536 Trade records or about 80 byte records fill one).
+    if (done % (fixed ? 256 : 16) < n) rotated += a.ObserveSegments();
   }
   rotated += a.ObserveSegments();
   c[absl::StrCat(m.name(), " rotations seen")] += rotated;

@@ -49,10 +49,13 @@ namespace {
 HistoryConfig g_config;
 double g_scale = 1.0;
 
+// Sanitizer builds run several times slower: fewer and smaller rounds.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr double kBuildScale = 0.5;  // sanitizer builds run several times slower
+constexpr double kBuildScale = 0.5;
+constexpr char kDefaultRounds[] = "2";
 #else
 constexpr double kBuildScale = 1.0;
+constexpr char kDefaultRounds[] = "3";
 #endif
 
 constexpr auto kRoundDeadline = std::chrono::seconds(150);
@@ -202,6 +205,7 @@ void CreateStore(const std::string& dir, SharedHistory& shared, Tally* tally) {
 
 // One round; returns false if it could not run.
 bool RunRound(const std::string& dir, SharedHistory& shared, Tally* tally, int index) {
+  const auto round_start = std::chrono::steady_clock::now();
   Round r(g_config, &shared, tally, index, dir);
   shared.round.store(index);
   Writer w;
@@ -255,7 +259,12 @@ bool RunRound(const std::string& dir, SharedHistory& shared, Tally* tally, int i
   for (std::thread& t : writers) t.join();
   r.writers_done = true;
   for (std::thread& t : readers) t.join();
+  const auto tail_start = std::chrono::steady_clock::now();
+  std::fprintf(stderr, "history: round %d: %.2f s with every actor at once\n", index,
+               std::chrono::duration<double>(tail_start - round_start).count());
   if (!r.abort.load()) RunTailRace(&r, cfg.tail_rotations);
+  std::fprintf(stderr, "history: round %d: %.2f s tail race\n", index,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - tail_start).count());
   CheckExactly(r.fixed, shared.fixed, "after the round", tally);
   CheckExactly(r.bytes, shared.bytes, "after the round", tally);
   return true;
@@ -364,7 +373,7 @@ std::string Option(int argc, char** argv, const std::string& name, const std::st
 void Configure(int argc, char** argv) {
   HistoryConfig& c = g_config;
   c.seed = std::stoull(Option(argc, argv, "seed", "1"));
-  c.rounds = std::stoi(Option(argc, argv, "rounds", "3"));
+  c.rounds = std::stoi(Option(argc, argv, "rounds", kDefaultRounds));
   c.seconds = std::stod(Option(argc, argv, "seconds", "0"));
   c.actors = Option(argc, argv, "actors", "all");
   c.followers = std::stoi(Option(argc, argv, "followers", "3"));
@@ -373,11 +382,26 @@ void Configure(int argc, char** argv) {
   c.reader_env.slow_list_one_in =
       static_cast<uint32_t>(std::stoul(Option(argc, argv, "slow_list_one_in", "2")));
   c.reader_env.slow_list_us = std::stoll(Option(argc, argv, "slow_list_us", "10000"));
-  g_scale = std::stod(Option(argc, argv, "scale", "1")) * kBuildScale;
+  const double scale = std::stod(Option(argc, argv, "scale", "1"));
+  g_scale = scale * kBuildScale;
   c.fixed_appends = static_cast<uint64_t>(static_cast<double>(c.fixed_appends) * g_scale);
   c.byte_appends = static_cast<uint64_t>(static_cast<double>(c.byte_appends) * g_scale);
   c.maintenance_ops = std::max(3, static_cast<int>(c.maintenance_ops * g_scale));
   c.saves = std::max(1, static_cast<int>(c.saves * g_scale));
+  // Not fewer under sanitizers: each rotation is one chance for the race the tail race seeks.
+  c.tail_rotations = static_cast<uint64_t>(static_cast<double>(c.tail_rotations) * scale);
+  std::fprintf(stderr,
+               "history: seed %llu, %d rounds%s, scale %.2f: %llu fixed and %llu byte appends, "
+               "%d maintenance operations, %d checkpoint saves, %llu tail race rotations per "
+               "round; actors: %s; writer syncs %lld us, read-only listings 1 in %u slower by "
+               "%lld us\n",
+               static_cast<unsigned long long>(c.seed), c.rounds,
+               c.seconds > 0 ? absl::StrCat(" or more for ", c.seconds, " s").c_str() : "", g_scale,
+               static_cast<unsigned long long>(c.fixed_appends),
+               static_cast<unsigned long long>(c.byte_appends), c.maintenance_ops, c.saves,
+               static_cast<unsigned long long>(c.tail_rotations), c.actors.c_str(),
+               static_cast<long long>(c.writer_env.sync_us), c.reader_env.slow_list_one_in,
+               static_cast<long long>(c.reader_env.slow_list_us));
 }
 
 }  // namespace
