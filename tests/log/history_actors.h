@@ -30,7 +30,7 @@ struct HistoryConfig {
   uint64_t byte_appends = 4000;
   int maintenance_ops = 20;
   int saves = 30;
-  int followers = 3;
+  int followers = 2;
   uint64_t tail_rotations = 60;  // per log, in the tail race that starts each round
   uint64_t segment_size = 64 << 10;
   // Retention policies never keep fewer records than this (fixed, byte log).

@@ -1,5 +1,6 @@
 #include "tests/log/history_reads.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -47,6 +48,15 @@ void OnCrash(int sig, siginfo_t*, void*) {
   if (write(2, buf, n) < 0) {
     // Nothing else to do in a crashing process.
   }
+  // The crashing thread may be a tail race follower, at idle priority on one CPU: give it a
+  // normal priority and every CPU back, or the previous handler's report (a sanitizer's) may
+  // take minutes while another thread keeps that CPU busy.
+  sched_param normal{};
+  sched_setscheduler(0, SCHED_OTHER, &normal);
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
+  sched_setaffinity(0, sizeof(all), &all);
   // Returning re-runs the faulting instruction under the previous handler.
   sigaction(sig, &g_previous[sig == SIGSEGV ? 0 : 1], nullptr);
 }

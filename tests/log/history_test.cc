@@ -376,7 +376,7 @@ void Configure(int argc, char** argv) {
   c.rounds = std::stoi(Option(argc, argv, "rounds", kDefaultRounds));
   c.seconds = std::stod(Option(argc, argv, "seconds", "0"));
   c.actors = Option(argc, argv, "actors", "all");
-  c.followers = std::stoi(Option(argc, argv, "followers", "3"));
+  c.followers = std::stoi(Option(argc, argv, "followers", "2"));
   c.tail_rotations = std::stoull(Option(argc, argv, "tail_rotations", "60"));
   c.writer_env.sync_us = std::stoll(Option(argc, argv, "sync_us", "500"));
   c.reader_env.slow_list_one_in =
