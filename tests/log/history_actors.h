@@ -31,7 +31,7 @@ struct HistoryConfig {
   int maintenance_ops = 20;
   int saves = 30;
   int followers = 2;
-  uint64_t tail_rotations = 60;  // per log, in the tail race that starts each round
+  uint64_t tail_rotations = 100;  // per log, in the tail race that ends each round
   uint64_t segment_size = 64 << 10;
   // Retention policies never keep fewer records than this (fixed, byte log).
   uint64_t fixed_retention = 6144;  // 4 segments of Trade records

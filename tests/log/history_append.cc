@@ -37,13 +37,25 @@ bool PinTo(int cpu, bool idle) {
 
 void TailAppend(Round* r, bool fixed, uint64_t rotations, Counts* c) {
   Appender a(r, fixed);
+  LogModel& m = r->shared.log(fixed);
   a.ObserveSegments();
   uint64_t rotated = 0;
   for (uint64_t k = 1; rotated < rotations && !r->abort.load(); ++k) {
-    if (!a.Append(1, c)) break;
-    if (k % (fixed ? 64 : 4) == 0) rotated += a.ObserveSegments();
+    // Fixed log: batches up to the next segment boundary (segments seen so far tell where it
+    // is), then a single append that opens the segment while the follower polls for it.
+    uint64_t n = 1;
+    bool known = false;
+    const std::set<uint64_t>& seen = a.segments();
+    if (fixed && seen.size() >= 2) {
+      const uint64_t last = *seen.rbegin(), per = last - *std::next(seen.rbegin());
+      const uint64_t end = m.acked_end.load();
+      known = end >= last && end <= last + per;
+      if (known && end < last + per) n = std::min<uint64_t>(64, last + per - end);
+    }
+    if (!a.Append(n, c)) break;
+    if (known ? n == 1 : k % (fixed ? 64 : 4) == 0) rotated += a.ObserveSegments();
   }
-  (*c)[absl::StrCat(r->shared.log(fixed).name(), " tail race rotations")] += rotated;
+  (*c)[absl::StrCat(m.name(), " tail race rotations")] += rotated;
 }
 
 // Polls Get() of the next record (the end of the appends that returned) until `done`.

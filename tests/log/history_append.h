@@ -26,6 +26,8 @@ class Appender {
   bool Append(uint64_t n, Counts* c);
   // Records the segment files now in the folder; returns how many were new.
   uint64_t ObserveSegments();
+  // First sequence numbers of the segment files seen so far.
+  const std::set<uint64_t>& segments() const { return segments_; }
 
  private:
   Round* const r_;

@@ -377,7 +377,7 @@ void Configure(int argc, char** argv) {
   c.seconds = std::stod(Option(argc, argv, "seconds", "0"));
   c.actors = Option(argc, argv, "actors", "all");
   c.followers = std::stoi(Option(argc, argv, "followers", "2"));
-  c.tail_rotations = std::stoull(Option(argc, argv, "tail_rotations", "60"));
+  c.tail_rotations = std::stoull(Option(argc, argv, "tail_rotations", "100"));
   c.writer_env.sync_us = std::stoll(Option(argc, argv, "sync_us", "500"));
   c.reader_env.slow_list_one_in =
       static_cast<uint32_t>(std::stoul(Option(argc, argv, "slow_list_one_in", "2")));
