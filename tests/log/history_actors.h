@@ -29,7 +29,7 @@ struct HistoryConfig {
   uint64_t fixed_appends = 24000;
   uint64_t byte_appends = 4000;
   int maintenance_ops = 20;
-  int saves = 30;
+  int saves = 60;
   int followers = 2;
   uint64_t tail_rotations = 100;  // per log, in the tail race that ends each round
   uint64_t segment_size = 64 << 10;
