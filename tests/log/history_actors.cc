@@ -1,7 +1,5 @@
 #include "tests/log/history_actors.h"
 
-#include "tests/log/history_append.h"
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "tests/log/history_append.h"
 
 namespace recstore::testing::history {
 
@@ -121,8 +120,9 @@ void Truncate(Round* r, bool fixed, uint64_t target, Counts* c) {
   }
   AtomicMax(m.trunc_done, target);
   if (log.begin() < target || st->first_seq < target) {
-    r->tally.Fail(who + ": begin() below the target",
-                  absl::StrCat("target ", target, ", begin() ", log.begin(), ", stats ", st->first_seq));
+    r->tally.Fail(
+        who + ": begin() below the target",
+        absl::StrCat("target ", target, ", begin() ", log.begin(), ", stats ", st->first_seq));
   }
   AfterMaintenance(m, log);
 }
@@ -169,7 +169,8 @@ void Merge(Round* r, bool fixed, int times, Counts* c) {
     absl::StatusOr<CompactionStats> st = log.Merge();
     SetOp("", m.name(), 0);
     ++(*c)[who];
-    if (!st.ok()) r->tally.Fail(absl::StrCat(who, ": ", CodeName(st.status())), st.status().ToString());
+    if (!st.ok())
+      r->tally.Fail(absl::StrCat(who, ": ", CodeName(st.status())), st.status().ToString());
   }
   AfterMaintenance(m, log);
 }
@@ -233,7 +234,8 @@ void RunFollower(Round* r, int id) {
   Counts c;
   uint64_t next[2] = {r->follow_pos[0].load(), r->follow_pos[1].load()};
   while (!r->writers_done.load() && !r->abort.load()) {
-    bool moved = FollowStep(r, r->fixed, r->shared.fixed, id == 0, &next[0], &fixed_watch, &rng, &c);
+    bool moved =
+        FollowStep(r, r->fixed, r->shared.fixed, id == 0, &next[0], &fixed_watch, &rng, &c);
     moved = FollowStep(r, r->bytes, r->shared.bytes, id == 0, &next[1], &bytes_watch, &rng, &c) ||
             moved;
     if (!moved) std::this_thread::yield();
@@ -289,7 +291,8 @@ void RunMaintenance(Round* r) {
       // A truncation that deletes segments the reader's pinned scan has not reached.
       kind = "TruncateBefore under a pinned scan";
       const bool fixed = k == 0;
-      if (reader && !WaitFor(r, [&] { return r->pinned.load() > k; }, std::chrono::seconds(60))) {
+      if (reader && !WaitFor(
+                        r, [&] { return r->pinned.load() > k; }, std::chrono::seconds(60))) {
         r->tally.Fail("maintenance: the reader's scan did not start", "");
       }
       // The target: the third ordinary segment at or after begin(), so the first two go

@@ -35,7 +35,7 @@ struct HistoryConfig {
   uint64_t segment_size = 64 << 10;
   // Retention policies never keep fewer records than this (fixed, byte log).
   uint64_t fixed_retention = 6144;  // 4 segments of Trade records
-  uint64_t byte_retention = 800;     // about 10 segments
+  uint64_t byte_retention = 800;    // about 10 segments
   // Comma-separated actors to run, or "all": tail (tail-fixed, tail-bytes: one log's tail
   // race), append, follow, read, maintain, checkpoint, readonly, process.
   std::string actors = "all";
@@ -65,10 +65,10 @@ struct Round {
   std::atomic<uint64_t> appended[2] = {0, 0};  // records appended this round (0 fixed, 1 bytes)
   std::atomic<bool> appender_done[2] = {false, false};
   std::atomic<uint64_t> follow_pos[2] = {0, 0};  // follower 0's next record
-  std::atomic<int> maintenance_done{0};           // maintenance operations finished
-  std::atomic<int> pinned{0};                     // the reader's scans pinned at the start
-  std::atomic<bool> writers_done{false};          // appends, maintenance and saves are over
-  std::atomic<bool> abort{false};                 // a deadline passed: every thread stops
+  std::atomic<int> maintenance_done{0};          // maintenance operations finished
+  std::atomic<int> pinned{0};                    // the reader's scans pinned at the start
+  std::atomic<bool> writers_done{false};         // appends, maintenance and saves are over
+  std::atomic<bool> abort{false};                // a deadline passed: every thread stops
   std::mutex append_gate[2];  // held by an append; maintenance holds it to pause appends
 
   // Whether the writer-side work of this round has reached `fraction` of its appends.

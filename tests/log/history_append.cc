@@ -83,10 +83,12 @@ void TailFollow(Round* r, const LogT& log, LogModel& m, const std::atomic<bool>&
 
 void ListOrdinary(const std::string& folder, std::set<uint64_t>* out) {
   std::error_code ec;
-  for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+  for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end;
+       it.increment(ec)) {
     const std::string f = it->path().filename().string();
     unsigned long long first = 0;
-    if (f.size() == 24 && f.ends_with(".seg") && std::sscanf(f.c_str(), "%20llu.seg", &first) == 1) {
+    if (f.size() == 24 && f.ends_with(".seg") &&
+        std::sscanf(f.c_str(), "%20llu.seg", &first) == 1) {
       out->insert(first);
     }
   }
@@ -189,9 +191,8 @@ void RunAppender(Round* r, bool fixed) {
     // Maintenance keeps pace (at most one step behind), and so does the lead follower.
     const int chunk = ops == 0 ? 0 : static_cast<int>(done * static_cast<uint64_t>(ops) / total);
     if (!WaitFor(r, [&] { return r->maintenance_done.load() >= chunk - 1; })) break;
-    if (follow && !WaitFor(r, [&] {
-          return m.acked_end.load() <= r->follow_pos[i].load() + kFollowLag;
-        })) {
+    if (follow &&
+        !WaitFor(r, [&] { return m.acked_end.load() <= r->follow_pos[i].load() + kFollowLag; })) {
       break;
     }
     const uint64_t n = std::min(total - done, rng() % 8 == 0 ? 2 + rng() % (fixed ? 63 : 12) : 1);

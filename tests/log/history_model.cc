@@ -96,7 +96,8 @@ bool LogModel::RecordIs(uint64_t seq, std::span<const std::byte> bytes) const {
     const Trade t = MakeTrade(seq);
     return bytes.size() == sizeof(t) && std::memcmp(bytes.data(), &t, sizeof(t)) == 0;
   }
-  return bytes.size() == ByteRecordSize(seq) && BytesAre(seq ^ kByteKey, bytes.data(), bytes.size());
+  return bytes.size() == ByteRecordSize(seq) &&
+         BytesAre(seq ^ kByteKey, bytes.data(), bytes.size());
 }
 
 Bounds LogModel::Floor() const {
@@ -166,11 +167,13 @@ std::string Tally::FailureReport() const {
 std::string Tally::Serialize() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
-  for (const auto& [name, n] : counts_) absl::StrAppend(&out, "count\t", OneLine(name), "\t", n, "\n");
+  for (const auto& [name, n] : counts_)
+    absl::StrAppend(&out, "count\t", OneLine(name), "\t", n, "\n");
   for (const auto& [kind, k] : failures_) {
     // The count, then the kept messages.
     absl::StrAppend(&out, "failn\t", OneLine(kind), "\t", k.count, "\n");
-    for (const std::string& m : k.first) absl::StrAppend(&out, "fail\t", OneLine(kind), "\t", m, "\n");
+    for (const std::string& m : k.first)
+      absl::StrAppend(&out, "fail\t", OneLine(kind), "\t", m, "\n");
   }
   return out;
 }
@@ -197,9 +200,9 @@ std::string CodeName(const absl::Status& s) { return absl::StatusCodeToString(s.
 
 void HandleWatch::Observe(uint64_t begin, uint64_t end, const Bounds& floor, Tally* tally) {
   const Bounds ceiling = model_.Ceiling();
-  const std::string at = absl::StrCat("begin ", begin, ", end ", end, " after begin ", begin_,
-                                      ", end ", end_, "; ", BoundsText("floor", floor), ", ",
-                                      BoundsText("ceiling", ceiling));
+  const std::string at =
+      absl::StrCat("begin ", begin, ", end ", end, " after begin ", begin_, ", end ", end_, "; ",
+                   BoundsText("floor", floor), ", ", BoundsText("ceiling", ceiling));
   if (begin < begin_) tally->Fail(who_ + ": begin() went down", at);
   if (end < end_) tally->Fail(who_ + ": end() went down", at);
   if (begin > end) tally->Fail(who_ + ": begin() above end()", at);
@@ -216,9 +219,9 @@ bool CheckGet(const LogModel& model, const std::string& who, uint64_t seq, const
               Tally* tally) {
   if (got.ok()) {
     if (!model.RecordIs(seq, *got)) {
-      tally->Fail(who + ": wrong bytes", absl::StrCat("record ", seq, ": ", got->size(),
-                                                      " bytes, expected ",
-                                                      model.Expected(seq).size()));
+      tally->Fail(who + ": wrong bytes",
+                  absl::StrCat("record ", seq, ": ", got->size(), " bytes, expected ",
+                               model.Expected(seq).size()));
     } else if (model.MustBeGone(seq, floor)) {
       tally->Fail(who + ": returned a removed record",
                   absl::StrCat("record ", seq, "; ", BoundsText("floor", floor)));
@@ -294,16 +297,18 @@ void ScanCheck::Missing(uint64_t from, uint64_t to) {
     if (n++ == 0) first = s;
   }
   if (n > 0) {
-    tally_->Fail(who_ + ": missing records",
-                 absl::StrCat(n, " records from ", first, " not yielded (scan of [.., ", end_before_,
-                              ")); ", BoundsText("ceiling at first record", ceiling_)));
+    tally_->Fail(
+        who_ + ": missing records",
+        absl::StrCat(n, " records from ", first, " not yielded (scan of [.., ", end_before_, ")); ",
+                     BoundsText("ceiling at first record", ceiling_)));
   }
 }
 
 void CheckVerify(const LogModel& model, const std::string& who, const Bounds& floor,
                  uint64_t end_before, const absl::StatusOr<VerifyReport>& report, Tally* tally) {
   if (!report.ok()) {
-    tally->Fail(absl::StrCat(who, ": Verify ", CodeName(report.status())), report.status().ToString());
+    tally->Fail(absl::StrCat(who, ": Verify ", CodeName(report.status())),
+                report.status().ToString());
     return;
   }
   if (!report->ok) {
@@ -318,8 +323,9 @@ void CheckVerify(const LogModel& model, const std::string& who, const Bounds& fl
   for (uint64_t s = ceiling.begin; s < end_before; ++s) lo += model.MayBeGone(s, ceiling) ? 0 : 1;
   for (uint64_t s = floor.begin; s < ceiling.end; ++s) hi += model.MustBeGone(s, floor) ? 0 : 1;
   if (report->records_checked < lo || report->records_checked > hi) {
-    tally->Fail(who + ": Verify record count",
-                absl::StrCat(report->records_checked, " records checked, expected ", lo, " to ", hi));
+    tally->Fail(
+        who + ": Verify record count",
+        absl::StrCat(report->records_checked, " records checked, expected ", lo, " to ", hi));
   }
 }
 
@@ -328,13 +334,14 @@ void CheckLoad(const CheckpointModel& model, const std::string& who, uint64_t sa
   const uint64_t started = model.started.load();
   if (!got.ok()) {
     if (got.status().code() == absl::StatusCode::kNotFound && saved_before == 0) return;
-    tally->Fail(absl::StrCat(who, ": Load ", CodeName(got.status())),
-                absl::StrCat("saved before: version ", saved_before, ": ", got.status().ToString()));
+    tally->Fail(
+        absl::StrCat(who, ": Load ", CodeName(got.status())),
+        absl::StrCat("saved before: version ", saved_before, ": ", got.status().ToString()));
     return;
   }
   const uint64_t v = got->info.seq + 1;
-  const std::string at = absl::StrCat("version ", v, ", saved before: ", saved_before,
-                                      ", begun: ", started);
+  const std::string at =
+      absl::StrCat("version ", v, ", saved before: ", saved_before, ", begun: ", started);
   if (v < saved_before) tally->Fail(who + ": Load older than a Save that had returned", at);
   if (v > started) tally->Fail(who + ": Load newer than every Save begun", at);
   if (!CheckpointPayloadIs(v, got->data) || got->info.size != got->data.size()) {
@@ -356,10 +363,11 @@ void CheckList(const CheckpointModel& model, const std::string& who, uint64_t sa
     if (saved_before > 0) tally->Fail(who + ": List empty", absl::StrCat("saved: ", saved_before));
     return;
   }
-  std::string at = absl::StrCat(v.size(), " versions, newest ", v[0].seq + 1, ", saved before: ",
-                                saved_before, ", begun: ", started);
+  std::string at = absl::StrCat(v.size(), " versions, newest ", v[0].seq + 1,
+                                ", saved before: ", saved_before, ", begun: ", started);
   if (v.size() > model.keep) tally->Fail(who + ": List longer than keep", at);
-  if (v[0].seq + 1 < saved_before) tally->Fail(who + ": List older than a Save that had returned", at);
+  if (v[0].seq + 1 < saved_before)
+    tally->Fail(who + ": List older than a Save that had returned", at);
   for (size_t i = 0; i < v.size(); ++i) {
     if (i > 0 && v[i].seq >= v[i - 1].seq) tally->Fail(who + ": List not newest first", at);
     if (v[i].seq + 1 > started) tally->Fail(who + ": List newer than every Save begun", at);

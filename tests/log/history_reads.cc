@@ -81,8 +81,7 @@ ReadOnlyReader::ReadOnlyReader(std::string dir, SharedHistory* shared, uint64_t 
 
 bool ReadOnlyReader::Open(Tally* tally) {
   SetOp("read-only open", "store", 0);
-  absl::StatusOr<std::unique_ptr<Store>> store =
-      OpenStoreOverEnv(&env_, dir_, {.read_only = true});
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStoreOverEnv(&env_, dir_, {.read_only = true});
   absl::Status st = store.status();
   if (st.ok()) {
     store_ = *std::move(store);
@@ -171,8 +170,7 @@ int ReaderProcessMain(const std::string& dir, SharedHistory* shared, uint64_t se
     // A new read-only open at each round (the writer reopens the store at each).
     if (reader == nullptr || shared->round.load() != round) {
       const int now = shared->round.load();
-      reader =
-          std::make_unique<ReadOnlyReader>(dir, shared, Mix(seed) + now, "ro process", timing);
+      reader = std::make_unique<ReadOnlyReader>(dir, shared, Mix(seed) + now, "ro process", timing);
       if (!reader->Open(&tally)) {
         reader.reset();
         std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -74,8 +74,7 @@ struct Writer {
 absl::Status OpenWriter(const std::string& dir, bool create, const SharedHistory& shared,
                         Writer* w) {
   static HistoryEnv* const env = new HistoryEnv(g_config.writer_env);
-  absl::StatusOr<std::unique_ptr<Store>> store =
-      OpenStoreOverEnv(env, dir, WriterOptions(create));
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStoreOverEnv(env, dir, WriterOptions(create));
   if (!store.ok()) return store.status();
   w->store = *std::move(store);
   absl::StatusOr<Log<Trade>> f = w->store->OpenLog<Trade>(kFixedLog);
@@ -142,14 +141,14 @@ void CheckExactly(const LogT& log, const LogModel& m, const std::string& when, T
 // unmapped until the round's threads read them).
 void CheckAfterOpen(const Writer& w, SharedHistory& shared, const std::string& when,
                     bool read_through_writer, Tally* tally) {
-  for (const LogBase* log : {static_cast<const LogBase*>(&w.fixed),
-                             static_cast<const LogBase*>(&w.bytes)}) {
+  for (const LogBase* log :
+       {static_cast<const LogBase*>(&w.fixed), static_cast<const LogBase*>(&w.bytes)}) {
     LogModel& m = shared.log(log == &w.fixed);
     const uint64_t begin = log->begin(), end = log->end();
     if (end != m.acked_end.load() || begin < m.trunc_done.load()) {
       tally->Fail(absl::StrCat(m.name(), " ", when, ": ends differ from the model"),
-                  absl::StrCat("begin() ", begin, ", end() ", end, "; appended ", m.acked_end.load(),
-                               ", truncated to ", m.trunc_done.load()));
+                  absl::StrCat("begin() ", begin, ", end() ", end, "; appended ",
+                               m.acked_end.load(), ", truncated to ", m.trunc_done.load()));
     }
     // The writer's open applies retention: what it dropped is gone for everyone.
     uint64_t cur = m.trunc_done.load();
@@ -263,8 +262,9 @@ bool RunRound(const std::string& dir, SharedHistory& shared, Tally* tally, int i
   std::fprintf(stderr, "history: round %d: %.2f s with every actor at once\n", index,
                std::chrono::duration<double>(tail_start - round_start).count());
   if (!r.abort.load()) RunTailRace(&r, cfg.tail_rotations);
-  std::fprintf(stderr, "history: round %d: %.2f s tail race\n", index,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - tail_start).count());
+  std::fprintf(
+      stderr, "history: round %d: %.2f s tail race\n", index,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - tail_start).count());
   CheckExactly(r.fixed, shared.fixed, "after the round", tally);
   CheckExactly(r.bytes, shared.bytes, "after the round", tally);
   return true;
@@ -296,9 +296,9 @@ void CollectReaderProcess(pid_t pid, int fd, Tally* tally) {
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    tally->Fail("reader process died",
-                WIFSIGNALED(status) ? absl::StrCat("signal ", WTERMSIG(status))
-                                    : absl::StrCat("exit code ", WEXITSTATUS(status)));
+    tally->Fail("reader process died", WIFSIGNALED(status)
+                                           ? absl::StrCat("signal ", WTERMSIG(status))
+                                           : absl::StrCat("exit code ", WEXITSTATUS(status)));
   }
   tally->Absorb(report, "");
 }
@@ -353,7 +353,7 @@ TEST(HistoryTest, ConcurrentHistoryMatchesTheModel) {
   shared->stop = true;
   if (reader > 0) CollectReaderProcess(reader, report_fd, &tally);
   PrintSummary(tally, rounds, elapsed());
-  EXPECT_EQ(tally.failures(), 0u) << tally.FailureReport();
+  EXPECT_EQ(tally.failures(), 0u) << "failures by kind above";
   shared->~SharedHistory();
   munmap(mem, sizeof(SharedHistory));
 }
