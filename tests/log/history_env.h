@@ -1,5 +1,4 @@
-// The Env of the concurrent history (history_test.cc), and the one function through which the
-// history opens stores over an Env.
+// The Env of the concurrent history (history_test.cc).
 //
 // The history checks what readers see while the writer works, not what survives a power loss
 // (the crash tests check that). So its writer's syncs sleep briefly instead of flushing: a fast
@@ -21,9 +20,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "recstore/store.h"
-#include "src/os/env.h"
-#include "src/store/store_state.h"
 #include "tests/testing/fault_env.h"
+#include "tests/testing/open_store.h"
 
 namespace recstore::testing::history {
 
@@ -47,10 +45,6 @@ class HistoryEnv : public FaultEnv {
     if (timing_.sync_us < 0) return FaultEnv::SyncAll(fd, path);
     return Sleep(timing_.sync_us);
   }
-  absl::Status SyncDir(const std::string& path) override {
-    if (timing_.sync_us < 0) return FaultEnv::SyncDir(path);
-    return Sleep(timing_.sync_us);
-  }
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
     if (timing_.slow_list_one_in > 0 && lists_.fetch_add(1) % timing_.slow_list_one_in == 0) {
       ++slow_lists_;
@@ -72,12 +66,6 @@ class HistoryEnv : public FaultEnv {
   std::atomic<uint64_t> slow_lists_{0};
 };
 
-// Opens a Store over `env` (which must outlive it).
-inline absl::StatusOr<std::unique_ptr<Store>> OpenStoreOverEnv(os::Env* env,
-                                                               const std::string& path,
-                                                               const StoreOptions& options) {
-  return internal::StoreAccess::Open(env, path, options);
-}
 
 }  // namespace recstore::testing::history
 
