@@ -74,6 +74,11 @@ struct CollectionInfo {
   // of the range they cover; records at and after compacted_end live in ordinary segments.
   uint64_t generation = 0;
   uint64_t compacted_end = 0;
+  // The first record of the generation's first compacted segment file (compacted_end when it
+  // has none); each compacted segment names the one after it, so a missing file is found.
+  // kUnrecorded for a generation written by format version 2, which kept no such chain.
+  uint64_t compacted_first = 0;
+  static constexpr uint64_t kUnrecorded = UINT64_MAX;
   int64_t time_base = 0;  // Unix seconds at creation: base of byte records' append times
   RetentionPolicy retention;
 };

@@ -16,14 +16,18 @@ namespace recstore::format {
 
 // Format version written by this code. Readers refuse files with a higher version.
 // Version 2 added compaction (compacted segments, manifest fields per collection) and the
-// append time in variable-size record frames; version 1 files read as before.
-inline constexpr uint32_t kFormatVersion = 2;
+// append time in variable-size record frames; version 3 the chain of compacted segments (the
+// manifest's compacted_first and each compacted segment's link block) and signed append
+// times. Files of versions 1 and 2 read as before.
+inline constexpr uint32_t kFormatVersion = 3;
 
 inline constexpr uint64_t kPageSize = 4096;
 // Segment files: header page, then records from kDataStart.
 inline constexpr uint64_t kSegmentHeaderSize = 4096;
 inline constexpr uint64_t kDataStart = kSegmentHeaderSize;
 inline constexpr uint64_t kCommitBlockOffset = 2048;
+// Compacted segments (version 3): the link block naming the next compacted segment.
+inline constexpr uint64_t kLinkBlockOffset = 2080;
 
 inline constexpr uint64_t kMinSegmentSize = 64 << 10;
 inline constexpr uint64_t kMaxSegmentSize = uint64_t{1} << 30;

@@ -97,6 +97,7 @@ class Reader {
 constexpr size_t kMinFieldBytes = 2 + 1 + 3 + 12;
 constexpr size_t kMinCollectionBytesV1 = 4 + 1 + 3 + 8 + 8 + 2 + 2 + 12;
 constexpr size_t kMinCollectionBytesV2 = kMinCollectionBytesV1 + 6 * 8 + 2;
+constexpr size_t kMinCollectionBytesV3 = kMinCollectionBytesV2 + 8;
 
 // Reads a schema and checks each field on its own (the record size and alignment are checked
 // by the caller, which knows the collection's kind and segment size).
@@ -153,6 +154,7 @@ namespace collection_checks {
 struct Offsets {
   size_t id = 0, kind = 0, segment_size = 0, first_seq = 0, type_name = 0, schema = 0;
   size_t generation = 0, compacted_end = 0, time_base = 0, max_age = 0, time_field = 0;
+  size_t compacted_first = 0;
 };
 
 // The checks on one decoded collection entry (docs/format.md 2.2, "checks on read"), in
@@ -203,6 +205,11 @@ void Check(Reader& r, const Manifest& m, const CollectionInfo& c, uint8_t kind,
   }
   if (c.compacted_end != 0 && c.generation == 0) {
     return fail(at.compacted_end, "has compacted records but no generation");
+  }
+  if (c.compacted_first != CollectionInfo::kUnrecorded && c.compacted_first > c.compacted_end) {
+    return fail(at.compacted_first, absl::StrCat("has its first compacted segment at record ",
+                                                 c.compacted_first, ", past its compacted end ",
+                                                 c.compacted_end));
   }
   if (c.time_base < -kMaxTimeBase || c.time_base > kMaxTimeBase) {
     return fail(at.time_base, absl::StrCat("has time base ", c.time_base, " s, outside [",
@@ -268,6 +275,8 @@ std::string EncodeManifest(const Manifest& m) {
     PutFixed<uint64_t>(&body, c.retention.max_bytes);
     PutFixed<uint64_t>(&body, static_cast<uint64_t>(c.retention.max_age.count()));
     PutString(&body, c.retention.time_field);
+    // Format version 3.
+    PutFixed<uint64_t>(&body, c.compacted_first);
   }
   std::string out(kManifestHeaderSize, '\0');
   char* h = out.data();
@@ -328,7 +337,9 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
                                                " is larger than any store reaches"));
   }
   if (r.ok() && m.next_collection_id == 0) r.FailAt(next_id_at, "next collection id is 0");
-  const size_t min_entry = version >= 2 ? kMinCollectionBytesV2 : kMinCollectionBytesV1;
+  const size_t min_entry = version >= 3   ? kMinCollectionBytesV3
+                           : version == 2 ? kMinCollectionBytesV2
+                                          : kMinCollectionBytesV1;
   if (r.ok() && n > r.remaining() / min_entry) {
     r.FailAt(count_at, absl::StrCat(n, " collections do not fit in a manifest body of ",
                                     body.size(), " bytes"));
@@ -365,6 +376,12 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
       c.retention.max_age = std::chrono::nanoseconds(static_cast<int64_t>(r.Fixed<uint64_t>()));
       at.time_field = r.offset();
       c.retention.time_field = r.String();
+    }
+    // Before version 3 no chain of compacted segments was kept.
+    c.compacted_first = c.compacted_end == 0 ? 0 : CollectionInfo::kUnrecorded;
+    if (version >= 3) {
+      at.compacted_first = r.offset();
+      c.compacted_first = r.Fixed<uint64_t>();
     }
     if (!r.ok()) break;
     c.kind = static_cast<CollectionKind>(kind);

@@ -12,6 +12,7 @@ namespace {
 
 constexpr char kSegmentMagic[8] = {'R', 'S', 'S', 'E', 'G', 'M', 'N', 'T'};
 constexpr uint32_t kCommitMagic = 0x54494D43;  // "CMIT"
+constexpr uint32_t kLinkMagic = 0x4B4E4C43;    // "CLNK"
 constexpr uint32_t kSealedFlag = 1;
 constexpr uint8_t kCompactedFlag = 1;
 // CollectionKind values (include/recstore/log.h).
@@ -125,6 +126,26 @@ bool DecodeCommitBlock(const std::byte* src, uint64_t first_seq, CommitBlock* ou
   out->sealed = (base::DecodeFixed32(buf + 4) & kSealedFlag) != 0;
   out->records = records;
   out->data_end = data_end;
+  return true;
+}
+
+void EncodeLinkBlock(uint64_t next_first, uint64_t first_seq, std::byte* dst) {
+  std::byte buf[kEncodedLinkBlockSize];
+  base::EncodeFixed32(buf, kLinkMagic);
+  base::EncodeFixed32(buf + 4, 0);
+  base::EncodeFixed64(buf + 8, next_first);
+  base::EncodeFixed64(buf + 16, base::Checksum64(buf, 16, first_seq));
+  std::memcpy(dst, buf, sizeof(buf));
+}
+
+bool DecodeLinkBlock(const std::byte* src, uint64_t first_seq, uint64_t* next_first) {
+  std::byte buf[kEncodedLinkBlockSize];
+  std::memcpy(buf, src, sizeof(buf));
+  if (base::DecodeFixed32(buf) != kLinkMagic || base::DecodeFixed32(buf + 4) != 0) return false;
+  if (base::DecodeFixed64(buf + 16) != base::Checksum64(buf, 16, first_seq)) return false;
+  const uint64_t next = base::DecodeFixed64(buf + 8);
+  if (next > kMaxSequence) return false;
+  *next_first = next;
   return true;
 }
 

@@ -56,6 +56,16 @@ void EncodeCommitBlock(const CommitBlock& c, uint64_t first_seq, std::byte* dst)
 // or not a multiple of 8). Then recovery scans the segment from its start.
 bool DecodeCommitBlock(const std::byte* src, uint64_t first_seq, CommitBlock* out);
 
+// The link block of a compacted segment (format version 3): the first record of the next
+// compacted segment of its generation, or the generation's compacted end for the last one.
+inline constexpr size_t kEncodedLinkBlockSize = 24;
+
+// Writes the block to `dst` (kEncodedLinkBlockSize bytes at kLinkBlockOffset); its checksum is
+// seeded with the segment's first sequence number.
+void EncodeLinkBlock(uint64_t next_first, uint64_t first_seq, std::byte* dst);
+// Reads a link block; false when it was never written or fails its checksum.
+bool DecodeLinkBlock(const std::byte* src, uint64_t first_seq, uint64_t* next_first);
+
 }  // namespace recstore::format
 
 #endif  // RECSTORE_SRC_FORMAT_SEGMENT_HEADER_H_

@@ -182,7 +182,7 @@ absl::StatusOr<uint64_t> Appender::AppendBytes(const std::string_view* records, 
     std::byte* frame = s.mutable_data() + plan[i].offset;
     base::EncodeFixed32(frame, static_cast<uint32_t>(len));
     base::EncodeFixed32(frame + 4, stamp);
-    std::memcpy(frame + format::kFrameHeaderSize, records[i].data(), len);
+    if (len > 0) std::memcpy(frame + format::kFrameHeaderSize, records[i].data(), len);
     // The slot before the checksum, and the checksum last with release ordering: a reader
     // in another process accepts the record by its checksum and then finds it by its slot.
     const uint64_t index = seq - s.first_seq();

@@ -41,7 +41,7 @@ absl::Status CompactedWriter::Start(uint64_t first_seq) {
 absl::Status CompactedWriter::Add(uint64_t seq, std::span<const std::byte> bytes) {
   if (fd_ >= 0 && !seqs_.empty() &&
       CapacityFor(data_ + bytes.size(), seqs_.size() + 1) > config_.segment_size) {
-    RECSTORE_RETURN_IF_ERROR(Finish());
+    RECSTORE_RETURN_IF_ERROR(Finish(seq));
   }
   if (fd_ < 0) RECSTORE_RETURN_IF_ERROR(Start(seq));
   seqs_.push_back(seq);
@@ -60,16 +60,16 @@ absl::Status CompactedWriter::Flush() {
   return absl::OkStatus();
 }
 
-absl::Status CompactedWriter::Finish() {
+absl::Status CompactedWriter::Finish(uint64_t end) {
   if (fd_ < 0) return absl::OkStatus();
-  absl::Status st = Complete();
+  absl::Status st = Complete(end);
   absl::Status closed = config_.env->Close(fd_, path_);
   fd_ = -1;
   RECSTORE_RETURN_IF_ERROR(st);
   return closed;
 }
 
-absl::Status CompactedWriter::Complete() {
+absl::Status CompactedWriter::Complete(uint64_t next_first) {
   const uint64_t n = seqs_.size();
   const uint64_t capacity = CapacityFor(data_, n);
   // The whole file is allocated before anything else is written, so a full disk fails here.
@@ -92,6 +92,8 @@ absl::Status CompactedWriter::Complete() {
                               reinterpret_cast<std::byte*>(page.data()));
   format::EncodeCommitBlock({.records = n, .data_end = data_end, .sealed = true}, seqs_.front(),
                             reinterpret_cast<std::byte*>(page.data()) + format::kCommitBlockOffset);
+  format::EncodeLinkBlock(next_first, seqs_.front(),
+                          reinterpret_cast<std::byte*>(page.data()) + format::kLinkBlockOffset);
   RECSTORE_RETURN_IF_ERROR(config_.env->PWrite(fd_, path_, page, 0));
   RECSTORE_RETURN_IF_ERROR(config_.env->SyncData(fd_, path_));
   bytes_written_ += capacity;

@@ -1,8 +1,10 @@
 // Writes the compacted segments of one compaction: records copied verbatim (a record's
 // checksum is seeded by its sequence number, which does not change), packed from kDataStart,
 // followed by the array of their sequence numbers and, for variable-size records, the slot
-// index at the end of the file. Files are written with pwrite (streamed through a buffer) and
-// made durable by Finish(); their header page is written last.
+// index at the end of the file. Each file's link block names the next file's first record (the
+// last one's: the compaction's end), so a reader finds a missing file. Files are written with
+// pwrite (streamed through a buffer) and made durable as they are finished; their header page
+// is written last.
 #ifndef RECSTORE_SRC_LOG_COMPACTED_WRITER_H_
 #define RECSTORE_SRC_LOG_COMPACTED_WRITER_H_
 
@@ -40,8 +42,9 @@ class CompactedWriter {
   // Appends the record `seq`: `bytes` is its whole slot (fixed) or frame (variable, header,
   // payload and padding), exactly as stored in its old segment.
   [[nodiscard]] absl::Status Add(uint64_t seq, std::span<const std::byte> bytes);
-  // Completes and fdatasyncs the open file (the caller syncs the folder).
-  [[nodiscard]] absl::Status Finish();
+  // Completes and fdatasyncs the open file, whose link names `end` (the compaction's end) as
+  // what follows it. The caller syncs the folder.
+  [[nodiscard]] absl::Status Finish(uint64_t end);
 
   // First sequence number of every file written or started, in order.
   const std::vector<uint64_t>& files() const { return files_; }
@@ -50,7 +53,8 @@ class CompactedWriter {
  private:
   absl::Status Start(uint64_t first_seq);
   absl::Status Flush();
-  absl::Status Complete();
+  // Writes the open file's index, link (to `next_first`) and header page, and syncs it.
+  absl::Status Complete(uint64_t next_first);
   // File size once the open file holds `data` bytes of records and `n` records.
   uint64_t CapacityFor(uint64_t data, uint64_t n) const;
 

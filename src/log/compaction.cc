@@ -127,7 +127,7 @@ absl::StatusOr<Rewrite> RewriteBelow(const Shape& shape, const Snapshot& snap, u
                     uint64_t capacity) { return shape.CompactedHeaderFor(generation, first, capacity); },
   });
   auto cleanup = [&](absl::Status st) {
-    writer.Finish().IgnoreError();
+    writer.Finish(boundary).IgnoreError();
     for (uint64_t first : writer.files()) {
       shape.env()->Remove(shape.CompactedPath(generation, first)).IgnoreError();
     }
@@ -166,12 +166,12 @@ absl::StatusOr<Rewrite> RewriteBelow(const Shape& shape, const Snapshot& snap, u
         return true;
       });
   if (st.ok()) st = write_status;
-  if (st.ok()) st = writer.Finish();
+  if (st.ok()) st = writer.Finish(boundary);
   if (st.ok() && !writer.files().empty()) st = os::SyncDir(shape.env(), shape.dir());
   for (uint64_t first : writer.files()) {
     if (!st.ok()) break;
     absl::StatusOr<std::shared_ptr<const CompactedPart>> part =
-        OpenCompacted(shape, generation, first, boundary);
+        OpenCompacted(shape, generation, first, boundary, /*linked=*/true);
     if (!part.ok()) {
       st = part.status();
       break;
@@ -183,6 +183,7 @@ absl::StatusOr<Rewrite> RewriteBelow(const Shape& shape, const Snapshot& snap, u
   out.stats.bytes_written = writer.bytes_written();
   out.next.generation = generation;
   out.next.compacted_end = boundary;
+  out.next.compacted_first = out.parts.empty() ? boundary : out.parts.front()->first();
   return out;
 }
 

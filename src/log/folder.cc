@@ -6,7 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "recstore/status_macros.h"
+#include "src/base/endian.h"
 #include "src/format/layout.h"
+#include "src/format/segment_header.h"
+#include "src/log/record_check.h"
 #include "src/os/file.h"
 
 namespace recstore::log {
@@ -51,7 +54,8 @@ absl::StatusOr<FolderFiles> ListFolder(const Shape& shape, const CollectionState
 absl::StatusOr<std::shared_ptr<const CompactedPart>> OpenCompacted(const Shape& shape,
                                                                   uint64_t generation,
                                                                   uint64_t first_seq,
-                                                                  uint64_t compacted_end) {
+                                                                  uint64_t compacted_end,
+                                                                  bool linked) {
   const std::string path = shape.CompactedPath(generation, first_seq);
   auto part = std::make_shared<CompactedPart>();
   RECSTORE_ASSIGN_OR_RETURN(
@@ -73,6 +77,21 @@ absl::StatusOr<std::shared_ptr<const CompactedPart>> OpenCompacted(const Shape& 
     return absl::DataLossError(absl::StrCat(path, ": offset ", format::kCommitBlockOffset,
                                             ": invalid index block of a compacted segment"));
   }
+  if (!shape.fixed()) {
+    // The frames are packed from kDataStart: the first slot points there, and the last frame
+    // ends at the data end (else the count was changed and records would silently vanish).
+    const uint64_t last = SlotOffset(s, c.records - 1);
+    const bool packed =
+        SlotOffset(s, 0) == format::kDataStart && last >= format::kDataStart && last % 8 == 0 &&
+        last + format::kFrameHeaderSize <= c.data_end &&
+        last + format::FrameSpace(base::DecodeFixed32(s.data() + last)) - format::kSlotSize ==
+            c.data_end;
+    if (!packed) {
+      return absl::DataLossError(absl::StrCat(path, ": offset ", format::kCommitBlockOffset,
+                                              ": the index block's record count does not match "
+                                              "the records of the compacted segment"));
+    }
+  }
   part->count = c.records;
   part->data_end = c.data_end;
   part->seqs = reinterpret_cast<const uint64_t*>(s.data() + c.data_end);
@@ -83,6 +102,14 @@ absl::StatusOr<std::shared_ptr<const CompactedPart>> OpenCompacted(const Shape& 
   if (part->first() != first_seq || part->last() >= compacted_end || !increasing) {
     return absl::DataLossError(
         absl::StrCat(path, ": offset ", c.data_end, ": sequence numbers do not match the segment"));
+  }
+  uint64_t next;
+  if (format::DecodeLinkBlock(s.data() + format::kLinkBlockOffset, first_seq, &next) &&
+      next > part->last() && next <= compacted_end) {
+    part->next = next;
+  } else if (linked) {
+    return absl::DataLossError(absl::StrCat(path, ": offset ", format::kLinkBlockOffset,
+                                            ": invalid link block of a compacted segment"));
   }
   return std::shared_ptr<const CompactedPart>(std::move(part));
 }
@@ -104,7 +131,21 @@ absl::StatusOr<std::shared_ptr<SegmentSet>> OpenSet(const Shape& shape,
                                                     const SegmentSet* reuse) {
   auto set = std::make_shared<SegmentSet>();
   set->state = state;
+  const bool linked = state.compacted_first != CollectionInfo::kUnrecorded;
+  uint64_t expect = state.compacted_first;  // linked: the next file the chain names
+  auto missing_compacted = [&](uint64_t first) {
+    return Missing(writer, absl::StrCat(shape.CompactedPath(state.generation, first),
+                                        ": compacted segment file of collection '", shape.name(),
+                                        "' is missing (generation ", state.generation,
+                                        " names it)"));
+  };
   for (uint64_t first : files->compacted) {
+    if (linked && first < state.compacted_first) {
+      // Before the chain's start: left by a retention whose switch a crash interrupted.
+      files->stale.push_back(format::CompactedFileName(state.generation, first));
+      continue;
+    }
+    if (linked && first != expect) return missing_compacted(expect);
     std::shared_ptr<const CompactedPart> part;
     if (reuse != nullptr && reuse->state.generation == state.generation) {
       const size_t k = reuse->PartFor(first);
@@ -114,7 +155,7 @@ absl::StatusOr<std::shared_ptr<SegmentSet>> OpenSet(const Shape& shape,
     }
     if (part == nullptr) {
       absl::StatusOr<std::shared_ptr<const CompactedPart>> opened =
-          OpenCompacted(shape, state.generation, first, state.compacted_end);
+          OpenCompacted(shape, state.generation, first, state.compacted_end, linked);
       if (!opened.ok()) {
         if (opened.status().code() == absl::StatusCode::kNotFound) {
           return Missing(writer, std::string(opened.status().message()));
@@ -127,30 +168,31 @@ absl::StatusOr<std::shared_ptr<SegmentSet>> OpenSet(const Shape& shape,
       return absl::DataLossError(
           absl::StrCat(part->segment->path(), ": compacted segment overlaps the one before it"));
     }
-    if (part->last() < state.first_seq) {
+    expect = part->next;
+    if (!linked && part->last() < state.first_seq) {
       files->stale.push_back(format::CompactedFileName(state.generation, first));
     } else {
       set->compacted.push_back(std::move(part));
     }
   }
+  if (linked && expect != state.compacted_end) return missing_compacted(expect);
   // The ordinary segments must start at or before the first record they hold: below that,
   // the manifest says records live in compacted segments or were dropped.
   const uint64_t live = state.live_from();
   if (!files->ordinary.empty() && files->ordinary[0] > live) {
-    return Missing(writer,
-                   absl::StrCat(shape.SegmentPath(files->ordinary[0]), ": collection '",
-                                shape.name(), "' has no segment for records ", live, " to ",
-                                files->ordinary[0] - 1,
-                                " (the segments before this one are missing)"));
+    return Missing(writer, absl::StrCat(shape.SegmentPath(live), ": segment file of collection '",
+                                        shape.name(), "' is missing: no segment holds records ",
+                                        live, " to ", files->ordinary[0] - 1, " (the next one is ",
+                                        shape.SegmentPath(files->ordinary[0]), ")"));
   }
   const uint64_t per = shape.geometry().per_segment;
   for (size_t k = 0; k < files->ordinary.size(); ++k) {
     const uint64_t first = files->ordinary[k];
     if (shape.fixed() && k > 0 && first != files->ordinary[k - 1] + per) {
       return absl::DataLossError(absl::StrCat(
-          shape.SegmentPath(first), ": segment out of sequence in collection '", shape.name(),
-          "': expected the segment starting at record ", files->ordinary[k - 1] + per,
-          " (records ", files->ordinary[k - 1] + per, " to ", first - 1, " are missing)"));
+          shape.SegmentPath(files->ordinary[k - 1] + per), ": segment file of collection '",
+          shape.name(), "' is missing: no segment holds records ", files->ordinary[k - 1] + per,
+          " to ", first - 1, " (the next one is ", shape.SegmentPath(first), ")"));
     }
     const std::string path = shape.SegmentPath(first);
     std::shared_ptr<const Segment> seg;

@@ -28,17 +28,22 @@ struct FolderFiles {
 absl::StatusOr<FolderFiles> ListFolder(const Shape& shape, const CollectionState& state);
 
 // Maps and checks the compacted segment of `generation` starting at `first_seq`: its header,
-// and its index block (record count, data end, and sequence numbers that start at
-// `first_seq`, increase, and stay below `compacted_end`). Errors: DataLoss naming the file.
+// its index block (record count, data end, and sequence numbers that start at `first_seq`,
+// increase, and stay below `compacted_end`) and, when `linked` (format version 3), its link
+// block (the next segment's first record, past this one's last and at most `compacted_end`).
+// Errors: DataLoss naming the file.
 absl::StatusOr<std::shared_ptr<const CompactedPart>> OpenCompacted(const Shape& shape,
                                                                   uint64_t generation,
                                                                   uint64_t first_seq,
-                                                                  uint64_t compacted_end);
+                                                                  uint64_t compacted_end,
+                                                                  bool linked);
 
 // The set of `state` over `files`: every compacted and ordinary segment opened (mapped
-// writable for a writer) and checked, none missing at the start of the live range, fixed-size
-// segments exactly one segment's records apart. Compacted segments wholly below the first
-// live record are added to files->stale. Segments of `reuse` (an older set of this process)
+// writable for a writer) and checked, none missing: the compacted segments follow the chain
+// from state.compacted_first through each one's link to compacted_end (format version 3), the
+// ordinary ones start at or before the live range and fixed-size ones lie exactly one
+// segment's records apart. Compacted segments before the chain's start (version 2: wholly
+// below the first live record) are added to files->stale. Segments of `reuse` (an older set of this process)
 // are taken instead of being mapped again when their file is the same. The set's end is
 // left 0. Errors: DataLoss naming the file for a missing or invalid segment (NotFound
 // instead for a reader when a segment of the state is missing: the writer may have moved on

@@ -41,11 +41,13 @@ absl::Status Maintenance::Install(const CollectionState& next,
         retired.push_back(old->segment->path());
       }
     }
-    // Ordinary segments wholly below the live range go; the newest always stays.
+    // Ordinary segments wholly below the live range go; the newest always stays. They are
+    // durable (every caller synced past them), so group commit has no flush left for them.
     const uint64_t live = next.live_from();
     size_t drop = 0;
     while (drop + 1 < cur.dense.size() && cur.dense[drop + 1]->first_seq() <= live) {
       retired.push_back(cur.dense[drop]->path());
+      commit_->Untrack(cur.dense[drop].get());
       ++drop;
     }
     set->dense.erase(set->dense.begin(), set->dense.begin() + static_cast<ptrdiff_t>(drop));
@@ -93,6 +95,10 @@ absl::StatusOr<CompactionStats> Maintenance::TruncateLocked(uint64_t seq,
   std::vector<std::shared_ptr<const CompactedPart>> parts;
   for (const auto& part : snap.set->compacted) {
     if (part->last() >= seq) parts.push_back(part);
+  }
+  // The chain of compacted segments now starts at the first one kept.
+  if (next.compacted_first != CollectionInfo::kUnrecorded) {
+    next.compacted_first = parts.empty() ? next.compacted_end : parts.front()->first();
   }
   RECSTORE_RETURN_IF_ERROR(Install(next, std::move(parts), &stats));
   stats.seconds = absl::ToDoubleSeconds(absl::Now() - start);
@@ -148,10 +154,15 @@ absl::StatusOr<CompactionStats> Maintenance::Compact(const CompactOptions& optio
   const absl::Time start = absl::Now();
   RECSTORE_RETURN_IF_ERROR(fail_->status());
   RECSTORE_RETURN_IF_ERROR(CheckCompactOptions(shape_, options));
-  // Everything below the active segment is made durable, then read from one snapshot.
+  // Everything below the active segment is made durable, then read from one snapshot. Appends
+  // go on, so the active segment may be newer than the first sync covered: sync again then.
+  // Only durable records are read: a key's newest record must survive any crash, or the
+  // older ones this compaction drops would be lost with it.
   RECSTORE_RETURN_IF_ERROR(commit_->Sync().status());
   uint64_t boundary;
-  const Snapshot snap = appender_->ActiveStart(&boundary);
+  Snapshot snap = appender_->ActiveStart(&boundary);
+  if (boundary > commit_->durable()) RECSTORE_RETURN_IF_ERROR(commit_->Sync().status());
+  snap.end = std::min(snap.end, commit_->durable());
   if (boundary <= snap.set->state.first_seq) {
     CompactionStats stats;
     stats.first_seq = snap.set->state.first_seq;

@@ -88,6 +88,28 @@ absl::Status CheckCompacted(const Shape& shape, const SegmentSet& set) {
   return absl::OkStatus();
 }
 
+// Whether commit block `c` of `s` records a durable point the segment agrees with: its last
+// durable record is intact and (variable-size records) ends where the block says. A block
+// whose checksum matches but whose values do not is treated as not written: recovery then
+// starts from an older point and scans more.
+bool CommitPointValid(const Shape& shape, const Segment& s, const format::CommitBlock& c,
+                      uint64_t most) {
+  if (c.records > most) return false;
+  if (shape.fixed()) {
+    return c.records == 0 ||
+           FixedRecordValid(s, shape.geometry(), c.records - 1, s.first_seq() + c.records - 1);
+  }
+  if (c.records > MaxSlots(s) || c.data_end < format::kDataStart || c.data_end % 8 != 0 ||
+      c.data_end > s.capacity() - format::kSlotSize * c.records) {
+    return false;
+  }
+  if (c.records == 0) return c.data_end == format::kDataStart;
+  uint64_t offset;
+  uint32_t len;
+  return RecordAt(shape, s, c.records - 1, s.first_seq() + c.records - 1, &offset, &len) &&
+         offset + format::FrameSpace(len) - format::kSlotSize == c.data_end;
+}
+
 // The newest recorded durable point: a dense index and the position after its durable
 // records, walking back over segments whose commit block never reached the disk.
 size_t FindDurablePoint(const Shape& shape, const SegmentSet& set, TailPosition* pos) {
@@ -96,17 +118,29 @@ size_t FindDurablePoint(const Shape& shape, const SegmentSet& set, TailPosition*
     format::CommitBlock c;
     const uint64_t most = std::min(MostRecords(set, i),
                                    shape.fixed() ? shape.geometry().per_segment : MaxSlots(s));
-    const bool plausible =
-        s.ReadCommit(&c) && c.records <= most &&
-        (shape.fixed() || (c.data_end >= format::kDataStart && c.data_end % 8 == 0 &&
-                           c.data_end <= s.capacity() - format::kSlotSize * c.records));
-    if (plausible) {
+    if (s.ReadCommit(&c) && CommitPointValid(shape, s, c, most)) {
       *pos = {c.records, shape.fixed() ? shape.geometry().Offset(c.records) : c.data_end};
       return i;
     }
   }
   *pos = {0, format::kDataStart};
   return 0;
+}
+
+// How many records variable-size segment `s` appears to hold: its leading slots that point at
+// increasing frame offsets (at most `most`).
+uint64_t SlotsInUse(const Segment& s, uint64_t most) {
+  const uint64_t n = std::min(most, MaxSlots(s));
+  uint64_t prev = 0, j = 0;
+  for (; j < n; ++j) {
+    const uint64_t off = SlotOffset(s, j);
+    if (off < format::kDataStart || off % 8 != 0 || off <= prev ||
+        off + format::kFrameHeaderSize > s.capacity() - format::kSlotSize * (j + 1)) {
+      break;
+    }
+    prev = off;
+  }
+  return j;
 }
 
 }  // namespace
@@ -135,16 +169,13 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
     // sealed means a later segment file, whose name that sync made durable, is missing.
     const Segment& newest = *set.dense.back();
     format::CommitBlock c;
-    if (newest.ReadCommit(&c) && c.sealed) {
-      const std::string missing = shape.SegmentPath(newest.first_seq() + c.records);
-      if (!salvage) {
-        return absl::DataLossError(absl::StrCat(
-            newest.path(), ": offset ", format::kCommitBlockOffset,
-            ": the commit block records this segment full and durable, but the segment file "
-            "after it is missing: ", missing));
-      }
-      plan.report.truncated = true;  // salvage keeps what is there and says what is gone
-      plan.report.truncated_file = missing;
+    if (newest.ReadCommit(&c) && c.sealed &&
+        CommitPointValid(shape, newest, c,
+                         shape.fixed() ? shape.geometry().per_segment : MaxSlots(newest))) {
+      return absl::DataLossError(absl::StrCat(
+          shape.SegmentPath(newest.first_seq() + c.records), ": segment file of collection '",
+          shape.name(), "' is missing: the commit block of ", newest.path(),
+          " records that segment full and the records after it durable"));
     }
   }
   TailPosition pos{0, format::kDataStart};
@@ -158,14 +189,14 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
       const Segment& s = *set.dense[i];
       const uint64_t next = set.dense[i + 1]->first_seq();
       if (HoldsRecords(s, next - s.first_seq())) continue;
-      const std::string what = absl::StrCat(
-          "collection '", shape.name(), "' has no segment for the records up to ", next - 1,
-          " that this segment does not hold (a segment file before ",
-          format::SegmentFileName(next), " is missing, or this one is damaged)");
-      if (!salvage) return absl::DataLossError(absl::StrCat(s.path(), ": ", what));
-      // Salvage opens: the records it cannot find read as invalid (Get: DataLoss; scans skip
-      // them), and the report says where.
-      plan.report.skipped.push_back({s.first_seq(), s.path(), 0, what});
+      format::CommitBlock c;
+      const uint64_t held = s.ReadCommit(&c) && c.sealed && c.records < next - s.first_seq()
+                                ? c.records
+                                : SlotsInUse(s, next - s.first_seq());
+      return absl::DataLossError(absl::StrCat(
+          shape.SegmentPath(s.first_seq() + held), ": segment file of collection '",
+          shape.name(), "' is missing: no segment holds records ", s.first_seq() + held, " to ",
+          next - 1, " (", s.path(), " holds ", held, " records)"));
     }
   }
   plan.report.durable_point = set.dense[start]->first_seq() + pos.index;
@@ -203,16 +234,30 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
     }
   }
   const uint64_t removed = n - (i + 1);
-  if (mode == RecoveryMode::kAbsoluteConsistency) {
-    // A valid commit block still says which records were durable: a log that ends before it
-    // has lost synced records, even if nothing non-zero follows.
+  // A commit block is written only after the sync that made it true: a log that ends before
+  // what one records has lost synced records (damage, not a torn tail), even if nothing
+  // non-zero follows.
+  for (size_t j = i; j < n; ++j) {
     format::CommitBlock commit;
-    if (s.ReadCommit(&commit) && commit.records > keep) {
+    const Segment& sj = *set.dense[j];
+    const uint64_t kept = j == i ? keep : 0;
+    if (sj.ReadCommit(&commit) && commit.records > kept) {
       return absl::DataLossError(absl::StrCat(
-          s.path(), ": offset ", cut_offset, ": record ", end, " of collection '", shape.name(),
+          sj.path(), ": offset ", j == i ? cut_offset : format::kDataStart, ": record ",
+          sj.first_seq() + kept, " of collection '", shape.name(),
           "' is invalid, but the commit block records ", commit.records,
           " durable records in this segment"));
     }
+  }
+  // The manifest's first live record (and a compaction's end) were durable when it was
+  // written: a log that ends before them lost synced records.
+  if (end < state.live_from()) {
+    return absl::DataLossError(absl::StrCat(
+        s.path(), ": offset ", cut_offset, ": collection '", shape.name(), "' ends at record ",
+        end, ", but its manifest entry says the records up to ", state.live_from() - 1,
+        " were written"));
+  }
+  if (mode == RecoveryMode::kAbsoluteConsistency) {
     if (dropped > 0 || removed > 0 || (cut_offset < cut_end && !AllZero(s, cut_offset, cut_end))) {
       return absl::DataLossError(absl::StrCat(
           s.path(), ": offset ", cut_offset, ": record ", end, " of collection '", shape.name(),

@@ -29,6 +29,9 @@ struct CompactedPart {
   uint64_t count = 0;              // records, at least 1
   uint64_t data_end = 0;           // offset of the sequence-number array
   const uint64_t* seqs = nullptr;  // count entries, strictly increasing
+  // The first record of the generation's next compacted segment (its compacted end for the
+  // last one); CollectionInfo::kUnrecorded for a segment of format version 2.
+  uint64_t next = CollectionInfo::kUnrecorded;
 
   uint64_t first() const { return seqs[0]; }
   uint64_t last() const { return seqs[count - 1]; }

@@ -23,6 +23,7 @@ CollectionState CollectionState::Of(const CollectionInfo& info) {
   return {.first_seq = info.first_seq,
           .generation = info.generation,
           .compacted_end = info.compacted_end,
+          .compacted_first = info.compacted_first,
           .retention = info.retention};
 }
 
@@ -69,6 +70,7 @@ CollectionInfo Shape::Info(const CollectionState& state) const {
   info.first_seq = state.first_seq;
   info.generation = state.generation;
   info.compacted_end = state.compacted_end;
+  info.compacted_first = state.compacted_first;
   info.retention = state.retention;
   return info;
 }

@@ -35,6 +35,7 @@ struct CollectionState {
   uint64_t first_seq = 0;
   uint64_t generation = 0;
   uint64_t compacted_end = 0;
+  uint64_t compacted_first = 0;  // CollectionInfo::compacted_first
   RetentionPolicy retention;
 
   static CollectionState Of(const CollectionInfo& info);
