@@ -26,6 +26,11 @@ class Env {
   virtual ~Env() = default;
 
   // Files (descriptors are plain ints; callers own them and close them with Close).
+  // Open hands out descriptors of 3 and above only (never stdin, stdout or stderr, so a
+  // program's own writes to a closed 1 or 2 cannot reach a store file), always close-on-exec.
+  // It opens regular files, or directories with O_DIRECTORY; anything else (a FIFO, a device,
+  // a socket) is refused with FailedPrecondition naming the path, and with O_NOFOLLOW a
+  // symbolic link is refused the same way.
   [[nodiscard]] virtual absl::StatusOr<int> Open(const std::string& path, int flags,
                                                  mode_t mode) = 0;
   [[nodiscard]] virtual absl::Status Close(int fd, const std::string& path) = 0;
