@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -249,6 +250,7 @@ TEST_P(CreationRaceTest, EveryStopOfAEndsInOneWriterAndEverySyncedRecord) {
   const Interleaving& in = GetParam();
   const int n = CallsOfA(in);
   ASSERT_GT(n, 0);
+  std::printf("%s: A stopped before each of its %d Env calls\n", in.name, n);
   for (int k = 1; k <= n; ++k) {
     SCOPED_TRACE(absl::StrCat("A stopped before its Env call ", k, " of ", n));
     const std::string dir = TestDir(absl::StrCat("k", k));
