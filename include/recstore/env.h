@@ -39,12 +39,15 @@ class Env {
  public:
   virtual ~Env() = default;
 
-  // The POSIX implementation. Never null; lives for the whole process. Its descriptors are
-  // close-on-exec and never 0, 1 or 2 (a descriptor below 3 is moved up), so a store file
-  // can never be mistaken for standard input, output or error.
+  // The POSIX implementation. Never null; lives for the whole process.
   static Env* Default();
 
   // Files. Descriptors are plain ints; the caller owns them and closes them with Close.
+  // Env::Default()'s Open hands out descriptors of 3 and above only (never stdin, stdout or
+  // stderr, so a program's own writes to a closed 1 or 2 cannot reach a store file), always
+  // close-on-exec. It opens regular files, or directories with O_DIRECTORY; anything else (a
+  // FIFO, a device, a socket) is refused with FailedPrecondition naming the path, and with
+  // O_NOFOLLOW a symbolic link is refused the same way.
   [[nodiscard]] virtual absl::StatusOr<int> Open(const std::string& path, int flags,
                                                  mode_t mode) = 0;
   // Releases `fd` even when it reports an error (as close(2) does).

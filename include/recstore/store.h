@@ -11,6 +11,15 @@
 //
 // Thread safety: all methods may be called from several threads at once.
 // Lifetime: the lock is released when the Store and every handle opened from it are gone.
+//
+// fork(): a child made by fork() must not use its parent's Store or any handle opened from
+// it, nor destroy them (destroying a writable handle would sync and stop threads that exist
+// only in the parent): the child leaves them alone until it calls exec or _exit, and opens
+// the store itself if it needs it (read-only at once, as the writer once the parent's Store
+// and handles are gone). This is LMDB's rule. The child never holds the parent's lock: as
+// fork() returns in the child, recstore points the child's copy of the lock file descriptor
+// at /dev/null, so the lock goes when the parent lets it go, whether or not the child still
+// runs. Descriptors are close-on-exec.
 #ifndef RECSTORE_STORE_H_
 #define RECSTORE_STORE_H_
 

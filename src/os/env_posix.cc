@@ -25,10 +25,10 @@ using base::ErrnoToStatus;
 // A call that fails with EINTR was interrupted by a signal before it did its work (or, for
 // pread and pwrite, before it moved a byte), so it is made again: open, fstat, stat,
 // posix_fallocate, fallocate, ftruncate, pread, pwrite, the F_OFD_SETLK fcntl, mkdir,
-// rename, unlink, rmdir and opendir. Allocating, zeroing, truncating and locking are
-// idempotent; mkdir, rename, unlink and rmdir do not report EINTR after changing the
-// directory on the file systems recstore supports (and a repeated mkdir is AlreadyExists,
-// which its callers accept).
+// rename, unlink and rmdir. Allocating, zeroing, truncating and locking are idempotent;
+// mkdir, rename, unlink and rmdir do not report EINTR after changing the directory on the
+// file systems recstore supports (and a repeated mkdir is AlreadyExists, which its callers
+// accept).
 //
 // fdatasync and fsync are retried on EINTR too, and on nothing else. An interrupted flush
 // has not consumed the file's write-back error state: pages it did not write are still dirty
@@ -38,8 +38,9 @@ using base::ErrnoToStatus;
 // ever reaching the disk.
 //
 // close is never retried: Linux releases the descriptor even when close reports EINTR, and a
-// second close could close a descriptor another thread has just been given. mmap, munmap and
-// readdir do not fail with EINTR. madvise(MADV_POPULATE_WRITE) is best effort and not retried.
+// second close could close a descriptor another thread has just been given. mmap, munmap,
+// fdopendir, readdir and fcntl(F_DUPFD_CLOEXEC) do not fail with EINTR.
+// madvise(MADV_POPULATE_WRITE) is best effort and not retried.
 
 // Makes `call` until it does not fail with EINTR; returns its last result.
 template <typename Call>
@@ -55,9 +56,36 @@ class PosixEnv final : public Env {
   explicit PosixEnv(const Syscalls& sys) : sys_(sys) {}
 
   absl::StatusOr<int> Open(const std::string& path, int flags, mode_t mode) override {
-    const int fd = RetryOnEintr([&] { return sys_.open(path.c_str(), flags | O_CLOEXEC, mode); });
-    if (fd < 0) return ErrnoToStatus(errno, "open", path);
-    return fd;
+    const bool directory = (flags & O_DIRECTORY) != 0;
+    // O_NONBLOCK: a FIFO put in a store file's place must not hang the open (it is refused
+    // below). On regular files the flag has no effect.
+    const int extra = O_CLOEXEC | (directory ? 0 : O_NONBLOCK);
+    const int fd = RetryOnEintr([&] { return sys_.open(path.c_str(), flags | extra, mode); });
+    if (fd < 0) {
+      if (errno == ELOOP && (flags & O_NOFOLLOW) != 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("open ", path,
+                         ": is a symbolic link (or a loop of them); recstore refuses symlinked "
+                         "store files (errno ",
+                         ELOOP, ")"));
+      }
+      return ErrnoToStatus(errno, "open", path);
+    }
+    absl::StatusOr<int> high = AboveStdio(fd, path);
+    if (!high.ok() || directory) return high;
+    struct stat st;
+    if (RetryOnEintr([&] { return sys_.fstat(*high, &st); }) != 0) {
+      const int err = errno;
+      sys_.close(*high);
+      return ErrnoToStatus(err, "fstat", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      sys_.close(*high);
+      return absl::FailedPreconditionError(
+          absl::StrCat("open ", path, ": is not a regular file (", FileTypeName(st.st_mode),
+                       "); recstore opens only regular files and directories"));
+    }
+    return high;
   }
 
   absl::Status Close(int fd, const std::string& path) override {
@@ -216,11 +244,16 @@ class PosixEnv final : public Env {
   }
 
   absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) override {
-    DIR* dir;
-    do {
-      dir = sys_.opendir(path.c_str());
-    } while (dir == nullptr && errno == EINTR);
-    if (dir == nullptr) return ErrnoToStatus(errno, "opendir", path);
+    // open + fdopendir rather than opendir, so the descriptor obeys the rule of Open (never
+    // 0, 1 or 2). fdopendir does not fail with EINTR.
+    absl::StatusOr<int> fd = Open(path, O_RDONLY | O_DIRECTORY, 0);
+    if (!fd.ok()) return fd.status();
+    DIR* dir = sys_.fdopendir(*fd);
+    if (dir == nullptr) {
+      const int err = errno;
+      sys_.close(*fd);
+      return ErrnoToStatus(err, "fdopendir", path);
+    }
     std::vector<std::string> names;
     errno = 0;
     while (struct dirent* e = sys_.readdir(dir)) {
@@ -269,6 +302,33 @@ class PosixEnv final : public Env {
   }
 
  private:
+  // Descriptors 0, 1 and 2: recstore never keeps a file there. A program started with one of
+  // them closed gets its next open there, and whatever it then writes to stdout or stderr
+  // (an error message, a log line) would land in a store file: a segment header overwritten
+  // by a message. So a descriptor below 3 is moved to the lowest free one from 3 on
+  // (F_DUPFD_CLOEXEC) and the low one closed, as SQLite keeps its files at or above a minimum
+  // descriptor. The move is not atomic: between the open and the close, another thread of
+  // the program writing to that closed standard descriptor would reach the file. A program
+  // that may start with 0-2 closed should open /dev/null on them first (the recstore tool
+  // does).
+  absl::StatusOr<int> AboveStdio(int fd, const std::string& path) {
+    if (fd > STDERR_FILENO) return fd;
+    const int high = sys_.dupfd_cloexec(fd, STDERR_FILENO + 1);
+    const int err = errno;
+    sys_.close(fd);
+    if (high < 0) return ErrnoToStatus(err, "fcntl(F_DUPFD_CLOEXEC)", path);
+    return high;
+  }
+
+  static const char* FileTypeName(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "of an unknown type";
+  }
+
   const Syscalls sys_;
 };
 
@@ -296,11 +356,12 @@ const Syscalls& RealSyscalls() {
       .munmap = [](void* addr, size_t len) { return ::munmap(addr, len); },
       .madvise = [](void* addr, size_t len, int advice) { return ::madvise(addr, len, advice); },
       .fcntl_lock = [](int fd, int cmd, struct flock* lock) { return ::fcntl(fd, cmd, lock); },
+      .dupfd_cloexec = [](int fd, int min) { return ::fcntl(fd, F_DUPFD_CLOEXEC, min); },
       .mkdir = [](const char* path, mode_t mode) { return ::mkdir(path, mode); },
       .rename = [](const char* from, const char* to) { return ::rename(from, to); },
       .unlink = [](const char* path) { return ::unlink(path); },
       .rmdir = [](const char* path) { return ::rmdir(path); },
-      .opendir = [](const char* path) { return ::opendir(path); },
+      .fdopendir = [](int fd) { return ::fdopendir(fd); },
       .readdir = [](DIR* dir) { return ::readdir(dir); },
       .closedir = [](DIR* dir) { return ::closedir(dir); },
   };

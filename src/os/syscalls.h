@@ -34,11 +34,12 @@ struct Syscalls {
   int (*munmap)(void* addr, size_t len);
   int (*madvise)(void* addr, size_t len, int advice);
   int (*fcntl_lock)(int fd, int cmd, struct flock* lock);  // fcntl with a struct flock
+  int (*dupfd_cloexec)(int fd, int min);                   // fcntl(fd, F_DUPFD_CLOEXEC, min)
   int (*mkdir)(const char* path, mode_t mode);
   int (*rename)(const char* from, const char* to);
   int (*unlink)(const char* path);
   int (*rmdir)(const char* path);
-  DIR* (*opendir)(const char* path);
+  DIR* (*fdopendir)(int fd);  // takes `fd` over: closedir closes it
   struct dirent* (*readdir)(DIR* dir);
   int (*closedir)(DIR* dir);
 };

@@ -17,7 +17,7 @@ constexpr uint64_t kMaxManifestSize = uint64_t{64} << 20;
 
 absl::StatusOr<format::Manifest> ReadManifest(Env* env, const std::string& dir) {
   const std::string path = absl::StrCat(dir, "/", kManifestName);
-  RECSTORE_ASSIGN_OR_RETURN(os::File file, os::File::Open(env, path, O_RDONLY));
+  RECSTORE_ASSIGN_OR_RETURN(os::File file, os::File::Open(env, path, O_RDONLY | O_NOFOLLOW));
   RECSTORE_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(file.fd(), path));
   if (size > kMaxManifestSize) {
     return absl::DataLossError(absl::StrCat(path, ": offset 0: manifest of ", size,
@@ -49,8 +49,8 @@ absl::Status WriteManifest(Env* env, const std::string& dir, const format::Manif
   const std::string tmp = path + ".tmp";
   const std::string bytes = format::EncodeManifest(m);
   {
-    RECSTORE_ASSIGN_OR_RETURN(os::File file,
-                              os::File::Open(env, tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    RECSTORE_ASSIGN_OR_RETURN(
+        os::File file, os::File::Open(env, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode));
     RECSTORE_RETURN_IF_ERROR(env->PWrite(file.fd(), tmp, bytes, 0));
     RECSTORE_RETURN_IF_ERROR(env->SyncAll(file.fd(), tmp));
   }

@@ -48,12 +48,17 @@ absl::StatusOr<std::shared_ptr<StoreState>> StoreState::Open(const std::string& 
   return state;
 }
 
+// Opening decides nothing from what it saw before it held the lock that excludes every other
+// writer: a creator that looked for MANIFEST, then waited, could otherwise write an empty
+// manifest over a store another process created meanwhile. What happens before the lock is
+// only making the directory (idempotent) and refusing (a directory that is not a store).
 absl::Status StoreState::OpenLocked() {
   absl::MutexLock lock(&mu_);
   const bool writer = !options_.read_only;
+  const bool create = writer && options_.create_if_missing;
   if (absl::Status s = env_->Exists(path_); !s.ok()) {
     if (s.code() != absl::StatusCode::kNotFound) return s;
-    if (!writer || !options_.create_if_missing) {
+    if (!create) {
       return absl::NotFoundError(absl::StrCat("store directory ", path_, " does not exist"));
     }
     if (absl::Status m = env_->MakeDir(path_, DirMode(options_.file_mode));
@@ -64,58 +69,98 @@ absl::Status StoreState::OpenLocked() {
     std::string parent = std::filesystem::path(path_).parent_path().string();
     RECSTORE_RETURN_IF_ERROR(os::SyncDir(env_, parent.empty() ? "." : parent));
   }
-  const std::string manifest_path = absl::StrCat(path_, "/", store::kManifestName);
-  const std::string lock_path = absl::StrCat(path_, "/", store::kLockName);
-  absl::Status has_manifest = env_->Exists(manifest_path);
-  if (!has_manifest.ok()) {
-    if (has_manifest.code() != absl::StatusCode::kNotFound) return has_manifest;
-    if (!writer || !options_.create_if_missing) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(path_, " is not a recstore store: ", manifest_path, " does not exist"));
-    }
-    RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(path_));
-    for (const std::string& n : names) {
-      if (n != store::kLockName && n != std::string(store::kManifestName) + ".tmp") {
-        return absl::FailedPreconditionError(
-            absl::StrCat(path_, " is not empty and is not a recstore store (it holds '", n, "')"));
-      }
-    }
+  if (!writer) return OpenReaderLocked();
+  // Refusals before the lock, so that no LOCK file is left in a directory that is not a
+  // store. Each is right at the moment it looked: a MANIFEST, once there, never goes away.
+  RECSTORE_ASSIGN_OR_RETURN(bool has_manifest, HasManifest());
+  if (!has_manifest) {
+    if (!create) return NotAStore();
+    RECSTORE_RETURN_IF_ERROR(RefuseForeignFolder(/*locked=*/false));
   }
-  if (writer) {
-    RECSTORE_ASSIGN_OR_RETURN(
-        lock_file_, os::File::Open(env_, lock_path, O_RDWR | O_CREAT, options_.file_mode));
-    if (absl::Status s = env_->Lock(lock_file_.fd(), lock_path, 0, LockKind::kExclusive);
-        !s.ok()) {
-      if (s.code() != absl::StatusCode::kUnavailable) return s;
-      char buf[32] = {};
-      absl::StatusOr<size_t> n = env_->PRead(lock_file_.fd(), lock_path, buf, sizeof(buf) - 1, 0);
-      uint64_t pid = 0;
-      std::string who = "another writer";
-      if (n.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(buf), &pid)) {
-        who = absl::StrCat("a writer (pid ", pid, ")");
-      }
-      return absl::UnavailableError(
-          absl::StrCat("store ", path_, " is locked by ", who, "; lock file ", lock_path));
-    }
-    RECSTORE_RETURN_IF_ERROR(env_->Truncate(lock_file_.fd(), lock_path, 0));
+  RECSTORE_RETURN_IF_ERROR(LockWriter());
+  // From here on no other writer runs: look again and decide.
+  RECSTORE_ASSIGN_OR_RETURN(has_manifest, HasManifest());
+  if (!has_manifest) {
+    if (!create) return NotAStore();
+    RECSTORE_RETURN_IF_ERROR(RefuseForeignFolder(/*locked=*/true));
     RECSTORE_RETURN_IF_ERROR(
-        env_->PWrite(lock_file_.fd(), lock_path, absl::StrCat(getpid(), "\n"), 0));
-    if (!has_manifest.ok()) {
-      RECSTORE_RETURN_IF_ERROR(
-          store::WriteManifest(env_, path_, format::Manifest{}, options_.file_mode));
-    }
-  } else {
-    // Readers take a shared lock on another byte: they never block the writer, and a future
-    // compaction can tell whether readers are present.
-    absl::StatusOr<os::File> f = os::File::Open(env_, lock_path, O_RDONLY);
-    if (f.ok()) {
-      lock_file_ = *std::move(f);
-      RECSTORE_RETURN_IF_ERROR(env_->Lock(lock_file_.fd(), lock_path, 1, LockKind::kShared));
-    }
+        store::WriteManifest(env_, path_, format::Manifest{}, options_.file_mode));
   }
   RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
-  if (writer) RECSTORE_RETURN_IF_ERROR(RemoveOrphansLocked());
+  return RemoveOrphansLocked();
+}
+
+absl::Status StoreState::OpenReaderLocked() {
+  RECSTORE_ASSIGN_OR_RETURN(bool has_manifest, HasManifest());
+  if (!has_manifest) return NotAStore();
+  // Readers take a shared lock on another byte: they never block the writer, and a future
+  // compaction can tell whether readers are present. A store without a LOCK file (none of
+  // its writers has opened it yet) is read without one.
+  const std::string lock_path = absl::StrCat(path_, "/", store::kLockName);
+  absl::StatusOr<os::LockFile> f = os::LockFile::Open(env_, lock_path, O_RDONLY | O_NOFOLLOW, 0);
+  if (f.ok()) {
+    lock_file_ = *std::move(f);
+    RECSTORE_RETURN_IF_ERROR(env_->Lock(lock_file_.fd(), lock_path, 1, LockKind::kShared));
+  } else if (f.status().code() != absl::StatusCode::kNotFound) {
+    return f.status();
+  }
+  // The manifest appears whole (it is renamed into place): a reader sees no store or a
+  // complete one.
+  RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> StoreState::HasManifest() {
+  const std::string manifest_path = absl::StrCat(path_, "/", store::kManifestName);
+  absl::Status s = env_->Exists(manifest_path);
+  if (s.ok()) return true;
+  if (s.code() == absl::StatusCode::kNotFound) return false;
+  return s;
+}
+
+absl::Status StoreState::NotAStore() const {
+  return absl::FailedPreconditionError(absl::StrCat(path_, " is not a recstore store: ", path_, "/",
+                                                    store::kManifestName, " does not exist"));
+}
+
+absl::Status StoreState::RefuseForeignFolder(bool locked) {
+  RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(path_));
+  for (const std::string& n : names) {
+    if (n == store::kLockName || n == std::string(store::kManifestName) + ".tmp") continue;
+    // Without the lock, another process may have created the store since this one looked
+    // for MANIFEST: a store then, not a foreign folder. (A store gets its MANIFEST before any
+    // other entry but LOCK and MANIFEST.tmp, so an entry seen while MANIFEST is still absent
+    // afterwards was not made by recstore.)
+    if (!locked) {
+      RECSTORE_ASSIGN_OR_RETURN(bool has_manifest, HasManifest());
+      if (has_manifest) return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat(path_, " is not empty and is not a recstore store (it holds '", n, "')"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StoreState::LockWriter() {
+  const std::string lock_path = absl::StrCat(path_, "/", store::kLockName);
+  RECSTORE_ASSIGN_OR_RETURN(
+      lock_file_,
+      os::LockFile::Open(env_, lock_path, O_RDWR | O_CREAT | O_NOFOLLOW, options_.file_mode));
+  if (absl::Status s = env_->Lock(lock_file_.fd(), lock_path, 0, LockKind::kExclusive);
+      !s.ok()) {
+    if (s.code() != absl::StatusCode::kUnavailable) return s;
+    char buf[32] = {};
+    absl::StatusOr<size_t> n = env_->PRead(lock_file_.fd(), lock_path, buf, sizeof(buf) - 1, 0);
+    uint64_t pid = 0;
+    std::string who = "another writer";
+    if (n.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(buf), &pid)) {
+      who = absl::StrCat("a writer (pid ", pid, ")");
+    }
+    return absl::UnavailableError(
+        absl::StrCat("store ", path_, " is locked by ", who, "; lock file ", lock_path));
+  }
+  RECSTORE_RETURN_IF_ERROR(env_->Truncate(lock_file_.fd(), lock_path, 0));
+  return env_->PWrite(lock_file_.fd(), lock_path, absl::StrCat(getpid(), "\n"), 0);
 }
 
 absl::Status StoreState::RemoveOrphansLocked() {
@@ -174,8 +219,18 @@ absl::StatusOr<CollectionInfo> StoreState::CreateLocked(std::string_view name, C
   const std::string dir = CollectionDir(info);
   if (absl::Status s = env_->MakeDir(dir, DirMode(options_.file_mode)); !s.ok()) {
     if (s.code() != absl::StatusCode::kAlreadyExists) return s;
-    // Left by a creation that crashed before the manifest named it: nothing in it is live.
-    RECSTORE_RETURN_IF_ERROR(EmptyFolder(dir));
+    // A creation that stopped before the manifest named the collection leaves its folder
+    // empty: a collection's first segment is made only once the manifest names it. A folder
+    // that holds files is something else (the files of a collection whose manifest entry was
+    // lost, or put there by hand): it is never emptied, and the creation is refused.
+    RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> left, env_->ListDir(dir));
+    if (!left.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create collection '", info.name, "': its folder ", dir,
+                       " already exists and holds files (such as '", left.front(),
+                       "') although the manifest names no collection ", info.id,
+                       "; recstore does not delete them: move the folder away"));
+    }
   }
   RECSTORE_RETURN_IF_ERROR(os::SyncDir(env_, path_));
   format::Manifest next = manifest_;

@@ -18,6 +18,7 @@
 #include "src/log/collection.h"
 #include "src/log/manifest_hook.h"
 #include "src/os/file.h"
+#include "src/os/lock_file.h"
 
 namespace recstore::internal {
 
@@ -51,6 +52,16 @@ class StoreState : public log::ManifestHook {
   StoreState(Env* env, std::string path, StoreOptions options)
       : env_(env), path_(std::move(path)), options_(options) {}
   absl::Status OpenLocked() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status OpenReaderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether MANIFEST exists (an error if that cannot be told).
+  absl::StatusOr<bool> HasManifest();
+  absl::Status NotAStore() const;
+  // FailedPrecondition if the store directory, which has no MANIFEST, holds anything but LOCK
+  // and MANIFEST.tmp. `locked`: whether this process holds the writer lock.
+  absl::Status RefuseForeignFolder(bool locked);
+  // Opens LOCK, takes the writer lock (Unavailable, naming the holder's pid, if another
+  // has it) and writes this process's pid.
+  absl::Status LockWriter();
   absl::Status RemoveOrphansLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string CollectionDir(const CollectionInfo& info) const;
   // Removes every file in a collection folder (folders hold files only).
@@ -63,7 +74,7 @@ class StoreState : public log::ManifestHook {
   Env* const env_;
   const std::string path_;
   const StoreOptions options_;
-  os::File lock_file_;
+  os::LockFile lock_file_;
 
   absl::Mutex mu_;
   format::Manifest manifest_ ABSL_GUARDED_BY(mu_);

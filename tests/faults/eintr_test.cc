@@ -94,7 +94,7 @@ std::vector<EnvCall> EnvCalls() {
        }},
       {"MakeDir", Sys::kMkdir,
        [=](Env* env, int, const std::string& dir) { return env->MakeDir(dir + "/d", 0755); }},
-      {"ListDir", Sys::kOpendir,
+      {"ListDir", Sys::kOpen,
        [=](Env* env, int, const std::string& dir) -> S {
          absl::StatusOr<std::vector<std::string>> names = env->ListDir(dir);
          if (names.ok() && *names != std::vector<std::string>{"f"}) {
@@ -233,10 +233,9 @@ TEST_P(EintrWorkloadTest, SameFilesAndResults) {
   ASSERT_OK(summary);
   EXPECT_EQ(*summary, ref.summary);
   // Every kind of call the workload makes was interrupted, and still went through.
-  for (Sys s :
-       {Sys::kOpen, Sys::kClose, Sys::kFstat, Sys::kStat, Sys::kPosixFallocate, Sys::kFallocate,
-        Sys::kFtruncate, Sys::kPwrite, Sys::kPread, Sys::kFdatasync, Sys::kFsync, Sys::kFcntl,
-        Sys::kMkdir, Sys::kRename, Sys::kUnlink, Sys::kRmdir, Sys::kOpendir}) {
+  for (Sys s : {Sys::kOpen, Sys::kClose, Sys::kFstat, Sys::kStat, Sys::kPosixFallocate,
+                Sys::kFallocate, Sys::kFtruncate, Sys::kPwrite, Sys::kPread, Sys::kFdatasync,
+                Sys::kFsync, Sys::kFcntl, Sys::kMkdir, Sys::kRename, Sys::kUnlink, Sys::kRmdir}) {
     EXPECT_GT(FlakySyscalls::Interrupted(s), 0) << SysName(s);
   }
   const std::map<std::string, std::string> files = ReadTree(dir);
@@ -290,9 +289,10 @@ TEST_P(EioWorkloadTest, FailsWithTheError) {
 
 std::vector<EioAt> EioPoints() {
   std::vector<EioAt> points;
-  for (Sys s : {Sys::kOpen, Sys::kFstat, Sys::kStat, Sys::kPosixFallocate, Sys::kFallocate,
-                Sys::kFtruncate, Sys::kPwrite, Sys::kPread, Sys::kFdatasync, Sys::kFsync,
-                Sys::kFcntl, Sys::kMkdir, Sys::kRename, Sys::kUnlink, Sys::kRmdir, Sys::kOpendir}) {
+  for (Sys s :
+       {Sys::kOpen, Sys::kFstat, Sys::kStat, Sys::kPosixFallocate, Sys::kFallocate, Sys::kFtruncate,
+        Sys::kPwrite, Sys::kPread, Sys::kFdatasync, Sys::kFsync, Sys::kFcntl, Sys::kMkdir,
+        Sys::kRename, Sys::kUnlink, Sys::kRmdir, Sys::kFdopendir}) {
     points.push_back({s, false});
     points.push_back({s, true});
   }

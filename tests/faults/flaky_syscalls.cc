@@ -29,9 +29,11 @@ State& S() {
   return *s;
 }
 
-// Calls that may return EINTR (mmap, munmap, readdir and closedir never do).
+// Calls that may return EINTR (mmap, munmap, fcntl(F_DUPFD_CLOEXEC), fdopendir, readdir and
+// closedir never do).
 bool CanInterrupt(Sys s) {
-  return s != Sys::kMmap && s != Sys::kMunmap && s != Sys::kReaddir && s != Sys::kClosedir;
+  return s != Sys::kMmap && s != Sys::kMunmap && s != Sys::kDupfd && s != Sys::kFdopendir &&
+         s != Sys::kReaddir && s != Sys::kClosedir;
 }
 
 // The errno this attempt of `s` fails with, or 0 to make the real call.
@@ -66,10 +68,10 @@ T Fail(int err) {
 
 std::string_view SysName(Sys s) {
   static constexpr std::string_view kNames[] = {
-      "open",      "close",   "fstat",   "stat",      "posix_fallocate", "fallocate",
-      "ftruncate", "pwrite",  "pread",   "fdatasync", "fsync",           "mmap",
-      "munmap",    "madvise", "fcntl",   "mkdir",     "rename",          "unlink",
-      "rmdir",     "opendir", "readdir", "closedir"};
+      "open",      "close",   "fstat",     "stat",      "posix_fallocate", "fallocate",
+      "ftruncate", "pwrite",  "pread",     "fdatasync", "fsync",           "mmap",
+      "munmap",    "madvise", "fcntl",     "dupfd",     "mkdir",           "rename",
+      "unlink",    "rmdir",   "fdopendir", "readdir",   "closedir"};
   static_assert(std::size(kNames) == kKinds);
   return kNames[static_cast<int>(s)];
 }
@@ -187,6 +189,11 @@ const os::Syscalls& FlakySyscalls::Table() {
             if (int e = Inject(Sys::kFcntl)) return Fail(e);
             return Real().fcntl_lock(fd, cmd, lock);
           },
+      .dupfd_cloexec =
+          [](int fd, int min) {
+            if (int e = Inject(Sys::kDupfd)) return Fail(e);
+            return Real().dupfd_cloexec(fd, min);
+          },
       .mkdir =
           [](const char* path, mode_t mode) {
             if (int e = Inject(Sys::kMkdir)) return Fail(e);
@@ -207,13 +214,13 @@ const os::Syscalls& FlakySyscalls::Table() {
             if (int e = Inject(Sys::kRmdir)) return Fail(e);
             return Real().rmdir(path);
           },
-      .opendir =
-          [](const char* path) {
-            if (int e = Inject(Sys::kOpendir)) {
+      .fdopendir =
+          [](int fd) {
+            if (int e = Inject(Sys::kFdopendir)) {
               errno = e;
               return static_cast<DIR*>(nullptr);
             }
-            return Real().opendir(path);
+            return Real().fdopendir(fd);
           },
       .readdir =
           [](DIR* dir) {

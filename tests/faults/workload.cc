@@ -49,7 +49,8 @@ absl::Status CheckEvents(const ByteLog& events, uint64_t n) {
     return absl::InternalError(absl::StrCat("events holds ", events.size(), ", expected ", n));
   }
   uint64_t seen = 0;
-  for (const auto& [seq, bytes] : events.Scan()) {
+  auto scan = events.Scan();
+  for (const auto& [seq, bytes] : scan) {
     const std::string want = EventRecord(seq);
     if (seq != seen ||
         std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()) != want) {
@@ -57,6 +58,8 @@ absl::Status CheckEvents(const ByteLog& events, uint64_t n) {
     }
     ++seen;
   }
+  // A scan that stopped early says why.
+  RECSTORE_RETURN_IF_ERROR(scan.status());
   if (seen != n) return absl::InternalError(absl::StrCat("events scan saw ", seen));
   return absl::OkStatus();
 }

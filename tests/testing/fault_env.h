@@ -7,6 +7,7 @@
 //   env.FailNth("PWrite", 3, EINTR);           // only the third PWrite from now fails
 //   env.FailNth(FaultEnv::kAnyCall, 10, EIO);  // the tenth call of any kind fails
 //   env.Clear();
+//   env.BeforeEachCall([](std::string_view op, const std::string& path) { ... });
 //
 // Every Env method is counted and can be failed. A failed call does nothing, except Close and
 // Unmap, which release the descriptor or mapping and then report the error (as the kernel
@@ -17,6 +18,8 @@
 
 #include <fcntl.h>
 
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -52,6 +55,15 @@ class FaultEnv : public EnvWrapper {
   void Clear() {
     std::lock_guard<std::mutex> lock(mu_);
     rules_.clear();
+  }
+  // Calls `hook` with the op name and path at the start of every call, before any rule is
+  // applied and without holding the FaultEnv's lock, so the hook may block (a test pauses
+  // the caller there to force an interleaving with another process). Replaces the previous
+  // hook; an empty function removes it.
+  using CallHook = std::function<void(std::string_view op, const std::string& path)>;
+  void BeforeEachCall(CallHook hook) {
+    std::lock_guard<std::mutex> lock(mu_);
+    hook_ = std::make_shared<const CallHook>(std::move(hook));
   }
   // How many times `op` was called (kAnyCall: calls of every kind), failed calls included.
   int Calls(std::string_view op) {
@@ -190,6 +202,12 @@ class FaultEnv : public EnvWrapper {
   }
 
   absl::Status Check(std::string_view op, const std::string& path) {
+    std::shared_ptr<const CallHook> hook;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hook = hook_;
+    }
+    if (hook != nullptr && *hook) (*hook)(op, path);
     std::lock_guard<std::mutex> lock(mu_);
     ++calls_[std::string(op)];
     ++calls_[std::string(kAnyCall)];
@@ -210,6 +228,7 @@ class FaultEnv : public EnvWrapper {
   absl::flat_hash_map<std::string, Rule> rules_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
   int failures_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<const CallHook> hook_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace recstore::testing

@@ -1,8 +1,10 @@
 // recstore: the command-line tool for recstore stores. main() picks the command; each
 // command lives in its own file (demo.cc, inspect.cc, dump.cc, append.cc, compact.cc,
 // checkpoint.cc).
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
@@ -56,10 +58,32 @@ exit status: 0 success; 1 a data problem was found (verify failed, corrupt recor
 reading); 2 bad usage or an I/O error. Errors print one line "recstore: ..." on stderr.
 )";
 
+// Opens /dev/null on each of descriptors 0, 1 and 2 that is closed, so that nothing the tool
+// opens later can take their place: with stdout closed, a store file opened as descriptor 1
+// would receive the tool's output, and with stdin closed `append` would read a store file as
+// its input. Returns false if a descriptor could not be filled (nothing else is safe then).
+bool FillStandardDescriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // open returns the lowest free descriptor: this one, as the lower ones are open.
+    int got;
+    do {
+      got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    } while (got < 0 && errno == EINTR);
+    if (got != fd) {
+      if (got >= 0) close(got);
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace recstore::cli;
+  // Before anything else opens a file.
+  if (!FillStandardDescriptors()) return kExitError;
   // Under `bazel run`, resolve relative paths against the directory the user ran it from.
   if (const char* wd = std::getenv("BUILD_WORKING_DIRECTORY"); wd != nullptr && chdir(wd) != 0) {
     return Fail(kExitError, "cannot enter {}", wd);

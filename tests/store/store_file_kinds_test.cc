@@ -1,0 +1,168 @@
+// A store's own files (MANIFEST, MANIFEST.tmp, LOCK) replaced by a symbolic link or by
+// something that is not a regular file. Before, recstore wrote through a symlink: a LOCK
+// linked to another file had that file truncated and overwritten with the writer's pid, a
+// MANIFEST.tmp link made the next manifest rewrite write through it, and a FIFO named
+// MANIFEST hung every open. Now each is refused with FailedPrecondition naming the file,
+// and the file the link points to is left alone. A store reached through a symlinked
+// directory is fine: only the store's own files must not be links.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "recstore/recstore.h"
+#include "tests/testing/child.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace recstore {
+namespace {
+
+using ::recstore::testing::RunInChild;
+using ::recstore::testing::StatusIs;
+using ::recstore::testing::TestDir;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+namespace fs = std::filesystem;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// A store with byte log "events" holding one record; returns its directory.
+std::string MakeStore() {
+  const std::string dir = TestDir();
+  auto store = Store::Open(dir, {.create_if_missing = true});
+  EXPECT_OK(store.status());
+  if (!store.ok()) return dir;
+  auto events = (*store)->OpenByteLog("events");
+  EXPECT_OK(events.status());
+  if (events.ok()) {
+    EXPECT_OK(events->Append("kept").status());
+    EXPECT_OK(events->Sync().status());
+  }
+  return dir;
+}
+
+// A file outside the store that a link points to.
+std::string Victim(const std::string& dir) {
+  const std::string victim = fs::path(dir).parent_path() / "victim";
+  std::ofstream(victim, std::ios::binary | std::ios::trunc) << "not recstore's";
+  return victim;
+}
+
+auto RefusedLink(const std::string& file) {
+  return StatusIs(absl::StatusCode::kFailedPrecondition,
+                  AllOf(HasSubstr(file), HasSubstr("symbolic link")));
+}
+
+TEST(StoreFileKindsTest, SymlinkedLockIsRefusedAndItsTargetLeftAlone) {
+  const std::string dir = MakeStore();
+  const std::string victim = Victim(dir);
+  fs::remove(dir + "/LOCK");
+  fs::create_symlink(victim, dir + "/LOCK");
+  EXPECT_THAT(Store::Open(dir).status(), RefusedLink(dir + "/LOCK"));
+  EXPECT_THAT(Store::Open(dir, {.read_only = true}).status(), RefusedLink(dir + "/LOCK"));
+  EXPECT_EQ(Slurp(victim), "not recstore's");
+}
+
+TEST(StoreFileKindsTest, SymlinkedManifestIsRefused) {
+  const std::string dir = MakeStore();
+  const std::string elsewhere = fs::path(dir).parent_path() / "MANIFEST.elsewhere";
+  fs::rename(dir + "/MANIFEST", elsewhere);
+  fs::create_symlink(elsewhere, dir + "/MANIFEST");
+  const std::string before = Slurp(elsewhere);
+  EXPECT_THAT(Store::Open(dir).status(), RefusedLink(dir + "/MANIFEST"));
+  EXPECT_THAT(Store::Open(dir, {.read_only = true}).status(), RefusedLink(dir + "/MANIFEST"));
+  EXPECT_THAT(Store::Open(dir, {.create_if_missing = true}).status(),
+              RefusedLink(dir + "/MANIFEST"));
+  EXPECT_EQ(Slurp(elsewhere), before);
+}
+
+TEST(StoreFileKindsTest, SymlinkedManifestTmpIsRefusedAndTheManifestStays) {
+  const std::string dir = MakeStore();
+  const std::string victim = Victim(dir);
+  fs::create_symlink(victim, dir + "/MANIFEST.tmp");
+  const std::string manifest = Slurp(dir + "/MANIFEST");
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir));
+    // Creating a collection rewrites the manifest through MANIFEST.tmp.
+    EXPECT_THAT(store->OpenByteLog("other").status(), RefusedLink(dir + "/MANIFEST.tmp"));
+  }
+  EXPECT_EQ(Slurp(victim), "not recstore's");
+  EXPECT_EQ(Slurp(dir + "/MANIFEST"), manifest);
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(dir + "/MANIFEST")));
+  // Once the link is gone, the store works as before.
+  fs::remove(dir + "/MANIFEST.tmp");
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir));
+  ASSERT_OK(store->OpenByteLog("other").status());
+  ASSERT_OK_AND_ASSIGN(ByteLog events, store->OpenByteLog("events"));
+  EXPECT_EQ(events.size(), 1u);
+}
+
+// Opening a FIFO for reading blocks until a writer comes: the open must not wait. Run in a
+// child under an alarm, so a hang fails the test instead of timing it out.
+TEST(StoreFileKindsTest, FifoInsteadOfManifestOrLockIsRefusedWithoutBlocking) {
+  const std::string dir = MakeStore();
+  fs::rename(dir + "/MANIFEST", dir + "/MANIFEST.saved");
+  ASSERT_EQ(::mkfifo((dir + "/MANIFEST").c_str(), 0644), 0);
+  auto refused = [&](const StoreOptions& options, const std::string& file) {
+    return RunInChild([&](auto) {
+      ::alarm(20);
+      absl::Status s = Store::Open(dir, options).status();
+      return s.code() == absl::StatusCode::kFailedPrecondition &&
+                     s.message().find(file + ": is not a regular file (a FIFO)") !=
+                         absl::string_view::npos
+                 ? 0
+                 : 1;
+    });
+  };
+  EXPECT_EQ(refused({.read_only = true}, dir + "/MANIFEST"), 0);
+  EXPECT_EQ(refused({}, dir + "/MANIFEST"), 0);
+  fs::remove(dir + "/MANIFEST");
+  fs::rename(dir + "/MANIFEST.saved", dir + "/MANIFEST");
+  fs::remove(dir + "/LOCK");
+  ASSERT_EQ(::mkfifo((dir + "/LOCK").c_str(), 0644), 0);
+  EXPECT_EQ(refused({}, dir + "/LOCK"), 0);
+  EXPECT_EQ(refused({.read_only = true}, dir + "/LOCK"), 0);
+}
+
+TEST(StoreFileKindsTest, DirectoryInsteadOfLockIsRefused) {
+  const std::string dir = MakeStore();
+  fs::remove(dir + "/LOCK");
+  fs::create_directory(dir + "/LOCK");
+  EXPECT_THAT(Store::Open(dir).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr(dir + "/LOCK"), HasSubstr("Is a directory"))));
+  EXPECT_THAT(Store::Open(dir, {.read_only = true}).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(dir + "/LOCK: is not a regular file (a directory)")));
+}
+
+TEST(StoreFileKindsTest, StoreReachedThroughASymlinkedDirectoryOpens) {
+  const std::string dir = MakeStore();
+  const std::string link = fs::path(dir).parent_path() / "link";
+  fs::create_directory_symlink(dir, link);
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(link));
+    ASSERT_OK_AND_ASSIGN(ByteLog events, store->OpenByteLog("events"));
+    EXPECT_EQ(events.size(), 1u);
+    ASSERT_OK(events.Append("more").status());
+    ASSERT_OK(events.Sync().status());
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.read_only = true}));
+  ASSERT_OK_AND_ASSIGN(ByteLog events, store->OpenByteLog("events"));
+  EXPECT_EQ(events.size(), 2u);
+}
+
+}  // namespace
+}  // namespace recstore
