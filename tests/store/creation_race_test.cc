@@ -44,7 +44,7 @@ namespace {
 
 using ::recstore::testing::ChildProcess;
 using ::recstore::testing::FaultEnv;
-using ::recstore::testing::OpenStoreOverEnv;
+
 using ::recstore::testing::TestDir;
 
 constexpr int kRecords = 20;  // each writer appends and syncs this many
