@@ -88,17 +88,16 @@ absl::Status CheckCompacted(const Shape& shape, const SegmentSet& set) {
   return absl::OkStatus();
 }
 
-// Whether commit block `c` of `s` records a durable point the segment agrees with: its last
-// durable record is intact and (variable-size records) ends where the block says. A block
-// whose checksum matches but whose values do not is treated as not written: recovery then
-// starts from an older point and scans more.
+// Whether commit block `c` of `s` records a durable point the segment can have. Its
+// checksum matched, so it was written after the sync that made it true: the records it counts
+// are trusted to be durable (one that reads as invalid is damage, reported by the reads, not a
+// torn tail to cut). What no segment can have is refused, and recovery then starts from an
+// older point: more records than the segment (or the room before the next one) holds, a data
+// end outside the frames' area, or a last durable frame that is intact but ends elsewhere.
 bool CommitPointValid(const Shape& shape, const Segment& s, const format::CommitBlock& c,
                       uint64_t most) {
   if (c.records > most) return false;
-  if (shape.fixed()) {
-    return c.records == 0 ||
-           FixedRecordValid(s, shape.geometry(), c.records - 1, s.first_seq() + c.records - 1);
-  }
+  if (shape.fixed()) return true;
   if (c.records > MaxSlots(s) || c.data_end < format::kDataStart || c.data_end % 8 != 0 ||
       c.data_end > s.capacity() - format::kSlotSize * c.records) {
     return false;
@@ -106,8 +105,10 @@ bool CommitPointValid(const Shape& shape, const Segment& s, const format::Commit
   if (c.records == 0) return c.data_end == format::kDataStart;
   uint64_t offset;
   uint32_t len;
-  return RecordAt(shape, s, c.records - 1, s.first_seq() + c.records - 1, &offset, &len) &&
-         offset + format::FrameSpace(len) - format::kSlotSize == c.data_end;
+  if (!RecordAt(shape, s, c.records - 1, s.first_seq() + c.records - 1, &offset, &len)) {
+    return true;  // damaged: the block still says where the durable records end
+  }
+  return offset + format::FrameSpace(len) - format::kSlotSize == c.data_end;
 }
 
 // The newest recorded durable point: a dense index and the position after its durable
@@ -179,13 +180,15 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
     }
   }
   TailPosition pos{0, format::kDataStart};
-  const size_t start =
-      mode == RecoveryMode::kAbsoluteConsistency ? 0 : FindDurablePoint(shape, set, &pos);
+  const size_t durable_start = FindDurablePoint(shape, set, &pos);
+  // Absolute consistency scans everything, from the first segment.
+  const size_t start = mode == RecoveryMode::kAbsoluteConsistency ? 0 : durable_start;
+  if (start != durable_start) pos = {0, format::kDataStart};
   plan.start = start;
-  // Below the durable point segments are not scanned; a variable-size segment must still
-  // hold exactly the records up to the next one, or a segment between them is missing.
+  // Before the durable point a variable-size segment must hold exactly the records up to the
+  // next one, or a segment between them is missing (past it, a short segment is a torn tail).
   if (!shape.fixed()) {
-    for (size_t i = 0; i < start; ++i) {
+    for (size_t i = 0; i < durable_start; ++i) {
       const Segment& s = *set.dense[i];
       const uint64_t next = set.dense[i + 1]->first_seq();
       if (HoldsRecords(s, next - s.first_seq())) continue;

@@ -22,6 +22,8 @@
 #include "recstore/store.h"
 #include "src/base/endian.h"
 #include "recstore/env.h"
+#include "src/log/collection.h"
+#include "src/log/reader.h"
 #include "src/store/store_state.h"
 
 namespace recstore {
@@ -29,8 +31,16 @@ namespace internal {
 
 class CheckpointState {
  public:
-  CheckpointState(ByteLog log, uint32_t keep, Env* env)
-      : log_(std::move(log)), keep_(keep), env_(env), data_area_(log_.info().segment_size - 4096) {}
+  CheckpointState(std::shared_ptr<Collection> collection, uint32_t keep, Env* env)
+      : collection_(collection),
+        log_(std::move(collection)),
+        keep_(keep),
+        env_(env),
+        data_area_(log_.info().segment_size - 4096) {}
+
+  // One snapshot of the log: every read of a Load or List works on it, whatever a concurrent
+  // Save drops meanwhile (the snapshot keeps its segments mapped).
+  log::Snapshot Snapshot() const { return collection_->Pin(); }
 
   const ByteLog& log() const { return log_; }
   uint32_t keep() const { return keep_; }
@@ -62,12 +72,14 @@ class CheckpointState {
   // has not seen (all of them at open). A record that cannot be read counts as 0 bytes,
   // which only delays a TruncateBefore.
   void Track() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const uint64_t begin = log_.begin(), end = log_.end();
+    const log::Snapshot snap = Snapshot();
+    const uint64_t begin = snap.set->state.first_seq, end = snap.end;
     while (!space_.empty() && first_ < begin) PopFront();
     if (space_.empty()) first_ = std::max(first_, begin);
     if (first_ > end) first_ = end;  // cannot happen for a writer; keeps the state sane
     for (uint64_t seq = first_ + space_.size(); seq < end; ++seq) {
-      absl::StatusOr<std::span<const std::byte>> r = log_.Get(seq);
+      absl::StatusOr<std::span<const std::byte>> r =
+          log::GetRecord(collection_->shape(), *snap.set, snap.end, seq);
       const uint64_t space = r.ok() ? (kCheckpointHeaderSize + r->size() + 16 + 7) / 8 * 8 + 4 : 0;
       space_.push_back(space);
       total_ += space;
@@ -80,8 +92,9 @@ class CheckpointState {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<Checkpoint> Read(uint64_t seq) const {
-    RECSTORE_ASSIGN_OR_RETURN(std::span<const std::byte> r, log_.Get(seq));
+  absl::StatusOr<Checkpoint> Read(const log::Snapshot& snap, uint64_t seq) const {
+    RECSTORE_ASSIGN_OR_RETURN(std::span<const std::byte> r,
+                              log::GetRecord(collection_->shape(), *snap.set, snap.end, seq));
     if (r.size() < kCheckpointHeaderSize) {
       return absl::DataLossError(absl::StrCat("checkpoint record ", seq, " of ", log_.name(),
                                               " is shorter than its header (", r.size(),
@@ -105,9 +118,9 @@ class CheckpointState {
     return c;
   }
 
-  // The sequence numbers of the kept versions: [first, end).
-  std::pair<uint64_t, uint64_t> KeptRange() const {
-    const uint64_t begin = log_.begin(), end = log_.end();
+  // The sequence numbers of the kept versions in `snap`: [first, end).
+  std::pair<uint64_t, uint64_t> KeptRange(const log::Snapshot& snap) const {
+    const uint64_t begin = snap.set->state.first_seq, end = snap.end;
     if (end < begin) return {end, end};  // a reader between a retention and its refresh
     return {end - begin > keep_ ? end - keep_ : begin, end};
   }
@@ -133,6 +146,7 @@ class CheckpointState {
     ++first_;
   }
 
+  const std::shared_ptr<Collection> collection_;
   const ByteLog log_;
   const uint32_t keep_;
   Env* const env_;
@@ -154,15 +168,14 @@ absl::StatusOr<Checkpoint> Checkpoints::Load() const {
   if (state_ == nullptr) return absl::FailedPreconditionError("checkpoint set not open");
   const ByteLog& log = state_->log();
   if (log.read_only()) RECSTORE_RETURN_IF_ERROR(log.Refresh());
-  // The pin keeps every segment a Read below may use mapped, whatever a concurrent Save drops.
-  const ReadPin pin = log.Pin();
-  const auto [first, end] = state_->KeptRange();
+  const log::Snapshot snap = state_->Snapshot();
+  const auto [first, end] = state_->KeptRange(snap);
   if (first == end) {
     return absl::NotFoundError(absl::StrCat("no checkpoint saved in ", log.name()));
   }
   absl::Status newest_error;
   for (uint64_t seq = end; seq-- > first;) {
-    absl::StatusOr<Checkpoint> c = state_->Read(seq);
+    absl::StatusOr<Checkpoint> c = state_->Read(snap, seq);
     if (c.ok()) {
       c->skipped = end - 1 - seq;
       return c;
@@ -181,24 +194,24 @@ absl::StatusOr<Checkpoint> Checkpoints::Load() const {
 absl::StatusOr<Checkpoint> Checkpoints::LoadAt(uint64_t seq) const {
   if (state_ == nullptr) return absl::FailedPreconditionError("checkpoint set not open");
   if (state_->log().read_only()) RECSTORE_RETURN_IF_ERROR(state_->log().Refresh());
-  const ReadPin pin = state_->log().Pin();
-  const auto [first, end] = state_->KeptRange();
+  const log::Snapshot snap = state_->Snapshot();
+  const auto [first, end] = state_->KeptRange(snap);
   if (seq < first || seq >= end) {
     return absl::OutOfRangeError(absl::StrCat("checkpoint ", seq, " is not kept in ",
                                               state_->log().name(), " (kept: [", first, ", ", end,
                                               "))"));
   }
-  return state_->Read(seq);
+  return state_->Read(snap, seq);
 }
 
 absl::StatusOr<std::vector<CheckpointInfo>> Checkpoints::List() const {
   if (state_ == nullptr) return absl::FailedPreconditionError("checkpoint set not open");
   if (state_->log().read_only()) RECSTORE_RETURN_IF_ERROR(state_->log().Refresh());
-  const ReadPin pin = state_->log().Pin();
-  const auto [first, end] = state_->KeptRange();
+  const log::Snapshot snap = state_->Snapshot();
+  const auto [first, end] = state_->KeptRange(snap);
   std::vector<CheckpointInfo> out;
   for (uint64_t seq = end; seq-- > first;) {
-    absl::StatusOr<Checkpoint> c = state_->Read(seq);
+    absl::StatusOr<Checkpoint> c = state_->Read(snap, seq);
     if (c.ok()) {
       out.push_back(c->info);
       continue;
@@ -232,9 +245,10 @@ absl::StatusOr<Checkpoints> Store::OpenCheckpoints(std::string_view name,
   RECSTORE_RETURN_IF_ERROR(ValidateName(log_name));
   CollectionOptions copts;
   copts.create_if_missing = options.create_if_missing;
-  RECSTORE_ASSIGN_OR_RETURN(ByteLog log, OpenByteLog(log_name, copts));
+  RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::Collection> c,
+                            OpenCollection(log_name, CollectionKind::kVariable, nullptr, copts));
   auto state =
-      std::make_shared<internal::CheckpointState>(std::move(log), options.keep, state_->env());
+      std::make_shared<internal::CheckpointState>(std::move(c), options.keep, state_->env());
   RECSTORE_RETURN_IF_ERROR(state->Init());
   return Checkpoints(std::move(state));
 }

@@ -135,8 +135,12 @@ absl::Status StoreState::RefuseForeignFolder(bool locked) {
       RECSTORE_ASSIGN_OR_RETURN(bool has_manifest, HasManifest());
       if (has_manifest) return absl::OkStatus();
     }
-    return absl::FailedPreconditionError(
-        absl::StrCat(path_, " is not empty and is not a recstore store (it holds '", n, "')"));
+    // Collection folders without a manifest are most likely a store whose MANIFEST was lost:
+    // say so, naming it, and never make a new store over them.
+    return absl::FailedPreconditionError(absl::StrCat(
+        path_, "/", store::kManifestName, " does not exist, but ", path_, " is not empty (it holds '",
+        n, "'): it is not a recstore store, or one whose manifest is lost; refusing to create a "
+           "store over it"));
   }
   return absl::OkStatus();
 }

@@ -102,6 +102,8 @@ class ManifestWalker {
       Add("max_age_ns", 8, own,
           {static_cast<uint64_t>(INT64_MAX), static_cast<uint64_t>(INT64_MIN), 1'000'000'000});
       String("time_field", own);
+      Add("compacted_first", 8, own,
+          {0, end, end + 1, CollectionInfo::kUnrecorded, CollectionInfo::kUnrecorded - 1});
       prefix_.clear();
     }
   }
@@ -167,7 +169,7 @@ void AddSegmentFields(const TemplateStore& t, const Written& w, const std::strin
     f.commit_seed = first_seq;
     f.collections = own;
     f.special = std::move(special);
-    f.records_intact = fixup == Fixup::kCommitBlock;
+    f.records_intact = fixup == Fixup::kCommitBlock || fixup == Fixup::kLinkBlock;
     out->push_back(std::move(f));
   };
   const std::string h = "segment header";
@@ -196,6 +198,11 @@ void AddSegmentFields(const TemplateStore& t, const Written& w, const std::strin
   add(c, "commit.data_end", at + 16, 8, Fixup::kCommitBlock,
       {size, size + 8, size - 8, size - 4 * records, data_end + 8, data_end - 8, 4096, 4088,
        4100, format::kMaxSegmentFileSize, kTwo32, UINT64_MAX - 7});
+  if (compacted) {
+    const uint64_t next = Get(bytes, format::kLinkBlockOffset + 8, 8);
+    add("link block", "link.next_first", format::kLinkBlockOffset + 8, 8, Fixup::kLinkBlock,
+        {next - 1, next + 1, first_seq, 0, w.end, w.end + 1, format::kMaxSequence + 1});
+  }
   if (compacted && records > 0) {
     // The sequence-number array, host byte order (little-endian here), at data_end.
     const std::string x = "compacted index";
@@ -310,6 +317,9 @@ void WriteField(const std::string& dir, const Field& f, uint64_t value) {
       break;
     case Fixup::kCommitBlock:
       testing::FixCommitChecksum(p + format::kCommitBlockOffset, f.commit_seed);
+      break;
+    case Fixup::kLinkBlock:
+      testing::FixLinkChecksum(p + format::kLinkBlockOffset, f.commit_seed);
       break;
     case Fixup::kNone:
       break;

@@ -19,6 +19,7 @@ enum class Fixup {
   kManifest,       // body length and both checksums of the manifest
   kSegmentHeader,  // the segment header checksum
   kCommitBlock,    // the commit block checksum, seeded with the segment's first_seq
+  kLinkBlock,      // a compacted segment's link block checksum, seeded likewise
   kNone,           // nothing covers it (a compacted segment's sequence numbers)
 };
 

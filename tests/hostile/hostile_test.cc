@@ -148,6 +148,7 @@ TEST(HostileTest, SegmentHeaderFields) {
 TEST(HostileTest, CommitBlockAndCompactedIndexFields) {
   std::vector<Field> fields = Group(SegmentFields(Template()), "commit block");
   for (Field& f : Group(SegmentFields(Template()), "compacted index")) fields.push_back(f);
+  for (Field& f : Group(SegmentFields(Template()), "link block")) fields.push_back(f);
   RunFields(fields);
 }
 

@@ -192,7 +192,9 @@ struct Interleaving {
 
 void MakeSetup(Setup setup, const std::string& dir) {
   if (setup == Setup::kNoDirectory) return;
-  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.create_if_missing = true}));
+  // Small segments: hundreds of interleavings each make a store (64 MiB ones filled a disk).
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       Store::Open(dir, {.create_if_missing = true, .segment_size = 64 << 10}));
   ASSERT_OK_AND_ASSIGN(ByteLog log, store->OpenByteLog("trades"));
   for (uint64_t i = 0; i < kSetupRecords; ++i) ASSERT_OK(log.Append(Record('S', i)).status());
   ASSERT_OK(log.Sync().status());
@@ -328,6 +330,8 @@ TEST_P(CreationRaceTest, EveryStopOfAEndsInOneWriterAndEverySyncedRecord) {
       }
     }
     if (::testing::Test::HasFailure()) return;  // the first failing stop says enough
+    store.reset();
+    std::filesystem::remove_all(dir);  // hundreds of stores: keep the disk free
   }
 }
 

@@ -36,6 +36,11 @@ inline void FixCommitChecksum(std::byte* block, uint64_t first_seq) {
   base::EncodeFixed64(block + 24, base::Checksum64(block, 24, first_seq));
 }
 
+// Sets the checksum of a 24-byte link block of the compacted segment starting at `first_seq`.
+inline void FixLinkChecksum(std::byte* block, uint64_t first_seq) {
+  base::EncodeFixed64(block + 16, base::Checksum64(block, 16, first_seq));
+}
+
 }  // namespace recstore::testing
 
 #endif  // RECSTORE_TESTS_TESTING_CHECKSUM_FIXUP_H_
