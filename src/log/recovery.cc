@@ -183,7 +183,7 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
   const size_t durable_start = FindDurablePoint(shape, set, &pos);
   // Absolute consistency scans everything, from the first segment.
   const size_t start = mode == RecoveryMode::kAbsoluteConsistency ? 0 : durable_start;
-  if (start != durable_start) pos = {0, format::kDataStart};
+  if (mode == RecoveryMode::kAbsoluteConsistency) pos = {0, format::kDataStart};
   plan.start = start;
   // Before the durable point a variable-size segment must hold exactly the records up to the
   // next one, or a segment between them is missing (past it, a short segment is a torn tail).
