@@ -1,5 +1,6 @@
 #include "src/format/layout.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace recstore::format {
@@ -20,6 +21,19 @@ bool ParseDigits20(const char* p, uint64_t* out) {
 }
 
 }  // namespace
+
+absl::Status CheckFormatVersion(uint32_t version, const std::string& path, std::string_view what) {
+  if (version > kFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": ", std::string(what),
+                                                      " format version ", version,
+                                                      ", this build reads up to ", kFormatVersion));
+  }
+  if (version == 0) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": offset 8: ", std::string(what), " format version 0"));
+  }
+  return absl::OkStatus();
+}
 
 std::string SegmentFileName(uint64_t first_seq) { return absl::StrFormat("%020u.seg", first_seq); }
 

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 
+#include "absl/status/status.h"
 #include "src/base/checksum.h"
 #include "src/base/endian.h"
 
@@ -20,6 +22,10 @@ namespace recstore::format {
 // manifest's compacted_first and each compacted segment's link block) and signed append
 // times. Files of versions 1 and 2 read as before.
 inline constexpr uint32_t kFormatVersion = 3;
+
+// OK for a version this build reads; FailedPrecondition for a newer one and DataLoss for 0,
+// each naming `path` and what the version belongs to (`what`: "manifest", "segment").
+absl::Status CheckFormatVersion(uint32_t version, const std::string& path, std::string_view what);
 
 inline constexpr uint64_t kPageSize = 4096;
 // Segment files: header page, then records from kDataStart.

@@ -299,14 +299,8 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
     return absl::DataLossError(
         absl::StrCat(path, ": offset 32: manifest header checksum mismatch"));
   }
-  uint32_t version = base::DecodeFixed32(h + 8);
-  if (version > kFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(path, ": manifest format version ", version,
-                                                      ", this build reads up to ", kFormatVersion));
-  }
-  if (version == 0) {
-    return absl::DataLossError(absl::StrCat(path, ": offset 8: manifest format version 0"));
-  }
+  const uint32_t version = base::DecodeFixed32(h + 8);
+  if (absl::Status s = CheckFormatVersion(version, path, "manifest"); !s.ok()) return s;
   uint32_t marker;
   std::memcpy(&marker, h + 12, 4);
   if (marker != kEndianMarker) {

@@ -49,14 +49,8 @@ absl::StatusOr<SegmentHeader> DecodeSegmentHeader(const std::byte* src, const st
   if (DecodeFixed64(src + 64) != base::Checksum64(src, 64)) {
     return absl::DataLossError(absl::StrCat(path, ": offset 64: segment header checksum mismatch"));
   }
-  uint32_t version = DecodeFixed32(src + 8);
-  if (version > kFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(path, ": segment format version ", version,
-                                                      ", this build reads up to ", kFormatVersion));
-  }
-  if (version == 0) {
-    return absl::DataLossError(absl::StrCat(path, ": offset 8: segment format version 0"));
-  }
+  const uint32_t version = DecodeFixed32(src + 8);
+  if (absl::Status s = CheckFormatVersion(version, path, "segment"); !s.ok()) return s;
   SegmentHeader h;
   h.kind = static_cast<uint8_t>(src[12]);
   h.collection_id = DecodeFixed32(src + 16);

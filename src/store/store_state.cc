@@ -284,17 +284,16 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
   if (it != open_.end()) {
     if (std::shared_ptr<Collection> c = it->second.lock()) return c;
   }
-  CollectionConfig config;
-  config.env = env_;
-  config.dir = CollectionDir(info);
-  config.info = info;
-  config.read_only = options_.read_only;
-  config.file_mode = options_.file_mode;
-  config.sync = options_.sync_policy;
-  config.recovery = options_.recovery_mode;
-  config.prefault = options_.prefault;
-  config.keep_alive = self;
-  config.manifest = this;
+  CollectionConfig config{.env = env_,
+                          .dir = CollectionDir(info),
+                          .info = info,
+                          .read_only = options_.read_only,
+                          .file_mode = options_.file_mode,
+                          .sync = options_.sync_policy,
+                          .recovery = options_.recovery_mode,
+                          .prefault = options_.prefault,
+                          .keep_alive = self,
+                          .manifest = this};
   // A reader's open follows the writer if it moves on meanwhile (log/follower.h).
   RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<Collection> c, Collection::Open(std::move(config)));
   open_[info.name] = c;
