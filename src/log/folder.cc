@@ -114,6 +114,23 @@ absl::StatusOr<std::shared_ptr<const CompactedPart>> OpenCompacted(const Shape& 
   return std::shared_ptr<const CompactedPart>(std::move(part));
 }
 
+absl::StatusOr<std::shared_ptr<const Segment>> OpenOrdinary(const Shape& shape, uint64_t first,
+                                                            bool writable) {
+  // Variable-size segments may be larger than the collection's segment size (one oversized
+  // record): their header says how large, and the file must match it.
+  const std::string path = shape.SegmentPath(first);
+  RECSTORE_ASSIGN_OR_RETURN(
+      std::shared_ptr<const Segment> seg,
+      Segment::Open(shape.env(), path, writable,
+                    shape.HeaderFor(first, shape.fixed() ? shape.segment_size() : 0)));
+  if (seg->capacity() < shape.segment_size()) {
+    return absl::DataLossError(absl::StrCat(path, ": offset 48: segment capacity ",
+                                            seg->capacity(), " is below the collection's ",
+                                            shape.segment_size()));
+  }
+  return seg;
+}
+
 namespace {
 
 // A missing segment: DataLoss for a writer; NotFound for a reader, whose manifest may be
@@ -208,11 +225,7 @@ absl::StatusOr<std::shared_ptr<SegmentSet>> OpenSet(const Shape& shape,
       }
     }
     if (seg == nullptr) {
-      // Variable-size segments may be larger than the collection's segment size (one
-      // oversized record): their header says how large, and the file must match it.
-      const uint64_t capacity = shape.fixed() ? shape.segment_size() : 0;
-      absl::StatusOr<std::shared_ptr<const Segment>> opened =
-          Segment::Open(shape.env(), path, writer, shape.HeaderFor(first, capacity));
+      absl::StatusOr<std::shared_ptr<const Segment>> opened = OpenOrdinary(shape, first, writer);
       if (!opened.ok()) {
         if (opened.status().code() == absl::StatusCode::kNotFound) {
           return Missing(writer, std::string(opened.status().message()));
@@ -220,11 +233,6 @@ absl::StatusOr<std::shared_ptr<SegmentSet>> OpenSet(const Shape& shape,
         return opened.status();
       }
       seg = *std::move(opened);
-      if (seg->capacity() < shape.segment_size()) {
-        return absl::DataLossError(absl::StrCat(path, ": offset 48: segment capacity ",
-                                                seg->capacity(), " is below the collection's ",
-                                                shape.segment_size()));
-      }
     }
     set->dense.push_back(std::move(seg));
   }

@@ -38,6 +38,13 @@ absl::StatusOr<std::shared_ptr<const CompactedPart>> OpenCompacted(const Shape& 
                                                                   uint64_t compacted_end,
                                                                   bool linked);
 
+// Maps and checks the ordinary segment starting at `first` (writable for a writer): its header
+// must match the collection, and a variable-size one may be larger than the segment size
+// (sized for one oversized record) but never smaller. Errors: as Segment::Open; DataLoss
+// for a capacity below the collection's segment size.
+absl::StatusOr<std::shared_ptr<const Segment>> OpenOrdinary(const Shape& shape, uint64_t first,
+                                                            bool writable);
+
 // The set of `state` over `files`: every compacted and ordinary segment opened (mapped
 // writable for a writer) and checked, none missing: the compacted segments follow the chain
 // from state.compacted_first through each one's link to compacted_end (format version 3), the

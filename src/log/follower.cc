@@ -78,10 +78,8 @@ absl::Status Follower::FollowManifestLocked() {
 }
 
 absl::StatusOr<bool> Follower::AddNewSegmentLocked(uint64_t first) {
-  const std::string path = shape_.SegmentPath(first);
-  absl::StatusOr<std::shared_ptr<const Segment>> seg = Segment::Open(
-      shape_.env(), path, /*writable=*/false,
-      shape_.HeaderFor(first, shape_.fixed() ? shape_.segment_size() : 0));
+  absl::StatusOr<std::shared_ptr<const Segment>> seg =
+      OpenOrdinary(shape_, first, /*writable=*/false);
   if (!seg.ok()) {
     if (seg.status().code() == absl::StatusCode::kNotFound) return false;  // not yet
     return seg.status();
@@ -101,10 +99,8 @@ absl::Status Follower::FollowReplacedLocked() {
   if (!f.ok()) return absl::OkStatus();  // gone: the manifest will say why
   RECSTORE_ASSIGN_OR_RETURN(Env::FileId id, shape_.env()->Identify(f->fd(), tail_->path()));
   if (id == tail_->id()) return absl::OkStatus();
-  RECSTORE_ASSIGN_OR_RETURN(
-      std::shared_ptr<const Segment> seg,
-      Segment::Open(shape_.env(), tail_->path(), /*writable=*/false,
-                    shape_.HeaderFor(tail_->first_seq(), shape_.fixed() ? shape_.segment_size() : 0)));
+  RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const Segment> seg,
+                            OpenOrdinary(shape_, tail_->first_seq(), /*writable=*/false));
   auto next = std::make_shared<SegmentSet>(cur);
   next->dense.back() = seg;
   published_->Publish(std::move(next));

@@ -50,6 +50,8 @@ class GroupCommit {
   // next Sync tries again.
   absl::StatusOr<uint64_t> Sync() ABSL_LOCKS_EXCLUDED(mu_);
   uint64_t durable() const { return durable_.load(std::memory_order_acquire); }
+  // Whether a flush failed, for good (FailState).
+  bool failed() const { return fail_->failed(); }
 
  private:
   struct Tracked {

@@ -156,9 +156,24 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
   if (mode == RecoveryMode::kAbsoluteConsistency) {
     RECSTORE_RETURN_IF_ERROR(CheckCompacted(shape, set));
   }
+  // What the files contradict is damage for a writer. A reader may instead have looked while
+  // the writer moved on (a segment created, a commit block written after the listing):
+  // NotFound makes it plan again, and only what stays wrong is damage (PlanReadOnly).
+  const auto contradicted = [writer](std::string message) {
+    return absl::Status(writer ? absl::StatusCode::kDataLoss : absl::StatusCode::kNotFound,
+                        std::move(message));
+  };
   if (set.dense.empty()) {
-    // A new collection (a writer creates its first segment), or one whose writer has not
-    // created it yet.
+    // The newest ordinary segment always stays: none at all is a new collection (a writer
+    // creates its first segment) or one whose writer has not created it yet, unless
+    // retention or compaction already ran.
+    if (state.live_from() > 0) {
+      return contradicted(absl::StrCat(
+          shape.SegmentPath(state.live_from()), ": segment file of collection '", shape.name(),
+          "' is missing: the collection has no ordinary segment, and its manifest entry says "
+          "records up to ",
+          state.live_from() - 1, " were written"));
+    }
     set.set_end(state.live_from());
     plan.report.durable_point = plan.report.records = state.live_from();
     return plan;
@@ -173,7 +188,7 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
     if (newest.ReadCommit(&c) && c.sealed &&
         CommitPointValid(shape, newest, c,
                          shape.fixed() ? shape.geometry().per_segment : MaxSlots(newest))) {
-      return absl::DataLossError(absl::StrCat(
+      return contradicted(absl::StrCat(
           shape.SegmentPath(newest.first_seq() + c.records), ": segment file of collection '",
           shape.name(), "' is missing: the commit block of ", newest.path(),
           " records that segment full and the records after it durable"));
@@ -196,7 +211,7 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
       const uint64_t held = s.ReadCommit(&c) && c.sealed && c.records < next - s.first_seq()
                                 ? c.records
                                 : SlotsInUse(s, next - s.first_seq());
-      return absl::DataLossError(absl::StrCat(
+      return contradicted(absl::StrCat(
           shape.SegmentPath(s.first_seq() + held), ": segment file of collection '",
           shape.name(), "' is missing: no segment holds records ", s.first_seq() + held, " to ",
           next - 1, " (", s.path(), " holds ", held, " records)"));
@@ -245,7 +260,7 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
     const Segment& sj = *set.dense[j];
     const uint64_t kept = j == i ? keep : 0;
     if (sj.ReadCommit(&commit) && commit.records > kept) {
-      return absl::DataLossError(absl::StrCat(
+      return contradicted(absl::StrCat(
           sj.path(), ": offset ", j == i ? cut_offset : format::kDataStart, ": record ",
           sj.first_seq() + kept, " of collection '", shape.name(),
           "' is invalid, but the commit block records ", commit.records,
@@ -255,14 +270,14 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
   // The manifest's first live record (and a compaction's end) were durable when it was
   // written: a log that ends before them lost synced records.
   if (end < state.live_from()) {
-    return absl::DataLossError(absl::StrCat(
+    return contradicted(absl::StrCat(
         s.path(), ": offset ", cut_offset, ": collection '", shape.name(), "' ends at record ",
         end, ", but its manifest entry says the records up to ", state.live_from() - 1,
         " were written"));
   }
   if (mode == RecoveryMode::kAbsoluteConsistency) {
     if (dropped > 0 || removed > 0 || (cut_offset < cut_end && !AllZero(s, cut_offset, cut_end))) {
-      return absl::DataLossError(absl::StrCat(
+      return contradicted(absl::StrCat(
           s.path(), ": offset ", cut_offset, ": record ", end, " of collection '", shape.name(),
           "' is invalid and is followed by data; absolute consistency refuses to truncate"));
     }

@@ -33,8 +33,12 @@ void BackgroundSyncer::Run() {
       if (stop_) return;
       wake_ = false;
     }
-    // A failure puts the collection in its failed state; appends then report it.
-    if (published_->end() > commit_->durable() && !commit_->Sync().ok()) return;
+    // A failed flush puts the collection in its failed state (appends then report it) and
+    // ends the thread; any other error (a folder that cannot be opened for lack of
+    // descriptors) is tried again at the next trigger.
+    if (published_->end() > commit_->durable() && !commit_->Sync().ok() && commit_->failed()) {
+      return;
+    }
   }
 }
 

@@ -2,12 +2,14 @@
 // per segment (a segment is its mapping; a mapping outlives its descriptor). Before, every
 // mapped segment kept its descriptor open, so with the usual limit of 1,024 a read-only open of
 // a collection of more than about 1,000 segments failed with EMFILE, and a writer's scan
-// stopped partway. Here a store of kSegments segments is written, reopened, scanned and
+// stopped partway. Here a store of Segments() segments is written, reopened, scanned and
 // verified by a writer and by a reader, all in a child process whose limit is 256 descriptors.
+// RECSTORE_DESCRIPTOR_SEGMENTS sets the count (the long run: 10000).
 #include <sys/resource.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -22,7 +24,12 @@ using ::recstore::testing::RunInChild;
 using ::recstore::testing::TestDir;
 
 constexpr uint64_t kSegment = 64 << 10;
-constexpr uint64_t kSegments = 1200;  // one record of 40,000 bytes per 64 KiB segment
+// One record of 40,000 bytes per 64 KiB segment.
+uint64_t Segments() {
+  const char* v = std::getenv("RECSTORE_DESCRIPTOR_SEGMENTS");
+  return v != nullptr ? std::strtoull(v, nullptr, 10) : 1200;
+}
+const uint64_t kSegments = Segments();
 constexpr uint64_t kRecordSize = 40000;
 
 std::string Record(uint64_t i) { return std::string(kRecordSize, static_cast<char>('a' + i % 26)); }

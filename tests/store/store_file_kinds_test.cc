@@ -75,6 +75,29 @@ TEST(StoreFileKindsTest, SymlinkedLockIsRefusedAndItsTargetLeftAlone) {
   EXPECT_EQ(Slurp(victim), "not recstore's");
 }
 
+// A segment file replaced by a link is refused too (segments are opened with O_NOFOLLOW), as
+// writer and as reader, and the file it points to is never written (a writer's recovery
+// would zero its tail and write its commit block through the mapping).
+TEST(StoreFileKindsTest, SymlinkedSegmentIsRefusedAndItsTargetLeftAlone) {
+  const std::string dir = MakeStore();
+  std::string segment;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().filename().string().ends_with("-events")) {
+      segment = (e.path() / "00000000000000000000.seg").string();
+    }
+  }
+  ASSERT_TRUE(fs::exists(segment));
+  const std::string target = fs::path(dir).parent_path() / "segment.elsewhere";
+  fs::rename(segment, target);
+  fs::create_symlink(target, segment);
+  const std::string before = Slurp(target);
+  for (bool read_only : {false, true}) {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.read_only = read_only}));
+    EXPECT_THAT(store->OpenByteLog("events").status(), RefusedLink(segment));
+  }
+  EXPECT_EQ(Slurp(target), before);
+}
+
 TEST(StoreFileKindsTest, SymlinkedManifestIsRefused) {
   const std::string dir = MakeStore();
   const std::string elsewhere = fs::path(dir).parent_path() / "MANIFEST.elsewhere";
