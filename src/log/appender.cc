@@ -151,7 +151,7 @@ absl::StatusOr<uint64_t> Appender::AppendBytes(const std::string_view* records, 
   // frame offset. Every segment the batch needs is created before anything is written.
   struct Place {
     size_t segment;
-    uint64_t offset;
+    uint64_t offset = 0;
   };
   absl::InlinedVector<Place, 4> plan(n);
   std::vector<uint64_t> firsts, capacities;

@@ -68,8 +68,8 @@ absl::StatusOr<std::span<const std::byte>> GetRecord(const Shape& shape, const S
     at = DensePlace(shape, set, end, seq);
     if (at.segment == nullptr) return NoSegment(shape, seq);
   }
-  uint64_t offset;
-  uint32_t len;
+  uint64_t offset = 0;
+  uint32_t len = 0;
   if (!RecordAt(shape, *at.segment, at.index, seq, &offset, &len, at.limit)) {
     return shape.DataLossAt(at.segment->path(), offset, seq, shape.BadRecordReason());
   }
@@ -110,8 +110,8 @@ absl::Status NextBatch(const Shape& shape, const SegmentSet& set, uint64_t end, 
   spans->clear();
   seq = std::max(seq, set.state.first_seq);
   while (seq < end) {
-    uint64_t valid = 0, bad_offset = 0, offset;
-    uint32_t len;
+    uint64_t valid = 0, bad_offset = 0, offset = 0;
+    uint32_t len = 0;
     const Segment* s;
     if (seq < set.state.compacted_end) {
       const size_t k = set.PartFor(seq);
@@ -213,8 +213,8 @@ VerifyReport Verify(const Shape& shape, const Snapshot& snap) {
       any = true;
       prev_seq = seq;
       if (seq < set.state.first_seq) continue;
-      uint64_t offset;
-      uint32_t len;
+      uint64_t offset = 0;
+      uint32_t len = 0;
       if (!RecordAt(shape, s, i, seq, &offset, &len, part->data_end)) {
         return bad(seq, s.path(), offset, shape.BadRecordReason());
       }
@@ -230,8 +230,8 @@ VerifyReport Verify(const Shape& shape, const Snapshot& snap) {
     ++report.segments_checked;
     const uint64_t seg_end = set.DenseEnd(i, snap.end);
     for (uint64_t seq = std::max(first_seq, live_from); seq < seg_end; ++seq) {
-      uint64_t offset;
-      uint32_t len;
+      uint64_t offset = 0;
+      uint32_t len = 0;
       if (!RecordAt(shape, s, seq - first_seq, seq, &offset, &len)) {
         return bad(seq, s.path(), offset, shape.BadRecordReason());
       }

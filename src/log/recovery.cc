@@ -77,8 +77,8 @@ bool HoldsRecords(const Segment& s, uint64_t n) {
 absl::Status CheckCompacted(const Shape& shape, const SegmentSet& set) {
   for (const auto& part : set.compacted) {
     for (uint64_t i = 0; i < part->count; ++i) {
-      uint64_t offset;
-      uint32_t len;
+      uint64_t offset = 0;
+      uint32_t len = 0;
       if (!RecordAt(shape, *part->segment, i, part->seqs[i], &offset, &len, part->data_end)) {
         return shape.DataLossAt(part->segment->path(), offset, part->seqs[i],
                                 shape.BadRecordReason());
@@ -103,8 +103,8 @@ bool CommitPointValid(const Shape& shape, const Segment& s, const format::Commit
     return false;
   }
   if (c.records == 0) return c.data_end == format::kDataStart;
-  uint64_t offset;
-  uint32_t len;
+  uint64_t offset = 0;
+  uint32_t len = 0;
   if (!RecordAt(shape, s, c.records - 1, s.first_seq() + c.records - 1, &offset, &len)) {
     return true;  // damaged: the block still says where the durable records end
   }

@@ -38,8 +38,8 @@ absl::StatusOr<uint64_t> KeepLastBytes(const Shape& shape, const Snapshot& snap,
     const uint64_t first = s.first_seq();
     const uint64_t seg_end = set.DenseEnd(i, snap.end);
     for (uint64_t seq = seg_end; seq-- > std::max(first, set.state.first_seq);) {
-      uint64_t offset;
-      uint32_t len;
+      uint64_t offset = 0;
+      uint32_t len = 0;
       if (!RecordAt(shape, s, seq - first, seq, &offset, &len)) {
         return shape.DataLossAt(s.path(), offset, seq, shape.BadRecordReason());
       }
@@ -51,8 +51,8 @@ absl::StatusOr<uint64_t> KeepLastBytes(const Shape& shape, const Snapshot& snap,
     const CompactedPart& part = *set.compacted[k];
     for (uint64_t i = part.count; i-- > 0;) {
       if (part.seqs[i] < set.state.first_seq) break;
-      uint64_t offset;
-      uint32_t len;
+      uint64_t offset = 0;
+      uint32_t len = 0;
       if (!RecordAt(shape, *part.segment, i, part.seqs[i], &offset, &len, part.data_end)) {
         return shape.DataLossAt(part.segment->path(), offset, part.seqs[i],
                                 shape.BadRecordReason());

@@ -33,7 +33,7 @@ void ScanSegment(const Shape& shape, const Segment& s, const TailScanOptions& op
   }
   const uint64_t slots = std::min(max_records, MaxSlots(s));
   while (index < slots) {
-    uint32_t len;
+    uint32_t len = 0;
     const uint64_t limit = s.capacity() - format::kSlotSize * (index + 1);
     if (!FrameValid(s, offset, limit, seq0 + index, &len)) {
       if (!options.salvage || index + 2 > slots) break;
