@@ -31,7 +31,7 @@ Appender::Appender(const Shape& shape, Published* published, GroupCommit* commit
     : shape_(shape), published_(published), commit_(commit), fail_(fail), prefault_(prefault) {}
 
 void Appender::Start(uint64_t data_end) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   data_end_ = data_end;
 }
 
@@ -79,7 +79,7 @@ void Appender::PrefaultLocked(const Segment& s, uint64_t write_offset) {
 }
 
 absl::StatusOr<uint64_t> Appender::AppendFixed(const void* records, size_t n) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   RECSTORE_RETURN_IF_ERROR(CheckWritable());
   const uint64_t first = published_->current().end();
   if (n == 0) return first;
@@ -133,7 +133,7 @@ absl::StatusOr<uint64_t> Appender::AppendBytes(const std::string_view* records, 
                        kMaxByteRecordSize, " for collection '", shape_.name(), "'"));
     }
   }
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   RECSTORE_RETURN_IF_ERROR(CheckWritable());
   const uint64_t first = published_->current().end();
   if (n == 0) return first;
@@ -199,14 +199,14 @@ absl::StatusOr<uint64_t> Appender::AppendBytes(const std::string_view* records, 
 
 std::shared_ptr<const SegmentSet> Appender::Replace(
     const std::function<std::shared_ptr<SegmentSet>(const SegmentSet& current)>& next) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   std::shared_ptr<SegmentSet> set = next(published_->current());
   if (set != nullptr) published_->Publish(set);
   return set;
 }
 
 Snapshot Appender::ActiveStart(uint64_t* first) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   *first = published_->current().dense.back()->first_seq();
   return published_->Pin();
 }

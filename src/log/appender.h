@@ -18,7 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "src/base/mutex.h"
 #include "src/log/fail_state.h"
 #include "src/log/group_commit.h"
 #include "src/log/published.h"
@@ -69,7 +69,7 @@ class Appender {
   const bool prefault_;
   std::atomic<bool> rotated_{false};
 
-  absl::Mutex mu_;
+  base::Mutex mu_;
   uint64_t data_end_ ABSL_GUARDED_BY(mu_) = 0;      // variable: offset past the last frame
   const Segment* populated_ ABSL_GUARDED_BY(mu_) = nullptr;  // segment prefaulted up to:
   uint64_t populated_to_ ABSL_GUARDED_BY(mu_) = 0;

@@ -7,12 +7,12 @@ namespace recstore::log {
 
 absl::Status FailState::status() const {
   if (!failed()) return absl::OkStatus();
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   return status_;
 }
 
 void FailState::Fail(const absl::Status& cause) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   if (failed()) return;
   status_ = absl::FailedPreconditionError(absl::StrCat(
       "collection '", collection_, "' refuses writes after a failed sync (",

@@ -10,7 +10,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "src/base/mutex.h"
 
 namespace recstore::log {
 
@@ -31,7 +31,7 @@ class FailState {
  private:
   const std::string collection_;
   std::atomic<bool> failed_{false};
-  mutable absl::Mutex mu_;
+  mutable base::Mutex mu_;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -45,7 +45,7 @@ Follower::Follower(const Shape& shape, Published* published, ManifestHook* hook,
     : shape_(shape), published_(published), hook_(hook), salvage_(salvage) {}
 
 void Follower::Start(const RecoveryPlan& plan) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   if (!plan.set->dense.empty()) tail_ = plan.set->dense[plan.tail];
   pos_ = plan.position;
 }
@@ -109,7 +109,7 @@ absl::Status Follower::FollowReplacedLocked() {
 }
 
 absl::Status Follower::Refresh() {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   RECSTORE_RETURN_IF_ERROR(FollowManifestLocked());
   if (tail_ == nullptr) {
     // The writer had not created the first segment.

@@ -13,7 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "src/base/mutex.h"
 #include "recstore/options.h"
 #include "src/log/manifest_hook.h"
 #include "src/log/published.h"
@@ -57,7 +57,7 @@ class Follower {
   ManifestHook* const hook_;
   const bool salvage_;
 
-  absl::Mutex mu_;
+  base::Mutex mu_;
   std::shared_ptr<const Segment> tail_ ABSL_GUARDED_BY(mu_);  // null: no segment yet
   TailPosition pos_ ABSL_GUARDED_BY(mu_);
 };

@@ -19,7 +19,7 @@ void GroupCommit::Start(uint64_t durable, std::vector<std::shared_ptr<const Segm
     files.back()->segment = std::move(s);
   }
   files.back()->file = std::make_shared<os::File>(std::move(file));
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   durable_.store(durable, std::memory_order_release);
   WriteCommits(files, durable);
   pending_.assign(1, files.back());
@@ -29,7 +29,7 @@ void GroupCommit::Track(std::shared_ptr<const Segment> segment, os::File file, b
   auto t = std::make_shared<Tracked>();
   t->segment = std::move(segment);
   t->file = std::make_shared<os::File>(std::move(file));
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   // The segment before is full: a flush reopens it (a flush in progress keeps its copy).
   if (!pending_.empty()) pending_.back()->file = nullptr;
   pending_.push_back(std::move(t));
@@ -37,7 +37,7 @@ void GroupCommit::Track(std::shared_ptr<const Segment> segment, os::File file, b
 }
 
 void GroupCommit::Untrack(const Segment* segment) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   std::erase_if(pending_, [&](const auto& t) { return t->segment.get() == segment; });
 }
 
@@ -48,7 +48,7 @@ absl::StatusOr<uint64_t> GroupCommit::Sync() {
   std::vector<std::shared_ptr<os::File>> fds;  // files' descriptors as of the copy
   bool dir_dirty;
   {
-    absl::MutexLock lock(&mu_);
+    base::MutexLock lock(&mu_);
     // One caller (the leader) flushes while the others wait, and each returns as soon as a
     // flush has covered its records.
     while (true) {
@@ -86,7 +86,7 @@ absl::StatusOr<uint64_t> GroupCommit::Sync() {
   }
   if (st.ok() && dir_dirty) st = os::SyncDir(shape_.env(), shape_.dir(), &final_failure);
   if (!st.ok() && final_failure) fail_->Fail(st);
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   flushing_ = false;
   if (st.ok()) {
     durable_.store(end, std::memory_order_release);

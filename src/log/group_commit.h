@@ -17,7 +17,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "src/base/mutex.h"
 #include "src/log/fail_state.h"
 #include "src/log/published.h"
 #include "src/log/segment.h"
@@ -69,8 +69,8 @@ class GroupCommit {
   FailState* const fail_;
   std::atomic<uint64_t> durable_{0};
 
-  absl::Mutex mu_;
-  absl::CondVar flushed_;                          // a flush ended
+  base::Mutex mu_;
+  base::CondVar flushed_;                          // a flush ended
   bool flushing_ ABSL_GUARDED_BY(mu_) = false;     // a leader is flushing (mu_ released)
   bool dir_dirty_ ABSL_GUARDED_BY(mu_) = false;    // names created since the last flush
   std::vector<std::shared_ptr<Tracked>> pending_ ABSL_GUARDED_BY(mu_);  // in record order

@@ -106,12 +106,12 @@ absl::StatusOr<CompactionStats> Maintenance::TruncateLocked(uint64_t seq,
 }
 
 absl::StatusOr<CompactionStats> Maintenance::TruncateBefore(uint64_t seq) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   return TruncateLocked(seq, nullptr);
 }
 
 absl::StatusOr<CompactionStats> Maintenance::ApplyRetention() {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   return ApplyRetentionLocked();
 }
 
@@ -139,7 +139,7 @@ void Maintenance::AfterRotation() {
 }
 
 absl::Status Maintenance::SetRetention(const RetentionPolicy& policy) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   RECSTORE_RETURN_IF_ERROR(fail_->status());
   RECSTORE_RETURN_IF_ERROR(CheckRetentionPolicy(shape_, policy));
   // One manifest rewrite stores the policy and drops what it drops.
@@ -150,7 +150,7 @@ absl::Status Maintenance::SetRetention(const RetentionPolicy& policy) {
 }
 
 absl::StatusOr<CompactionStats> Maintenance::Compact(const CompactOptions& options) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   const absl::Time start = absl::Now();
   RECSTORE_RETURN_IF_ERROR(fail_->status());
   RECSTORE_RETURN_IF_ERROR(CheckCompactOptions(shape_, options));

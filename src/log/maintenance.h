@@ -9,7 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "src/base/mutex.h"
 #include "recstore/compaction.h"
 #include "src/log/appender.h"
 #include "src/log/fail_state.h"
@@ -54,7 +54,7 @@ class Maintenance {
   GroupCommit* const commit_;
   const FailState* const fail_;
   ManifestHook* const manifest_;
-  absl::Mutex mu_;  // one retention or compaction call at a time
+  base::Mutex mu_;  // one retention or compaction call at a time
 };
 
 }  // namespace recstore::log

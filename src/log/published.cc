@@ -8,7 +8,7 @@ Published::Published(std::shared_ptr<SegmentSet> initial)
     : current_(initial.get()), owner_(std::move(initial)) {}
 
 Snapshot Published::Pin() const {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   Snapshot snap;
   snap.set = owner_;
   snap.end = owner_->end();
@@ -16,7 +16,7 @@ Snapshot Published::Pin() const {
 }
 
 void Published::Publish(std::shared_ptr<SegmentSet> next) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   next->set_end(owner_->end());
   owner_->successor_ = next;
   current_.store(next.get(), std::memory_order_seq_cst);
@@ -34,7 +34,7 @@ void Published::ReleaseReplaced() {
   // Reads under a guard are short (one record); a few yields cover them.
   for (int i = 0; i < 1000; ++i) {
     {
-      absl::MutexLock lock(&mu_);
+      base::MutexLock lock(&mu_);
       ReclaimLocked();
       if (replaced_.empty()) return;
     }

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "src/base/mutex.h"
 #include "src/log/hazard.h"
 #include "src/log/segment_set.h"
 
@@ -61,7 +61,7 @@ class Published {
   void ReclaimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::atomic<const SegmentSet*> current_;
-  mutable absl::Mutex mu_;
+  mutable base::Mutex mu_;
   std::shared_ptr<const SegmentSet> owner_ ABSL_GUARDED_BY(mu_);  // owns current_
   // Replaced sets that a reader may still announce.
   std::vector<std::shared_ptr<const SegmentSet>> replaced_ ABSL_GUARDED_BY(mu_);

@@ -1,5 +1,7 @@
 #include "src/log/syncer.h"
 
+#include <chrono>
+
 namespace recstore::log {
 
 BackgroundSyncer::BackgroundSyncer(const Published* published, GroupCommit* commit,
@@ -8,28 +10,37 @@ BackgroundSyncer::BackgroundSyncer(const Published* published, GroupCommit* comm
 
 BackgroundSyncer::~BackgroundSyncer() {
   {
-    absl::MutexLock lock(&mu_);
+    base::MutexLock lock(&mu_);
     stop_ = true;
   }
+  woken_.SignalAll();
   thread_.join();
 }
 
 void BackgroundSyncer::Appended(uint64_t pending) {
   if (policy_.every_records == 0 || pending < policy_.every_records) return;
-  absl::MutexLock lock(&mu_);
-  wake_ = true;
+  {
+    base::MutexLock lock(&mu_);
+    wake_ = true;
+  }
+  woken_.SignalAll();
 }
 
 bool BackgroundSyncer::WokenLocked() const { return wake_ || stop_; }
 
 void BackgroundSyncer::Run() {
-  const absl::Duration interval = policy_.every.count() > 0
-                                     ? absl::Milliseconds(policy_.every.count())
-                                     : absl::Hours(24);
+  const std::chrono::milliseconds interval =
+      policy_.every.count() > 0 ? policy_.every : std::chrono::hours(24);
   while (true) {
     {
-      absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(this, &BackgroundSyncer::WokenLocked), interval);
+      base::MutexLock lock(&mu_);
+      const auto deadline = std::chrono::steady_clock::now() + interval;
+      while (!WokenLocked()) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) break;
+        woken_.WaitFor(&mu_, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 deadline - now + std::chrono::milliseconds(1)));
+      }
       if (stop_) return;
       wake_ = false;
     }

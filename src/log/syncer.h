@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "src/base/mutex.h"
 #include "recstore/options.h"
 #include "src/log/group_commit.h"
 #include "src/log/published.h"
@@ -31,7 +31,8 @@ class BackgroundSyncer {
   const Published* const published_;
   GroupCommit* const commit_;
   const SyncPolicy policy_;
-  mutable absl::Mutex mu_;
+  mutable base::Mutex mu_;
+  base::CondVar woken_;  // wake_ or stop_ was set
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -15,7 +15,7 @@
 #include <deque>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "src/base/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "recstore/checkpoint.h"
 #include "recstore/status_macros.h"
@@ -51,7 +51,7 @@ class CheckpointState {
       return absl::InvalidArgumentError(absl::StrCat(
           "checkpoint of ", payload.size(), " bytes is above the limit of ", kMaxCheckpointSize));
     }
-    absl::MutexLock lock(&mu_);
+    base::MutexLock lock(&mu_);
     CheckpointInfo info{.seq = 0, .time_ns = env_->NowUnixNanos(), .size = payload.size()};
     std::string record(kCheckpointHeaderSize + payload.size(), '\0');
     base::EncodeFixed32(record.data(), kCheckpointMagic);
@@ -87,7 +87,7 @@ class CheckpointState {
   }
 
   absl::Status Init() {
-    absl::MutexLock lock(&mu_);
+    base::MutexLock lock(&mu_);
     if (!log_.read_only()) Track();
     return absl::OkStatus();
   }
@@ -151,7 +151,7 @@ class CheckpointState {
   const uint32_t keep_;
   Env* const env_;
   const uint64_t data_area_;
-  absl::Mutex mu_;
+  base::Mutex mu_;
   uint64_t first_ ABSL_GUARDED_BY(mu_) = 0;          // seq of space_.front()
   std::deque<uint64_t> space_ ABSL_GUARDED_BY(mu_);  // frame space of records first_, first_+1...
   uint64_t total_ ABSL_GUARDED_BY(mu_) = 0;          // sum of space_

@@ -53,7 +53,7 @@ absl::StatusOr<std::shared_ptr<StoreState>> StoreState::Open(const std::string& 
 // manifest over a store another process created meanwhile. What happens before the lock is
 // only making the directory (idempotent) and refusing (a directory that is not a store).
 absl::Status StoreState::OpenLocked() {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   const bool writer = !options_.read_only;
   const bool create = writer && options_.create_if_missing;
   if (absl::Status s = env_->Exists(path_); !s.ok()) {
@@ -253,7 +253,7 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
     std::string_view name, CollectionKind kind, const RecordSchema* schema,
     const CollectionOptions& options, std::shared_ptr<StoreState> self) {
   RECSTORE_RETURN_IF_ERROR(Store::ValidateName(name));
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   if (options_.read_only) {
     // The writer may have created, truncated or compacted it since this store was opened.
     RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
@@ -301,7 +301,7 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
 }
 
 std::vector<CollectionInfo> StoreState::ListCollections() {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   if (options_.read_only) {
     if (absl::StatusOr<format::Manifest> m = store::ReadManifest(env_, path_); m.ok()) {
       manifest_ = *std::move(m);
@@ -311,7 +311,7 @@ std::vector<CollectionInfo> StoreState::ListCollections() {
 }
 
 absl::Status StoreState::Commit(const CollectionInfo& info, bool* replaced) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   format::Manifest next = manifest_;
   next.generation++;
   auto it = std::find_if(next.collections.begin(), next.collections.end(),
@@ -338,7 +338,7 @@ absl::StatusOr<CollectionInfo> StoreState::Reload(const std::string& name) {
 
 absl::Status StoreState::Drop(std::string_view name) {
   RECSTORE_RETURN_IF_ERROR(Store::ValidateName(name));
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   if (options_.read_only) {
     return absl::FailedPreconditionError(absl::StrCat("store ", path_, " is open read-only"));
   }

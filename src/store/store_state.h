@@ -10,7 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "src/base/mutex.h"
 #include "recstore/env.h"
 #include "recstore/options.h"
 #include "recstore/store.h"
@@ -76,7 +76,7 @@ class StoreState : public log::ManifestHook {
   const StoreOptions options_;
   os::LockFile lock_file_;
 
-  absl::Mutex mu_;
+  base::Mutex mu_;
   format::Manifest manifest_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::weak_ptr<Collection>> open_ ABSL_GUARDED_BY(mu_);
 };
