@@ -1,11 +1,14 @@
 #include "src/log/published.h"
 
+#include <mutex>
 #include <thread>
 
 namespace recstore::log {
 
 Published::Published(std::shared_ptr<SegmentSet> initial)
-    : current_(initial.get()), owner_(std::move(initial)) {}
+    : current_(initial.get()), owner_(initial) {
+  initial->chain_mu_ = std::make_shared<std::mutex>();
+}
 
 Snapshot Published::Pin() const {
   base::MutexLock lock(&mu_);
@@ -18,7 +21,11 @@ Snapshot Published::Pin() const {
 void Published::Publish(std::shared_ptr<SegmentSet> next) {
   base::MutexLock lock(&mu_);
   next->set_end(owner_->end());
-  owner_->successor_ = next;
+  next->chain_mu_ = owner_->chain_mu_;
+  {
+    std::lock_guard<std::mutex> chain(*owner_->chain_mu_);
+    owner_->successor_ = next;
+  }
   current_.store(next.get(), std::memory_order_seq_cst);
   replaced_.push_back(std::exchange(owner_, std::move(next)));
   ReclaimLocked();

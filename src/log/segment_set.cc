@@ -9,14 +9,29 @@ uint64_t CompactedPart::LowerBound(uint64_t seq) const {
 }
 
 SegmentSet::SegmentSet(const SegmentSet& other)
-    : state(other.state), compacted(other.compacted), dense(other.dense), end_(other.end()) {}
+    : state(other.state),
+      compacted(other.compacted),
+      dense(other.dense),
+      end_(other.end()),
+      chain_mu_(other.chain_mu_) {}
 
 SegmentSet::~SegmentSet() {
+  if (chain_mu_ == nullptr) return;
   // A long chain of replaced sets (a pin held across many rotations) is released one set at
-  // a time here, not by nested destructors.
-  std::shared_ptr<const SegmentSet> next = std::move(successor_);
-  while (next != nullptr && next.use_count() == 1) {
-    std::shared_ptr<const SegmentSet> after = std::move(next->successor_);
+  // a time here, not by nested destructors: the successor of a set this one holds the last
+  // reference to is taken out before that set goes. (Nothing can take a new reference to a
+  // replaced set, so a count of 1 stays 1.)
+  std::shared_ptr<const SegmentSet> next;
+  {
+    std::lock_guard<std::mutex> lock(*chain_mu_);
+    next = std::move(successor_);
+  }
+  while (next != nullptr) {
+    std::shared_ptr<const SegmentSet> after;
+    {
+      std::lock_guard<std::mutex> lock(*chain_mu_);
+      if (next.use_count() == 1) after = std::move(next->successor_);
+    }
     next = std::move(after);
   }
 }

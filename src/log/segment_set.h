@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "src/log/segment.h"
@@ -45,7 +46,7 @@ class SegmentSet {
   // A copy of `other`'s state and segments, with the end it has now.
   SegmentSet(const SegmentSet& other);
   SegmentSet& operator=(const SegmentSet&) = delete;
-  // Releases the chain of later sets without recursion.
+  // Releases the chain of later sets without deep recursion.
   ~SegmentSet();
 
   CollectionState state;
@@ -70,8 +71,10 @@ class SegmentSet {
   mutable std::atomic<uint64_t> end_{0};
   // The set that replaced this one: a pin on this set keeps every later set, and so every
   // segment mapped since, alive (log.h: what Get returns stays valid while an earlier pin
-  // exists). Set once, by the publisher, when it replaces this set.
+  // exists). Set once, by the publisher, when it replaces this set; read when the set goes.
+  // Every access holds *chain_mu_, which all sets of a collection share.
   mutable std::shared_ptr<const SegmentSet> successor_;
+  std::shared_ptr<std::mutex> chain_mu_;
 };
 
 // What one read works on: a set and its end, taken at one moment. Holding it keeps the set's
