@@ -98,6 +98,11 @@ void RegisterAll() {
   reg("scan64/warm", BM_Scan64)->Unit(benchmark::kMillisecond);
   reg("scan64/reopen", BM_Scan64Reopen)->Unit(benchmark::kMillisecond);
   reg("scan100/warm", BM_ScanBytes100)->Unit(benchmark::kMillisecond);
+  // The scan data is made by the first of them, before any threaded run.
+  for (const int threads : {1, 2, 4}) {
+    benchmark::RegisterBenchmark("get64/warm", BM_Get64)->Threads(threads)->UseRealTime();
+    benchmark::RegisterBenchmark("get100/warm", BM_GetBytes100)->Threads(threads)->UseRealTime();
+  }
 
   reg("sync64/every:1", [](benchmark::State& s) {
     BM_AppendSync64(s, 1);

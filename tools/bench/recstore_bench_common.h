@@ -195,6 +195,8 @@ void BM_AppendSync64(benchmark::State& state, int every);
 void BM_Scan64(benchmark::State& state);
 void BM_ScanBytes100(benchmark::State& state);
 void BM_Scan64Reopen(benchmark::State& state);
+void BM_Get64(benchmark::State& state);
+void BM_GetBytes100(benchmark::State& state);
 // Closes and removes the scan data written by the first scan benchmark.
 void DropScanData();
 
