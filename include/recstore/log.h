@@ -233,10 +233,12 @@ class LogBase {
   [[nodiscard]] absl::StatusOr<uint64_t> Sync() const;
 
   // Read-only handles: picks up what the writer has published since the last refresh:
-  // appended records, new segments, retention and compaction. Writer handles see their own
-  // appends at once; Refresh is a no-op for them. Errors: DataLoss when a new segment's header
-  // is invalid; Unavailable when the writer changed the collection on every one of several
-  // attempts to read a consistent state (try again).
+  // appended records, new segments, retention and compaction. Once it returns, the handle
+  // shows every record appended before the call began, except those the writer's retention
+  // or compaction dropped meanwhile (begin() then says where the log starts). Writer handles
+  // see their own appends at once; Refresh is a no-op for them. Errors: DataLoss when a new
+  // segment's header is invalid; Unavailable when the writer changed the collection on every
+  // one of several attempts to read a consistent state (try again).
   [[nodiscard]] absl::Status Refresh() const;
 
   // Checks every segment header and record checksum of one snapshot. Returns the report

@@ -110,12 +110,25 @@ absl::Status Follower::FollowReplacedLocked() {
 
 absl::Status Follower::Refresh() {
   base::MutexLock lock(&mu_);
-  RECSTORE_RETURN_IF_ERROR(FollowManifestLocked());
+  for (int attempt = 0; attempt < kFollowAttempts; ++attempt) {
+    RECSTORE_RETURN_IF_ERROR(FollowManifestLocked());
+    RECSTORE_ASSIGN_OR_RETURN(const bool missing, ScanLocked());
+    if (!missing) return absl::OkStatus();
+    // The next segment was not there: not created yet if the manifest still names the state
+    // the view has; otherwise it may have been created and retired since (with records the
+    // caller must see), and the new state is followed.
+    RECSTORE_ASSIGN_OR_RETURN(CollectionInfo info, hook_->Reload(shape_.name()));
+    if (CollectionState::Of(info) == published_->current().state) return absl::OkStatus();
+  }
+  return TooManyChanges(shape_);
+}
+
+absl::StatusOr<bool> Follower::ScanLocked() {
   if (tail_ == nullptr) {
     // The writer had not created the first segment.
     RECSTORE_ASSIGN_OR_RETURN(bool added,
                               AddNewSegmentLocked(published_->current().state.live_from()));
-    if (!added) return absl::OkStatus();
+    if (!added) return true;
   }
   RECSTORE_RETURN_IF_ERROR(FollowReplacedLocked());
   const TailScanOptions options{.salvage = salvage_, .repair_slots = false};
@@ -129,17 +142,16 @@ absl::Status Follower::Refresh() {
     ScanSegment(shape_, *tail_, options, most, &pos_, &skipped, nullptr);
     const uint64_t end = tail_->first_seq() + pos_.index;
     if (end > cur.end()) published_->PublishEnd(end);
-    if (!SegmentDone(shape_, pos_)) break;
+    if (!SegmentDone(shape_, pos_)) return false;
     if (i + 1 < cur.dense.size()) {
-      if (cur.dense[i + 1]->first_seq() != end) break;
+      if (cur.dense[i + 1]->first_seq() != end) return false;
       tail_ = cur.dense[i + 1];
       pos_ = {0, format::kDataStart};
       continue;
     }
     RECSTORE_ASSIGN_OR_RETURN(bool added, AddNewSegmentLocked(end));
-    if (!added) break;
+    if (!added) return true;
   }
-  return absl::OkStatus();
 }
 
 }  // namespace recstore::log

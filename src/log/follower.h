@@ -4,7 +4,11 @@
 // The writer removes the files of a state (a retention's dropped segments, a compaction's
 // old generation) only after the manifest names the next state. So a reader that lists and
 // maps the files of the state the manifest names, and then finds the manifest still naming
-// that state, has all of them; if the manifest moved on meanwhile, it tries again.
+// that state, has all of them; if the manifest moved on meanwhile, it tries again. The same
+// holds for a segment a Refresh looks for past its view: the file is missing either because
+// the writer has not created it yet, or because it was created and then retired after the
+// manifest was read; only a manifest still naming the same state afterwards tells the first
+// case, and otherwise the Refresh follows the new state.
 #ifndef RECSTORE_SRC_LOG_FOLLOWER_H_
 #define RECSTORE_SRC_LOG_FOLLOWER_H_
 
@@ -47,6 +51,9 @@ class Follower {
 
  private:
   absl::Status FollowManifestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Scans from the tail on and publishes what it finds. Returns true when it stopped because
+  // the file of the next segment was not there.
+  absl::StatusOr<bool> ScanLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The segment starting at `first`, if the writer has created it: appended to the set.
   absl::StatusOr<bool> AddNewSegmentLocked(uint64_t first) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The newest segment replaced under its name (an empty segment swapped for a larger one).

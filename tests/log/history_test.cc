@@ -177,8 +177,9 @@ void CheckAfterOpen(const Writer& w, SharedHistory& shared, const std::string& w
   }
 }
 
-// A new store: both logs with retention and a prefix of records (several segments, so the
-// round's reopened writer has segments it maps only when read), and three checkpoints.
+// A new store: both logs with retention and a prefix of records (several segments, so each
+// round's reopened writer starts with older segments a pinned scan may outlive), and three
+// checkpoints.
 void CreateStore(const std::string& dir, SharedHistory& shared, Tally* tally) {
   Writer w;
   absl::Status st = OpenWriter(dir, true, shared, &w);
@@ -222,9 +223,8 @@ bool RunRound(const std::string& dir, SharedHistory& shared, Tally* tally, int i
   const HistoryConfig& cfg = g_config;
   if (!cfg.Has("append")) r.appender_done[0] = r.appender_done[1] = true;
 
-  // Everything at once, then the tail race alone (history_append.h): it adds segments this
-  // process maps, and the round's first scans need segments the reopened writer has not
-  // mapped yet.
+  // Everything at once, then the tail race alone (history_append.h): the round's first scans
+  // pin the segments the reopened writer opened, which the round's first truncations retire.
   std::atomic<int> writers_running{0};
   std::vector<std::thread> writers, readers;
   auto writer = [&](auto fn) {

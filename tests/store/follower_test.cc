@@ -6,6 +6,9 @@
 //   a view with the compacted records missing: a scan of 300 records yielded 60, status OK);
 // * the empty first segment of a byte log replaced, under the same name, by one sized for an
 //   oversized first record (before, the reader kept the old file and never saw a record);
+// * the next segment retired by the writer between the reader's manifest read and its open of
+//   that segment's file (before, the reader took the missing file for one not created yet
+//   and published a view ending before records appended ahead of the Refresh);
 // * a Get racing the reader's own Refresh across a rotation.
 #include <atomic>
 #include <functional>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
 #include "tests/testing/fault_env.h"
@@ -109,6 +113,45 @@ TEST(FollowerTest, ReaderFollowsTheFirstSegmentReplacedForAnOversizedRecord) {
   ASSERT_OK_AND_ASSIGN(VerifyReport v, reader.Verify());
   EXPECT_TRUE(v.ok);
   EXPECT_EQ(v.records_checked, 2u);
+}
+
+// The reader's Refresh reads the manifest (unchanged), scans its newest segment to the end
+// and opens the next segment's file; just before that open, the writer's TruncateBefore drops
+// that segment and the reader's newest one. Both records were appended and synced before the
+// Refresh, so it must show the newer one, under the new state.
+TEST(FollowerTest, RefreshFollowsTheNextSegmentRetiredBeforeItsOpen) {
+  const std::string dir = TestDir();
+  ASSERT_OK_AND_ASSIGN(auto writer_store,
+                       Store::Open(dir, {.create_if_missing = true, .segment_size = kSegment}));
+  ASSERT_OK_AND_ASSIGN(auto writer, writer_store->OpenByteLog("events"));
+  for (uint64_t i = 0; i < 10; ++i) ASSERT_OK(writer.Append(Event(i)).status());
+  ASSERT_OK(writer.Sync().status());
+
+  FaultEnv env;
+  ASSERT_OK_AND_ASSIGN(auto reader_store,
+                       ::recstore::testing::OpenStore(&env, dir, {.read_only = true}));
+  ASSERT_OK_AND_ASSIGN(auto reader, reader_store->OpenByteLog("events"));
+  ASSERT_EQ(reader.end(), 10u);
+
+  // Records 10 and 11 each take a segment of their own (oversized).
+  const std::string big10(kSegment, 'x'), big11(kSegment + 100, 'y');
+  ASSERT_OK(writer.Append(big10).status());
+  ASSERT_OK(writer.Append(big11).status());
+  ASSERT_OK(writer.Sync().status());
+  const std::string next_segment = absl::StrFormat("%020d.seg", 10);
+  std::atomic<bool> fired{false};
+  env.BeforeEachCall([&](std::string_view op, const std::string& path) {
+    if (op == "Open" && absl::EndsWith(path, next_segment) && !fired.exchange(true)) {
+      ASSERT_OK(writer.TruncateBefore(11).status());  // drops segments 0 and 10
+    }
+  });
+  ASSERT_OK(reader.Refresh());
+  env.BeforeEachCall(nullptr);
+  ASSERT_TRUE(fired.load());
+  EXPECT_EQ(reader.begin(), 11u);
+  EXPECT_EQ(reader.end(), 12u);
+  ASSERT_OK_AND_ASSIGN(auto e, reader.Get(11));
+  EXPECT_EQ(AsString(e), big11);
 }
 
 // A reader thread polls Get(next) while another thread of the same read-only handle
