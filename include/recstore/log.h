@@ -119,8 +119,8 @@ class ScanBase {
   // iterators below.
   struct Batch {
     uint64_t first_seq = 0;
-    const uint64_t* seqs = nullptr;  // the records' sequence numbers; null: first_seq + i
-    size_t count = 0;                // 0: the scan is over
+    const uint64_t* seqs = nullptr;   // the records' sequence numbers; null: first_seq + i
+    size_t count = 0;                 // 0: the scan is over
     const std::byte* base = nullptr;  // fixed-size records: the first one
     size_t stride = 0;                // fixed-size records: bytes from one to the next
     size_t record_size = 0;           // fixed-size records: payload bytes

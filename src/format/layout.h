@@ -88,7 +88,8 @@ inline constexpr bool FixedLayoutValid(uint32_t record_size, uint32_t align,
                                        uint64_t segment_size) {
   return record_size >= 1 && align >= 1 && (align & (align - 1)) == 0 && align <= kMaxRecordAlign &&
          segment_size >= kMinSegmentSize && segment_size <= kMaxSegmentSize &&
-         segment_size % kPageSize == 0 && kDataStart + FixedStride(record_size, align) <= segment_size;
+         segment_size % kPageSize == 0 &&
+         kDataStart + FixedStride(record_size, align) <= segment_size;
 }
 
 // Checksum of a fixed record; seeded with its sequence number so a record in the wrong slot,

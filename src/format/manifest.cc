@@ -129,8 +129,8 @@ RecordSchema ReadSchemaFields(Reader& r, std::string type_name, const std::strin
     } else if (element == 0) {
       problem = absl::StrCat("has unknown type ", static_cast<int>(f.type));
     } else if (f.count == 0 || element * f.count != f.size) {
-      problem = absl::StrCat("has size ", f.size, " for ", f.count, " elements of ", element,
-                             " bytes");
+      problem =
+          absl::StrCat("has size ", f.size, " for ", f.count, " elements of ", element, " bytes");
     } else if (uint64_t{f.offset} + f.size > s.size) {
       problem = absl::StrCat("at offset ", f.offset, " of ", f.size,
                              " bytes ends past the record size ", s.size);
@@ -159,8 +159,7 @@ struct Offsets {
 
 // The checks on one decoded collection entry (docs/format.md 2.2, "checks on read"), in
 // entry order; the first failure sticks in `r`. `m` holds the collections decoded before it.
-void Check(Reader& r, const Manifest& m, const CollectionInfo& c, uint8_t kind,
-           const Offsets& at) {
+void Check(Reader& r, const Manifest& m, const CollectionInfo& c, uint8_t kind, const Offsets& at) {
   auto fail = [&](size_t offset, const std::string& what) {
     r.FailAt(offset, absl::StrCat("collection '", absl::CEscape(c.name), "' ", what));
   };
@@ -207,9 +206,9 @@ void Check(Reader& r, const Manifest& m, const CollectionInfo& c, uint8_t kind,
     return fail(at.compacted_end, "has compacted records but no generation");
   }
   if (c.compacted_first != CollectionInfo::kUnrecorded && c.compacted_first > c.compacted_end) {
-    return fail(at.compacted_first, absl::StrCat("has its first compacted segment at record ",
-                                                 c.compacted_first, ", past its compacted end ",
-                                                 c.compacted_end));
+    return fail(at.compacted_first,
+                absl::StrCat("has its first compacted segment at record ", c.compacted_first,
+                             ", past its compacted end ", c.compacted_end));
   }
   if (c.time_base < -kMaxTimeBase || c.time_base > kMaxTimeBase) {
     return fail(at.time_base, absl::StrCat("has time base ", c.time_base, " s, outside [",

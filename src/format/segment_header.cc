@@ -69,8 +69,7 @@ absl::StatusOr<SegmentHeader> DecodeSegmentHeader(const std::byte* src, const st
   };
   if (h.kind != kKindFixed && h.kind != kKindVariable) return bad(12, "has unknown kind", h.kind);
   if (h.collection_id == 0) return bad(16, "has collection id", 0);
-  if (h.capacity <= kDataStart || h.capacity > kMaxSegmentFileSize ||
-      h.capacity % kPageSize != 0) {
+  if (h.capacity <= kDataStart || h.capacity > kMaxSegmentFileSize || h.capacity % kPageSize != 0) {
     return bad(48, "has invalid capacity", h.capacity);
   }
   if (h.kind == kKindFixed) {
@@ -82,13 +81,15 @@ absl::StatusOr<SegmentHeader> DecodeSegmentHeader(const std::byte* src, const st
       return bad(24, "has invalid stride", h.stride);
     }
   } else {
-    if (h.record_size != 0) return bad(20, "of a variable collection has record size", h.record_size);
+    if (h.record_size != 0)
+      return bad(20, "of a variable collection has record size", h.record_size);
     if (h.stride != 0) return bad(24, "of a variable collection has stride", h.stride);
   }
   if (h.first_seq > kMaxSequence) return bad(40, "has first sequence number", h.first_seq);
   if (h.compacted ? h.generation == 0 || h.generation > kMaxSequence : h.generation != 0) {
-    return bad(56, h.compacted ? "of a compacted segment has generation"
-                               : "of an ordinary segment has generation",
+    return bad(56,
+               h.compacted ? "of a compacted segment has generation"
+                           : "of an ordinary segment has generation",
                h.generation);
   }
   return h;

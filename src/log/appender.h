@@ -43,7 +43,9 @@ class Appender {
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Whether an append created a segment since the last call (retention may apply).
-  bool TakeRotated() { return rotated_.load(std::memory_order_relaxed) && rotated_.exchange(false); }
+  bool TakeRotated() {
+    return rotated_.load(std::memory_order_relaxed) && rotated_.exchange(false);
+  }
 
   // Under the writer lock, publishes the set `next(current)` returns; no append publishes
   // in between. Returns what the callback returned (null: nothing was published).
@@ -70,7 +72,7 @@ class Appender {
   std::atomic<bool> rotated_{false};
 
   base::Mutex mu_;
-  uint64_t data_end_ ABSL_GUARDED_BY(mu_) = 0;      // variable: offset past the last frame
+  uint64_t data_end_ ABSL_GUARDED_BY(mu_) = 0;               // variable: offset past the last frame
   const Segment* populated_ ABSL_GUARDED_BY(mu_) = nullptr;  // segment prefaulted up to:
   uint64_t populated_to_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "src/format/segment_header.h"
 #include "recstore/env.h"
+#include "src/format/segment_header.h"
 
 namespace recstore::log {
 

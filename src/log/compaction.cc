@@ -87,18 +87,20 @@ absl::StatusOr<Rewrite> RewriteBelow(const Shape& shape, const Snapshot& snap, u
   absl::flat_hash_map<std::string, uint64_t> newest;
   // At most one key per record: reserving spares the map its rehashes as it grows.
   if (keyed) newest.reserve(std::min<uint64_t>(scan_end - from, uint64_t{1} << 24));
-  RECSTORE_RETURN_IF_ERROR(ForEachRecord(
-      shape, snap, from, keyed ? scan_end : boundary,
-      [&](uint64_t seq, std::span<const std::byte> p) {
-        if (seq < boundary) {
-          ++progress.records_total;
-          progress.bytes_total += p.size();
-        }
-        bool has;
-        std::string_view key = keyed ? key_of(p, &has) : std::string_view();
-        if (keyed && has) newest[absl::string_view(key.data(), key.size())] = seq;
-        return true;
-      }));
+  RECSTORE_RETURN_IF_ERROR(ForEachRecord(shape, snap, from, keyed ? scan_end : boundary,
+                                         [&](uint64_t seq, std::span<const std::byte> p) {
+                                           if (seq < boundary) {
+                                             ++progress.records_total;
+                                             progress.bytes_total += p.size();
+                                           }
+                                           bool has;
+                                           std::string_view key =
+                                               keyed ? key_of(p, &has) : std::string_view();
+                                           if (keyed && has)
+                                             newest[absl::string_view(key.data(), key.size())] =
+                                                 seq;
+                                           return true;
+                                         }));
   out.stats.records_in = progress.records_total;
   out.stats.bytes_in = progress.bytes_total;
   auto is_tombstone = [&](std::span<const std::byte> p) {
@@ -123,8 +125,10 @@ absl::StatusOr<Rewrite> RewriteBelow(const Shape& shape, const Snapshot& snap, u
       .segment_size = shape.segment_size(),
       .file_mode = shape.file_mode(),
       .path = [&](uint64_t first) { return shape.CompactedPath(generation, first); },
-      .header = [&](uint64_t first,
-                    uint64_t capacity) { return shape.CompactedHeaderFor(generation, first, capacity); },
+      .header =
+          [&](uint64_t first, uint64_t capacity) {
+            return shape.CompactedHeaderFor(generation, first, capacity);
+          },
   });
   auto cleanup = [&](absl::Status st) {
     writer.Finish(boundary).IgnoreError();
@@ -135,8 +139,8 @@ absl::StatusOr<Rewrite> RewriteBelow(const Shape& shape, const Snapshot& snap, u
   };
   absl::Status write_status;
   progress.records_done = progress.bytes_done = 0;
-  absl::Status st = ForEachRecord(
-      shape, snap, from, boundary, [&](uint64_t seq, std::span<const std::byte> p) {
+  absl::Status st =
+      ForEachRecord(shape, snap, from, boundary, [&](uint64_t seq, std::span<const std::byte> p) {
         bool keep = true;
         if (keyed) {
           bool has;

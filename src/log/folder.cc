@@ -52,10 +52,10 @@ absl::StatusOr<FolderFiles> ListFolder(const Shape& shape, const CollectionState
 }
 
 absl::StatusOr<std::shared_ptr<const CompactedPart>> OpenCompacted(const Shape& shape,
-                                                                  uint64_t generation,
-                                                                  uint64_t first_seq,
-                                                                  uint64_t compacted_end,
-                                                                  bool linked) {
+                                                                   uint64_t generation,
+                                                                   uint64_t first_seq,
+                                                                   uint64_t compacted_end,
+                                                                   bool linked) {
   const std::string path = shape.CompactedPath(generation, first_seq);
   auto part = std::make_shared<CompactedPart>();
   RECSTORE_ASSIGN_OR_RETURN(
@@ -124,9 +124,8 @@ absl::StatusOr<std::shared_ptr<const Segment>> OpenOrdinary(const Shape& shape, 
       Segment::Open(shape.env(), path, writable,
                     shape.HeaderFor(first, shape.fixed() ? shape.segment_size() : 0)));
   if (seg->capacity() < shape.segment_size()) {
-    return absl::DataLossError(absl::StrCat(path, ": offset 48: segment capacity ",
-                                            seg->capacity(), " is below the collection's ",
-                                            shape.segment_size()));
+    return absl::DataLossError(absl::StrCat(path, ": offset 48: segment capacity ", seg->capacity(),
+                                            " is below the collection's ", shape.segment_size()));
   }
   return seg;
 }
@@ -151,10 +150,10 @@ absl::StatusOr<std::shared_ptr<SegmentSet>> OpenSet(const Shape& shape,
   const bool linked = state.compacted_first != CollectionInfo::kUnrecorded;
   uint64_t expect = state.compacted_first;  // linked: the next file the chain names
   auto missing_compacted = [&](uint64_t first) {
-    return Missing(writer, absl::StrCat(shape.CompactedPath(state.generation, first),
-                                        ": compacted segment file of collection '", shape.name(),
-                                        "' is missing (generation ", state.generation,
-                                        " names it)"));
+    return Missing(writer,
+                   absl::StrCat(shape.CompactedPath(state.generation, first),
+                                ": compacted segment file of collection '", shape.name(),
+                                "' is missing (generation ", state.generation, " names it)"));
   };
   for (uint64_t first : files->compacted) {
     if (linked && first < state.compacted_first) {
@@ -219,8 +218,7 @@ absl::StatusOr<std::shared_ptr<SegmentSet>> OpenSet(const Shape& shape,
       if (seg != nullptr && k + 1 == files->ordinary.size()) {
         // The newest name may now be another file (an empty segment replaced by a larger one).
         absl::StatusOr<os::File> f = os::File::Open(shape.env(), path, O_RDONLY | O_NOFOLLOW);
-        absl::StatusOr<Env::FileId> id =
-            f.ok() ? shape.env()->Identify(f->fd(), path) : f.status();
+        absl::StatusOr<Env::FileId> id = f.ok() ? shape.env()->Identify(f->fd(), path) : f.status();
         if (!id.ok() || !(*id == seg->id())) seg = nullptr;
       }
     }

@@ -33,10 +33,10 @@ absl::StatusOr<FolderFiles> ListFolder(const Shape& shape, const CollectionState
 // block (the next segment's first record, past this one's last and at most `compacted_end`).
 // Errors: DataLoss naming the file.
 absl::StatusOr<std::shared_ptr<const CompactedPart>> OpenCompacted(const Shape& shape,
-                                                                  uint64_t generation,
-                                                                  uint64_t first_seq,
-                                                                  uint64_t compacted_end,
-                                                                  bool linked);
+                                                                   uint64_t generation,
+                                                                   uint64_t first_seq,
+                                                                   uint64_t compacted_end,
+                                                                   bool linked);
 
 // Maps and checks the ordinary segment starting at `first` (writable for a writer): its header
 // must match the collection, and a variable-size one may be larger than the segment size
@@ -50,8 +50,8 @@ absl::StatusOr<std::shared_ptr<const Segment>> OpenOrdinary(const Shape& shape, 
 // from state.compacted_first through each one's link to compacted_end (format version 3), the
 // ordinary ones start at or before the live range and fixed-size ones lie exactly one
 // segment's records apart. Compacted segments before the chain's start (version 2: wholly
-// below the first live record) are added to files->stale. Segments of `reuse` (an older set of this process)
-// are taken instead of being mapped again when their file is the same. The set's end is
+// below the first live record) are added to files->stale. Segments of `reuse` (an older set of this
+// process) are taken instead of being mapped again when their file is the same. The set's end is
 // left 0. Errors: DataLoss naming the file for a missing or invalid segment (NotFound
 // instead for a reader when a segment of the state is missing: the writer may have moved on
 // and removed it; read the manifest again), or the I/O error.

@@ -136,9 +136,8 @@ absl::StatusOr<bool> Follower::ScanLocked() {
   while (true) {
     const SegmentSet& cur = published_->current();
     const size_t i = cur.FindDense(tail_->first_seq());
-    const uint64_t most = i + 1 < cur.dense.size()
-                              ? cur.dense[i + 1]->first_seq() - tail_->first_seq()
-                              : UINT64_MAX;
+    const uint64_t most =
+        i + 1 < cur.dense.size() ? cur.dense[i + 1]->first_seq() - tail_->first_seq() : UINT64_MAX;
     ScanSegment(shape_, *tail_, options, most, &pos_, &skipped, nullptr);
     const uint64_t end = tail_->first_seq() + pos_.index;
     if (end > cur.end()) published_->PublishEnd(end);

@@ -17,8 +17,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "src/base/mutex.h"
 #include "recstore/options.h"
+#include "src/base/mutex.h"
 #include "src/log/manifest_hook.h"
 #include "src/log/published.h"
 #include "src/log/recovery.h"

@@ -35,8 +35,8 @@ class GroupCommit {
   // `flushed` are the segments recovery flushed (in record order; the last one the newest,
   // flushed through `file`). Records the durable point in their commit blocks (sealing the
   // full ones) and keeps the newest.
-  void Start(uint64_t durable, std::vector<std::shared_ptr<const Segment>> flushed,
-             os::File file) ABSL_LOCKS_EXCLUDED(mu_);
+  void Start(uint64_t durable, std::vector<std::shared_ptr<const Segment>> flushed, os::File file)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Adds `segment`, whose records are flushed through `file`. `created`: its name is new, so
   // the next flush syncs the folder too. Called before any record of it is published.
   void Track(std::shared_ptr<const Segment> segment, os::File file, bool created)
@@ -70,9 +70,9 @@ class GroupCommit {
   std::atomic<uint64_t> durable_{0};
 
   base::Mutex mu_;
-  base::CondVar flushed_;                          // a flush ended
-  bool flushing_ ABSL_GUARDED_BY(mu_) = false;     // a leader is flushing (mu_ released)
-  bool dir_dirty_ ABSL_GUARDED_BY(mu_) = false;    // names created since the last flush
+  base::CondVar flushed_;                        // a flush ended
+  bool flushing_ ABSL_GUARDED_BY(mu_) = false;   // a leader is flushing (mu_ released)
+  bool dir_dirty_ ABSL_GUARDED_BY(mu_) = false;  // names created since the last flush
   std::vector<std::shared_ptr<Tracked>> pending_ ABSL_GUARDED_BY(mu_);  // in record order
 };
 

@@ -130,9 +130,8 @@ absl::StatusOr<CompactionStats> Maintenance::ApplyRetentionLocked() {
 
 void Maintenance::AfterRotation() {
   if (!mu_.TryLock()) return;
-  if (!published_->Read([](const SegmentSet& set, uint64_t) {
-        return set.state.retention.empty();
-      })) {
+  if (!published_->Read(
+          [](const SegmentSet& set, uint64_t) { return set.state.retention.empty(); })) {
     ApplyRetentionLocked().IgnoreError();  // the next trigger or ApplyRetention() retries
   }
   mu_.Unlock();
@@ -143,9 +142,8 @@ absl::Status Maintenance::SetRetention(const RetentionPolicy& policy) {
   RECSTORE_RETURN_IF_ERROR(fail_->status());
   RECSTORE_RETURN_IF_ERROR(CheckRetentionPolicy(shape_, policy));
   // One manifest rewrite stores the policy and drops what it drops.
-  RECSTORE_ASSIGN_OR_RETURN(
-      uint64_t point,
-      RetentionPoint(shape_, published_->Pin(), policy, shape_.env()->NowUnixNanos()));
+  RECSTORE_ASSIGN_OR_RETURN(uint64_t point, RetentionPoint(shape_, published_->Pin(), policy,
+                                                           shape_.env()->NowUnixNanos()));
   return TruncateLocked(point, &policy).status();
 }
 
@@ -171,8 +169,7 @@ absl::StatusOr<CompactionStats> Maintenance::Compact(const CompactOptions& optio
     return stats;  // nothing below the active segment
   }
   RECSTORE_ASSIGN_OR_RETURN(
-      Rewrite rewrite,
-      RewriteBelow(shape_, snap, boundary, options, shape_.env()->NowUnixNanos()));
+      Rewrite rewrite, RewriteBelow(shape_, snap, boundary, options, shape_.env()->NowUnixNanos()));
   bool installed = false;
   absl::Status st = Install(rewrite.next, rewrite.parts, &rewrite.stats, &installed);
   if (!installed) {

@@ -9,8 +9,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "src/base/mutex.h"
 #include "recstore/compaction.h"
+#include "src/base/mutex.h"
 #include "src/log/appender.h"
 #include "src/log/fail_state.h"
 #include "src/log/group_commit.h"

@@ -32,9 +32,8 @@ void Published::Publish(std::shared_ptr<SegmentSet> next) {
 }
 
 void Published::ReclaimLocked() {
-  std::erase_if(replaced_, [](const std::shared_ptr<const SegmentSet>& s) {
-    return !AnyGuardHolds(s.get());
-  });
+  std::erase_if(replaced_,
+                [](const std::shared_ptr<const SegmentSet>& s) { return !AnyGuardHolds(s.get()); });
 }
 
 void Published::ReleaseReplaced() {

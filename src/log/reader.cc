@@ -84,8 +84,8 @@ int64_t AppendTimeOf(const Shape& shape, std::span<const std::byte> payload) {
 
 namespace {
 
-void FillBatch(const Shape& shape, const Segment& s, uint64_t index, uint64_t seq,
-               uint64_t count, ScanBase::Batch* b) {
+void FillBatch(const Shape& shape, const Segment& s, uint64_t index, uint64_t seq, uint64_t count,
+               ScanBase::Batch* b) {
   b->first_seq = seq;
   b->seqs = nullptr;
   b->count = count;

@@ -117,8 +117,8 @@ size_t FindDurablePoint(const Shape& shape, const SegmentSet& set, TailPosition*
   for (size_t i = set.dense.size(); i-- > 0;) {
     const Segment& s = *set.dense[i];
     format::CommitBlock c;
-    const uint64_t most = std::min(MostRecords(set, i),
-                                   shape.fixed() ? shape.geometry().per_segment : MaxSlots(s));
+    const uint64_t most =
+        std::min(MostRecords(set, i), shape.fixed() ? shape.geometry().per_segment : MaxSlots(s));
     if (s.ReadCommit(&c) && CommitPointValid(shape, s, c, most)) {
       *pos = {c.records, shape.fixed() ? shape.geometry().Offset(c.records) : c.data_end};
       return i;
@@ -212,9 +212,9 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
                                 ? c.records
                                 : SlotsInUse(s, next - s.first_seq());
       return contradicted(absl::StrCat(
-          shape.SegmentPath(s.first_seq() + held), ": segment file of collection '",
-          shape.name(), "' is missing: no segment holds records ", s.first_seq() + held, " to ",
-          next - 1, " (", s.path(), " holds ", held, " records)"));
+          shape.SegmentPath(s.first_seq() + held), ": segment file of collection '", shape.name(),
+          "' is missing: no segment holds records ", s.first_seq() + held, " to ", next - 1, " (",
+          s.path(), " holds ", held, " records)"));
     }
   }
   plan.report.durable_point = set.dense[start]->first_seq() + pos.index;
@@ -260,20 +260,20 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
     const Segment& sj = *set.dense[j];
     const uint64_t kept = j == i ? keep : 0;
     if (sj.ReadCommit(&commit) && commit.records > kept) {
-      return contradicted(absl::StrCat(
-          sj.path(), ": offset ", j == i ? cut_offset : format::kDataStart, ": record ",
-          sj.first_seq() + kept, " of collection '", shape.name(),
-          "' is invalid, but the commit block records ", commit.records,
-          " durable records in this segment"));
+      return contradicted(absl::StrCat(sj.path(), ": offset ",
+                                       j == i ? cut_offset : format::kDataStart, ": record ",
+                                       sj.first_seq() + kept, " of collection '", shape.name(),
+                                       "' is invalid, but the commit block records ",
+                                       commit.records, " durable records in this segment"));
     }
   }
   // The manifest's first live record (and a compaction's end) were durable when it was
   // written: a log that ends before them lost synced records.
   if (end < state.live_from()) {
-    return contradicted(absl::StrCat(
-        s.path(), ": offset ", cut_offset, ": collection '", shape.name(), "' ends at record ",
-        end, ", but its manifest entry says the records up to ", state.live_from() - 1,
-        " were written"));
+    return contradicted(absl::StrCat(s.path(), ": offset ", cut_offset, ": collection '",
+                                     shape.name(), "' ends at record ", end,
+                                     ", but its manifest entry says the records up to ",
+                                     state.live_from() - 1, " were written"));
   }
   if (mode == RecoveryMode::kAbsoluteConsistency) {
     if (dropped > 0 || removed > 0 || (cut_offset < cut_end && !AllZero(s, cut_offset, cut_end))) {
@@ -316,10 +316,10 @@ absl::Status ApplyRecovery(const Shape& shape, RecoveryPlan* plan, GroupCommit* 
   }
   os::File tail_file;
   if (set.dense.empty()) {
-    RECSTORE_ASSIGN_OR_RETURN(Segment::Created c,
-                              Segment::Create(env, shape.SegmentPath(end),
-                                              shape.HeaderFor(end, shape.segment_size()),
-                                              shape.file_mode()));
+    RECSTORE_ASSIGN_OR_RETURN(
+        Segment::Created c,
+        Segment::Create(env, shape.SegmentPath(end), shape.HeaderFor(end, shape.segment_size()),
+                        shape.file_mode()));
     set.dense.push_back(c.segment);
     tail_file = std::move(c.file);
   } else {

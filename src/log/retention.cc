@@ -122,8 +122,7 @@ absl::StatusOr<uint64_t> RetentionPoint(const Shape& shape, const Snapshot& snap
     if (__builtin_sub_overflow(now_ns, static_cast<int64_t>(policy.max_age.count()), &cutoff)) {
       cutoff = INT64_MIN;
     }
-    RECSTORE_ASSIGN_OR_RETURN(uint64_t p,
-                              FirstYoungRecord(shape, snap, cutoff, policy.time_field));
+    RECSTORE_ASSIGN_OR_RETURN(uint64_t p, FirstYoungRecord(shape, snap, cutoff, policy.time_field));
     point = std::max(point, p);
   }
   return std::min(point, snap.end);

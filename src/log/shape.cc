@@ -48,8 +48,8 @@ absl::StatusOr<const FieldInfo*> Shape::FindField(const std::string& name, std::
     if (f.name != name) continue;
     if (time_field &&
         !((f.type == FieldType::kInt64 || f.type == FieldType::kUInt64) && f.count == 1)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "field '", name, "' of collection '", name_, "' is not an int64 or uint64 scalar"));
+      return absl::InvalidArgumentError(absl::StrCat("field '", name, "' of collection '", name_,
+                                                     "' is not an int64 or uint64 scalar"));
     }
     return &f;
   }

@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "src/base/mutex.h"
 #include "recstore/options.h"
+#include "src/base/mutex.h"
 #include "src/log/group_commit.h"
 #include "src/log/published.h"
 

@@ -11,8 +11,8 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "src/base/errno_status.h"
 #include "recstore/env.h"
+#include "src/base/errno_status.h"
 #include "src/os/syscalls.h"
 
 namespace recstore::os {
@@ -367,7 +367,6 @@ const Syscalls& RealSyscalls() {
   };
   return calls;
 }
-
 
 std::unique_ptr<Env> NewPosixEnv(const Syscalls& calls) {
   return std::make_unique<PosixEnv>(calls);

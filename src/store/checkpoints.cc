@@ -15,13 +15,13 @@
 #include <deque>
 
 #include "absl/base/thread_annotations.h"
-#include "src/base/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "recstore/checkpoint.h"
+#include "recstore/env.h"
 #include "recstore/status_macros.h"
 #include "recstore/store.h"
 #include "src/base/endian.h"
-#include "recstore/env.h"
+#include "src/base/mutex.h"
 #include "src/log/collection.h"
 #include "src/log/reader.h"
 #include "src/store/store_state.h"

@@ -43,8 +43,8 @@ absl::StatusOr<format::Manifest> ReadManifest(Env* env, const std::string& dir) 
   return m;
 }
 
-absl::Status WriteManifest(Env* env, const std::string& dir, const format::Manifest& m,
-                           mode_t mode, bool* replaced) {
+absl::Status WriteManifest(Env* env, const std::string& dir, const format::Manifest& m, mode_t mode,
+                           bool* replaced) {
   const std::string path = absl::StrCat(dir, "/", kManifestName);
   const std::string tmp = path + ".tmp";
   const std::string bytes = format::EncodeManifest(m);

@@ -138,9 +138,10 @@ absl::Status StoreState::RefuseForeignFolder(bool locked) {
     // Collection folders without a manifest are most likely a store whose MANIFEST was lost:
     // say so, naming it, and never make a new store over them.
     return absl::FailedPreconditionError(absl::StrCat(
-        path_, "/", store::kManifestName, " does not exist, but ", path_, " is not empty (it holds '",
-        n, "'): it is not a recstore store, or one whose manifest is lost; refusing to create a "
-           "store over it"));
+        path_, "/", store::kManifestName, " does not exist, but ", path_,
+        " is not empty (it holds '", n,
+        "'): it is not a recstore store, or one whose manifest is lost; refusing to create a "
+        "store over it"));
   }
   return absl::OkStatus();
 }
@@ -150,8 +151,7 @@ absl::Status StoreState::LockWriter() {
   RECSTORE_ASSIGN_OR_RETURN(
       lock_file_,
       os::LockFile::Open(env_, lock_path, O_RDWR | O_CREAT | O_NOFOLLOW, options_.file_mode));
-  if (absl::Status s = env_->Lock(lock_file_.fd(), lock_path, 0, LockKind::kExclusive);
-      !s.ok()) {
+  if (absl::Status s = env_->Lock(lock_file_.fd(), lock_path, 0, LockKind::kExclusive); !s.ok()) {
     if (s.code() != absl::StatusCode::kUnavailable) return s;
     char buf[32] = {};
     absl::StatusOr<size_t> n = env_->PRead(lock_file_.fd(), lock_path, buf, sizeof(buf) - 1, 0);

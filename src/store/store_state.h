@@ -10,10 +10,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "src/base/mutex.h"
 #include "recstore/env.h"
 #include "recstore/options.h"
 #include "recstore/store.h"
+#include "src/base/mutex.h"
 #include "src/format/manifest.h"
 #include "src/log/collection.h"
 #include "src/log/manifest_hook.h"
@@ -34,18 +34,14 @@ class StoreState : public log::ManifestHook {
 
   // Opens (creating when allowed) a collection; `schema` is null for untyped opens, which
   // skip the kind and schema checks and never create.
-  absl::StatusOr<std::shared_ptr<Collection>> OpenCollection(std::string_view name,
-                                                             CollectionKind kind,
-                                                             const RecordSchema* schema,
-                                                             const CollectionOptions& options,
-                                                             std::shared_ptr<StoreState> self)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::shared_ptr<Collection>> OpenCollection(
+      std::string_view name, CollectionKind kind, const RecordSchema* schema,
+      const CollectionOptions& options, std::shared_ptr<StoreState> self) ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<CollectionInfo> ListCollections() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Drop(std::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
 
   // ManifestHook: what collections ask of the manifest.
-  absl::Status Commit(const CollectionInfo& info, bool* replaced) override
-      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Commit(const CollectionInfo& info, bool* replaced) override ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<CollectionInfo> Reload(const std::string& name) override;
 
  private:

@@ -348,10 +348,10 @@ Findings Observe(const FileSet& set, const std::set<std::string>& damaged, const
   HeapMapEnv env;
   absl::StatusOr<std::unique_ptr<Store>> store =
       ::recstore::testing::OpenStore(&env, set.dir(),
-                       {.create_if_missing = o.create_if_missing,
-                        .read_only = o.read_only,
-                        .segment_size = kSegmentSize,
-                        .recovery_mode = o.mode});
+                                     {.create_if_missing = o.create_if_missing,
+                                      .read_only = o.read_only,
+                                      .segment_size = kSegmentSize,
+                                      .recovery_mode = o.mode});
   if (!store.ok()) {
     f.store_refused = true;
     f.outcomes.push_back(absl::StrCat(prefix, "store open refused (",

@@ -14,11 +14,14 @@
 #include "src/base/endian.h"
 #include "src/format/layout.h"
 #include "src/format/segment_header.h"
-#include "tests/testing/open_store.h"
 #include "tests/corruption/store_image.h"
+#include "tests/testing/file_bytes.h"
+#include "tests/testing/open_store.h"
 
 namespace recstore::testing {
 namespace {
+
+using ::recstore::testing::WriteFileBytes;
 
 // readings: two sealed segments and part of a third before the Merge (3 compacted segments of
 // at most 512 records), then up to part of the seventh segment (5 ordinary segments). events:
@@ -97,18 +100,6 @@ void ListTree(const std::string& root, const std::string& rel, Tree* out) {
   }
 }
 
-void WriteFile(const std::string& path, const std::string& bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-}
-
 // Checks that record `i` of segment file `bytes` holds `want` (the file's own layout: a fixed
 // slot, or the frame its slot names) and returns why not.
 std::string RecordInFile(const std::string& bytes, CollectionKind kind, uint64_t i,
@@ -132,7 +123,6 @@ std::string RecordInFile(const std::string& bytes, CollectionKind kind, uint64_t
 }
 
 }  // namespace
-
 
 Tree ReadTree(const std::string& dir) {
   Tree t;
@@ -158,7 +148,7 @@ void WriteTree(const std::string& dir, const Tree& now, const Tree& want) {
     if (path.ends_with("/")) {
       ::mkdir(full.c_str(), 0755);
     } else {
-      WriteFile(full, bytes);
+      WriteFileBytes(full, bytes);
     }
   }
 }

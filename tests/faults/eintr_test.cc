@@ -66,9 +66,7 @@ std::vector<EnvCall> EnvCalls() {
          return env->ZeroRange(fd, file(dir), 0, 4096);
        }},
       {"Truncate", Sys::kFtruncate,
-       [=](Env* env, int fd, const std::string& dir) {
-         return env->Truncate(fd, file(dir), 100);
-       }},
+       [=](Env* env, int fd, const std::string& dir) { return env->Truncate(fd, file(dir), 100); }},
       {"PWrite", Sys::kPwrite,
        [=](Env* env, int fd, const std::string& dir) {
          return env->PWrite(fd, file(dir), std::string(5000, 'w'), 10);
@@ -103,9 +101,7 @@ std::vector<EnvCall> EnvCalls() {
          return names.status();
        }},
       {"Rename", Sys::kRename,
-       [=](Env* env, int, const std::string& dir) {
-         return env->Rename(file(dir), dir + "/g");
-       }},
+       [=](Env* env, int, const std::string& dir) { return env->Rename(file(dir), dir + "/g"); }},
       {"Remove", Sys::kUnlink,
        [=](Env* env, int, const std::string& dir) { return env->Remove(file(dir)); }},
       {"RemoveDir", Sys::kRmdir,

@@ -122,7 +122,8 @@ absl::Status Reopen(Env* env, const std::string& dir, std::string* summary) {
 }
 
 absl::Status Read(Env* env, const std::string& dir, std::string* summary) {
-  RECSTORE_ASSIGN_OR_RETURN(auto store, ::recstore::testing::OpenStore(env, dir, {.read_only = true}));
+  RECSTORE_ASSIGN_OR_RETURN(auto store,
+                            ::recstore::testing::OpenStore(env, dir, {.read_only = true}));
   RECSTORE_ASSIGN_OR_RETURN(auto trades, store->OpenLog<Trade>("trades"));
   RECSTORE_ASSIGN_OR_RETURN(auto events, store->OpenByteLog("events"));
   absl::StrAppend(summary, Report("trades", trades.recovery()),

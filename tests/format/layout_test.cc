@@ -1,9 +1,10 @@
 // Fixed-record layout arithmetic: computed in 64 bits, never wrapping, and FixedLayoutValid at
 // the edges of every input.
+#include "src/format/layout.h"
+
 #include <cstdint>
 
 #include "gtest/gtest.h"
-#include "src/format/layout.h"
 
 namespace recstore::format {
 namespace {
@@ -66,8 +67,8 @@ TEST(LayoutTest, SegmentSizeBounds) {
 TEST(LayoutTest, ValidLayoutsFitInThirtyTwoBits) {
   // Every layout FixedLayoutValid accepts has a stride a u32 holds (src/log stores it as one)
   // and a whole number of slots per segment without overflow.
-  for (uint64_t size : {uint64_t{1}, uint64_t{4095}, uint64_t{4096}, uint64_t{1} << 20,
-                        kMaxFixedRecordSize}) {
+  for (uint64_t size :
+       {uint64_t{1}, uint64_t{4095}, uint64_t{4096}, uint64_t{1} << 20, kMaxFixedRecordSize}) {
     for (uint32_t align : {1u, 8u, 64u, 4096u}) {
       if (!FixedLayoutValid(static_cast<uint32_t>(size), align, kMaxSegmentSize)) continue;
       const uint64_t stride = FixedStride(static_cast<uint32_t>(size), align);

@@ -50,7 +50,9 @@ Manifest Sample() {
   return m;
 }
 
-absl::StatusOr<Manifest> Decode(const Manifest& m) { return DecodeManifest(EncodeManifest(m), kPath); }
+absl::StatusOr<Manifest> Decode(const Manifest& m) {
+  return DecodeManifest(EncodeManifest(m), kPath);
+}
 
 // What a refusal must look like: DataLoss, the file, the offset, and `what`.
 auto Refused(const std::string& what) {
@@ -115,13 +117,13 @@ TEST(ManifestDecodeTest, RecordSizeAndAlignment) {
        "invalid record size or alignment"},
       {"record size 2^32-8", [](Manifest& m) { SetRecord(m, 0xFFFFFFF8u, 8); },
        "invalid record size or alignment"},
-      {"record size 0", [](Manifest& m) {
+      {"record size 0",
+       [](Manifest& m) {
          SetRecord(m, 0, 8);
          Fixed(m).schema.fields.clear();
        },
        "invalid record size or alignment"},
-      {"largest record of the segment", [](Manifest& m) { SetRecord(m, 65536 - 4096 - 8, 8); },
-       ""},
+      {"largest record of the segment", [](Manifest& m) { SetRecord(m, 65536 - 4096 - 8, 8); }, ""},
       {"one byte more", [](Manifest& m) { SetRecord(m, 65536 - 4096 - 7, 8); },
        "invalid record size or alignment"},
       {"align 0", [](Manifest& m) { SetRecord(m, 16, 0); }, "invalid record size or alignment"},
@@ -148,7 +150,8 @@ TEST(ManifestDecodeTest, SchemaFields) {
       {"count 0", [&](Manifest& m) { field(m).count = 0; }, "elements"},
       {"count max", [&](Manifest& m) { field(m).count = UINT32_MAX; }, "elements"},
       // 8 * 2^29 = 2^32: wraps to 0 in u32 arithmetic.
-      {"count * size wraps", [&](Manifest& m) {
+      {"count * size wraps",
+       [&](Manifest& m) {
          field(m).type = FieldType::kInt64;
          field(m).count = 1u << 29;
          field(m).size = 0;
@@ -185,8 +188,7 @@ TEST(ManifestDecodeTest, CollectionFields) {
        "invalid segment size"},
       {"segment size 1 GiB", [](Manifest& m) { Bytes(m).segment_size = kMaxSegmentSize; }, ""},
       {"segment size 1 GiB + 4096",
-       [](Manifest& m) { Bytes(m).segment_size = kMaxSegmentSize + 4096; },
-       "invalid segment size"},
+       [](Manifest& m) { Bytes(m).segment_size = kMaxSegmentSize + 4096; }, "invalid segment size"},
       {"segment size not a page multiple",
        [](Manifest& m) { Bytes(m).segment_size = (64 << 10) + 8; }, "invalid segment size"},
       {"first_seq at the bound", [](Manifest& m) { Bytes(m).first_seq = kMaxSequence; }, ""},
@@ -196,7 +198,8 @@ TEST(ManifestDecodeTest, CollectionFields) {
        "first sequence number"},
       {"byte collection with a type name", [](Manifest& m) { Bytes(m).schema.type_name = "X"; },
        "holds byte records but has a record type"},
-      {"byte collection with a record size", [](Manifest& m) {
+      {"byte collection with a record size",
+       [](Manifest& m) {
          Bytes(m).schema.size = Bytes(m).record_size = 16;
          Bytes(m).schema.align = Bytes(m).record_align = 8;
        },
@@ -210,7 +213,8 @@ TEST(ManifestDecodeTest, CompactionAndRetentionFields) {
        "compaction generation"},
       {"generation past the bound", [](Manifest& m) { Fixed(m).generation = kMaxSequence + 1; },
        "compaction generation"},
-      {"compacted end max", [](Manifest& m) {
+      {"compacted end max",
+       [](Manifest& m) {
          Fixed(m).generation = 1;
          Fixed(m).compacted_end = UINT64_MAX;
        },
@@ -226,37 +230,33 @@ TEST(ManifestDecodeTest, CompactionAndRetentionFields) {
       {"time base max", [](Manifest& m) { Bytes(m).time_base = INT64_MAX; }, "time base"},
       {"max records max", [](Manifest& m) { Bytes(m).retention.max_records = UINT64_MAX; }, ""},
       {"max bytes max", [](Manifest& m) { Fixed(m).retention.max_bytes = UINT64_MAX; }, ""},
-      {"max age max", [](Manifest& m) {
-         Bytes(m).retention.max_age = std::chrono::nanoseconds(INT64_MAX);
-       },
-       ""},
-      {"max age negative", [](Manifest& m) {
-         Bytes(m).retention.max_age = std::chrono::nanoseconds(-1);
-       },
+      {"max age max",
+       [](Manifest& m) { Bytes(m).retention.max_age = std::chrono::nanoseconds(INT64_MAX); }, ""},
+      {"max age negative",
+       [](Manifest& m) { Bytes(m).retention.max_age = std::chrono::nanoseconds(-1); },
        "negative retention age"},
-      {"max age 2^63 as u64", [](Manifest& m) {
-         Bytes(m).retention.max_age = std::chrono::nanoseconds(INT64_MIN);
-       },
+      {"max age 2^63 as u64",
+       [](Manifest& m) { Bytes(m).retention.max_age = std::chrono::nanoseconds(INT64_MIN); },
        "negative retention age"},
-      {"byte collection with a time field", [](Manifest& m) {
-         Bytes(m).retention.time_field = "ts";
-       },
-       "retention time field"},
-      {"age retention on an int64 field", [](Manifest& m) {
+      {"byte collection with a time field",
+       [](Manifest& m) { Bytes(m).retention.time_field = "ts"; }, "retention time field"},
+      {"age retention on an int64 field",
+       [](Manifest& m) {
          Fixed(m).retention.max_age = std::chrono::seconds(5);
          Fixed(m).retention.time_field = "ts";
        },
        ""},
-      {"age retention on a char field", [](Manifest& m) {
+      {"age retention on a char field",
+       [](Manifest& m) {
          Fixed(m).retention.max_age = std::chrono::seconds(5);
          Fixed(m).retention.time_field = "sym";
        },
        "not an int64 or uint64 field"},
-      {"age retention without a field", [](Manifest& m) {
-         Fixed(m).retention.max_age = std::chrono::seconds(5);
-       },
+      {"age retention without a field",
+       [](Manifest& m) { Fixed(m).retention.max_age = std::chrono::seconds(5); },
        "not an int64 or uint64 field"},
-      {"time field kept without age retention", [](Manifest& m) {
+      {"time field kept without age retention",
+       [](Manifest& m) {
          Fixed(m).retention.max_records = 10;
          Fixed(m).retention.time_field = "nothing";
        },

@@ -71,66 +71,74 @@ void RunCases(const SegmentHeader& base, const std::vector<Case>& cases) {
 }
 
 TEST(SegmentHeaderDecodeTest, FixedCollectionFields) {
-  RunCases(FixedHeader(), {
-      {"as written", [](SegmentHeader&) {}, -1},
-      {"kind 0", [](SegmentHeader& h) { h.kind = 0; }, 12},
-      {"kind 3", [](SegmentHeader& h) { h.kind = 3; }, 12},
-      {"kind 255", [](SegmentHeader& h) { h.kind = 255; }, 12},
-      {"collection id 0", [](SegmentHeader& h) { h.collection_id = 0; }, 16},
-      {"collection id max", [](SegmentHeader& h) { h.collection_id = UINT32_MAX; }, -1},
-      {"record size 0", [](SegmentHeader& h) { h.record_size = 0; }, 20},
-      {"record size 0xFFFFFFF9", [](SegmentHeader& h) { h.record_size = 0xFFFFFFF9u; }, 20},
-      {"record size max", [](SegmentHeader& h) { h.record_size = UINT32_MAX; }, 20},
-      {"record size past the largest",
-       [](SegmentHeader& h) { h.record_size = kMaxFixedRecordSize + 1; }, 20},
-      {"stride 0", [](SegmentHeader& h) { h.stride = 0; }, 24},
-      {"stride 8", [](SegmentHeader& h) { h.stride = 8; }, 24},
-      {"stride below the checksum", [](SegmentHeader& h) { h.stride = 16; }, 24},
-      {"stride not a multiple of 8", [](SegmentHeader& h) { h.stride = 28; }, 24},
-      {"stride fills the segment", [](SegmentHeader& h) { h.stride = (64 << 10) - 4096; }, -1},
-      {"stride past the segment", [](SegmentHeader& h) { h.stride = (64 << 10) - 4088; }, 24},
-      {"stride max", [](SegmentHeader& h) { h.stride = UINT32_MAX; }, 24},
-      {"stride max - 7", [](SegmentHeader& h) { h.stride = UINT32_MAX - 7; }, 24},
-      {"first_seq at the bound", [](SegmentHeader& h) { h.first_seq = kMaxSequence; }, -1},
-      {"first_seq past the bound", [](SegmentHeader& h) { h.first_seq = kMaxSequence + 1; }, 40},
-      {"first_seq max", [](SegmentHeader& h) { h.first_seq = UINT64_MAX; }, 40},
-      {"capacity 0", [](SegmentHeader& h) { h.capacity = 0; }, 48},
-      {"capacity 4096", [](SegmentHeader& h) { h.capacity = 4096; }, 48},
-      {"capacity 8192", [](SegmentHeader& h) {
-         h.capacity = 8192;
-         h.stride = 24;
-       },
-       -1},
-      {"capacity not a page multiple", [](SegmentHeader& h) { h.capacity = (64 << 10) + 8; }, 48},
-      {"capacity 2^31", [](SegmentHeader& h) { h.capacity = kMaxSegmentFileSize; }, -1},
-      {"capacity 2^31 + 4096",
-       [](SegmentHeader& h) { h.capacity = kMaxSegmentFileSize + 4096; }, 48},
-      {"capacity max", [](SegmentHeader& h) { h.capacity = UINT64_MAX; }, 48},
-      {"capacity 2^64 - 4096", [](SegmentHeader& h) { h.capacity = UINT64_MAX - 4095; }, 48},
-      {"ordinary with a generation", [](SegmentHeader& h) { h.generation = 1; }, 56},
-      {"compacted generation 0", [](SegmentHeader& h) { h.compacted = true; }, 56},
-      {"compacted generation 1", [](SegmentHeader& h) {
-         h.compacted = true;
-         h.generation = 1;
-       },
-       -1},
-      {"compacted generation max", [](SegmentHeader& h) {
-         h.compacted = true;
-         h.generation = UINT64_MAX;
-       },
-       56},
-  });
+  RunCases(
+      FixedHeader(),
+      {
+          {"as written", [](SegmentHeader&) {}, -1},
+          {"kind 0", [](SegmentHeader& h) { h.kind = 0; }, 12},
+          {"kind 3", [](SegmentHeader& h) { h.kind = 3; }, 12},
+          {"kind 255", [](SegmentHeader& h) { h.kind = 255; }, 12},
+          {"collection id 0", [](SegmentHeader& h) { h.collection_id = 0; }, 16},
+          {"collection id max", [](SegmentHeader& h) { h.collection_id = UINT32_MAX; }, -1},
+          {"record size 0", [](SegmentHeader& h) { h.record_size = 0; }, 20},
+          {"record size 0xFFFFFFF9", [](SegmentHeader& h) { h.record_size = 0xFFFFFFF9u; }, 20},
+          {"record size max", [](SegmentHeader& h) { h.record_size = UINT32_MAX; }, 20},
+          {"record size past the largest",
+           [](SegmentHeader& h) { h.record_size = kMaxFixedRecordSize + 1; }, 20},
+          {"stride 0", [](SegmentHeader& h) { h.stride = 0; }, 24},
+          {"stride 8", [](SegmentHeader& h) { h.stride = 8; }, 24},
+          {"stride below the checksum", [](SegmentHeader& h) { h.stride = 16; }, 24},
+          {"stride not a multiple of 8", [](SegmentHeader& h) { h.stride = 28; }, 24},
+          {"stride fills the segment", [](SegmentHeader& h) { h.stride = (64 << 10) - 4096; }, -1},
+          {"stride past the segment", [](SegmentHeader& h) { h.stride = (64 << 10) - 4088; }, 24},
+          {"stride max", [](SegmentHeader& h) { h.stride = UINT32_MAX; }, 24},
+          {"stride max - 7", [](SegmentHeader& h) { h.stride = UINT32_MAX - 7; }, 24},
+          {"first_seq at the bound", [](SegmentHeader& h) { h.first_seq = kMaxSequence; }, -1},
+          {"first_seq past the bound", [](SegmentHeader& h) { h.first_seq = kMaxSequence + 1; },
+           40},
+          {"first_seq max", [](SegmentHeader& h) { h.first_seq = UINT64_MAX; }, 40},
+          {"capacity 0", [](SegmentHeader& h) { h.capacity = 0; }, 48},
+          {"capacity 4096", [](SegmentHeader& h) { h.capacity = 4096; }, 48},
+          {"capacity 8192",
+           [](SegmentHeader& h) {
+             h.capacity = 8192;
+             h.stride = 24;
+           },
+           -1},
+          {"capacity not a page multiple", [](SegmentHeader& h) { h.capacity = (64 << 10) + 8; },
+           48},
+          {"capacity 2^31", [](SegmentHeader& h) { h.capacity = kMaxSegmentFileSize; }, -1},
+          {"capacity 2^31 + 4096",
+           [](SegmentHeader& h) { h.capacity = kMaxSegmentFileSize + 4096; }, 48},
+          {"capacity max", [](SegmentHeader& h) { h.capacity = UINT64_MAX; }, 48},
+          {"capacity 2^64 - 4096", [](SegmentHeader& h) { h.capacity = UINT64_MAX - 4095; }, 48},
+          {"ordinary with a generation", [](SegmentHeader& h) { h.generation = 1; }, 56},
+          {"compacted generation 0", [](SegmentHeader& h) { h.compacted = true; }, 56},
+          {"compacted generation 1",
+           [](SegmentHeader& h) {
+             h.compacted = true;
+             h.generation = 1;
+           },
+           -1},
+          {"compacted generation max",
+           [](SegmentHeader& h) {
+             h.compacted = true;
+             h.generation = UINT64_MAX;
+           },
+           56},
+      });
 }
 
 TEST(SegmentHeaderDecodeTest, VariableCollectionFields) {
-  RunCases(VariableHeader(), {
-      {"as written", [](SegmentHeader&) {}, -1},
-      {"record size 1", [](SegmentHeader& h) { h.record_size = 1; }, 20},
-      {"record size max", [](SegmentHeader& h) { h.record_size = UINT32_MAX; }, 20},
-      {"stride 8", [](SegmentHeader& h) { h.stride = 8; }, 24},
-      {"capacity of an oversized segment",
-       [](SegmentHeader& h) { h.capacity = (256 << 20) + 8192; }, -1},
-  });
+  RunCases(VariableHeader(),
+           {
+               {"as written", [](SegmentHeader&) {}, -1},
+               {"record size 1", [](SegmentHeader& h) { h.record_size = 1; }, 20},
+               {"record size max", [](SegmentHeader& h) { h.record_size = UINT32_MAX; }, 20},
+               {"stride 8", [](SegmentHeader& h) { h.stride = 8; }, 24},
+               {"capacity of an oversized segment",
+                [](SegmentHeader& h) { h.capacity = (256 << 20) + 8192; }, -1},
+           });
 }
 
 TEST(SegmentHeaderDecodeTest, VersionZeroAndNewer) {

@@ -25,9 +25,13 @@
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/fuzz_inputs.h"
 #include "tests/fuzz/scratch_dir.h"
+#include "tests/testing/file_bytes.h"
 
 namespace recstore::fuzz {
 namespace {
+
+using ::recstore::testing::ReadFileBytes;
+using ::recstore::testing::WriteFileBytes;
 
 constexpr uint64_t kSegmentSize = 64 << 10;
 constexpr char kFixedName[] = "f";
@@ -49,18 +53,6 @@ std::string BytesRecord(uint64_t seq) {
 }
 
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // A store with both collections: with `full_first`, each first gets one full segment; then
 // `n` more records each. Closed cleanly.
@@ -129,7 +121,7 @@ KindTemplate LoadKind(const std::string& dir, const format::Manifest& m, const c
   k.info = *info;
   k.folder = absl::StrFormat("%06u-%s", info->id, name);
   if (k.fixed()) k.stride = format::FixedStride(info->record_size, info->record_align);
-  k.full_segment = ReadFile(absl::StrCat(dir, "/", k.folder, "/", format::SegmentFileName(0)));
+  k.full_segment = ReadFileBytes(absl::StrCat(dir, "/", k.folder, "/", format::SegmentFileName(0)));
   FUZZ_CHECK(k.full_segment.size() == kSegmentSize);
   return k;
 }
@@ -357,7 +349,7 @@ void RunReaderInput(const uint8_t* data, size_t size) {
   if (in.f0 & 0x10) {
     std::string prev = k.full_segment;
     if (in.f0 & 0x20) std::memset(prev.data() + format::kCommitBlockOffset, 0, 32);
-    WriteFile(dir + "/" + format::SegmentFileName(0), prev);
+    WriteFileBytes(dir + "/" + format::SegmentFileName(0), prev);
     first = k.full_records;
   }
   const uint64_t cap = k.info.segment_size;
@@ -381,7 +373,7 @@ void RunReaderInput(const uint8_t* data, size_t size) {
   std::memcpy(p + cap - tail, rest.data() + rest.size() - tail, tail);
   if (in.f0 & 8) Reseal(&seg, k, first, head.size(), (in.f1 & 0x10) != 0);
   if (in.f1 & 2) seg.resize(std::min<size_t>(cap, format::kDataStart + head.size()));
-  WriteFile(dir + "/" + format::SegmentFileName(first), seg);
+  WriteFileBytes(dir + "/" + format::SegmentFileName(first), seg);
 
   if (in.f1 & 1) {
     std::shared_ptr<internal::Collection> r = Open(k, dir, mode, /*read_only=*/true);
@@ -436,7 +428,7 @@ std::vector<std::string> ReaderSeeds(const std::string& scratch) {
         const uint64_t first = prev ? k.full_records : 0;
         const std::string path =
             absl::StrCat(dir, "/", k.folder, "/", format::SegmentFileName(first));
-        const std::string seg = ReadFile(path);
+        const std::string seg = ReadFileBytes(path);
         if (seg.size() != kSegmentSize) continue;  // prev with n == 0: no second segment
         uint64_t head_end = format::kDataStart + n * k.stride;
         std::string tail;

@@ -13,6 +13,7 @@
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/reader_harness.h"
 #include "tests/fuzz/store_harness.h"
+#include "tests/testing/file_bytes.h"
 #include "tests/testing/records.h"
 
 namespace recstore::fuzz {
@@ -20,15 +21,9 @@ namespace {
 
 using ::recstore::testing::Aligned;
 using ::recstore::testing::MakeTrade;
+using ::recstore::testing::ReadFileBytes;
 using ::recstore::testing::Trade;
 using ::recstore::testing::Wide;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 // Stores of a few shapes; `visit` sees each store's directory once it is closed.
 template <typename Visit>
@@ -81,7 +76,7 @@ std::vector<std::string> ManifestSeeds(const std::string& scratch) {
   seeds.push_back(std::string(1, '\3') + m);
   seeds.push_back(std::string(1, '\7') + m);
   BuildShapes(scratch, [&](const std::string& dir) {
-    const std::string m = ReadFile(dir + "/MANIFEST");
+    const std::string m = ReadFileBytes(dir + "/MANIFEST");
     seeds.push_back(std::string(1, '\0') + m);
     seeds.push_back(std::string(1, '\1') + m);
   });
@@ -96,7 +91,7 @@ std::vector<std::string> SegmentHeaderSeeds(const std::string& scratch) {
       for (const auto& f : std::filesystem::directory_iterator(folder.path())) {
         uint64_t first;
         if (!format::ParseSegmentFileName(f.path().filename().string(), &first)) continue;
-        const std::string seg = ReadFile(f.path().string());
+        const std::string seg = ReadFileBytes(f.path().string());
         std::string tail = seg.substr(0, 72) + seg.substr(format::kCommitBlockOffset, 32);
         tail.resize(tail.size() + 8);
         base::EncodeFixed64(tail.data() + 104, first);

@@ -6,8 +6,9 @@
 // the commit block's, so mutations reach the field decoding.
 //
 // Invariants: errors are DataLoss or FailedPrecondition naming the file; whatever decodes has
-// every field in the ranges of docs/format.md 3.1 and 3.2 ("checks on read") and re-encodes to bytes that decode to the same values; a block is never accepted under another
-// segment's seed when its checksum was fixed for this one (unless the seeds are equal).
+// every field in the ranges of docs/format.md 3.1 and 3.2 ("checks on read") and re-encodes to
+// bytes that decode to the same values; a block is never accepted under another segment's seed when
+// its checksum was fixed for this one (unless the seeds are equal).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>

@@ -20,22 +20,14 @@
 #include "tests/fuzz/reader_harness.h"
 #include "tests/fuzz/scratch_dir.h"
 #include "tests/testing/checksum_fixup.h"
+#include "tests/testing/file_bytes.h"
 #include "tests/testing/open_store.h"
 
 namespace recstore::fuzz {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using ::recstore::testing::ReadFileBytes;
+using ::recstore::testing::WriteFileBytes;
 
 // Rewrites the segment headers of every fixed collection of `m` found in `dir`.
 void FollowSchemas(const std::string& dir, const format::Manifest& m) {
@@ -44,15 +36,15 @@ void FollowSchemas(const std::string& dir, const format::Manifest& m) {
     const std::string folder = absl::StrFormat("%s/%06u-%s", dir, c.id, c.name);
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(folder, ec)) {
-      std::string bytes = ReadFile(e.path().string());
+      std::string bytes = ReadFileBytes(e.path().string());
       if (bytes.size() < format::kEncodedSegmentHeaderSize) continue;
       std::byte* p = reinterpret_cast<std::byte*>(bytes.data());
       base::EncodeFixed32(p + 20, c.record_size);
-      base::EncodeFixed32(p + 24, static_cast<uint32_t>(
-                                      format::FixedStride(c.record_size, c.record_align)));
+      base::EncodeFixed32(
+          p + 24, static_cast<uint32_t>(format::FixedStride(c.record_size, c.record_align)));
       base::EncodeFixed64(p + 32, format::SchemaHash(c.schema));
       testing::FixSegmentHeaderChecksum(p);
-      WriteFile(e.path().string(), bytes);
+      WriteFileBytes(e.path().string(), bytes);
     }
   }
 }
@@ -79,10 +71,10 @@ bool Expected(const std::string& name, uint64_t seq, std::string* out) {
 
 void CheckRecord(const std::string& name, uint64_t seq, std::span<const std::byte> got) {
   std::string want;
-  FUZZ_CHECK(Expected(name, seq, &want)) << "a record " << seq << " of collection '" << name
-                                         << "', which the template does not have";
-  FUZZ_CHECK(AsString(got) == want) << "record " << seq << " of '" << name
-                                    << "' is not the one written";
+  FUZZ_CHECK(Expected(name, seq, &want))
+      << "a record " << seq << " of collection '" << name << "', which the template does not have";
+  FUZZ_CHECK(AsString(got) == want)
+      << "record " << seq << " of '" << name << "' is not the one written";
 }
 
 void ReadAll(Store& store, const std::string& dir) {
@@ -123,7 +115,7 @@ void RunStoreWithManifest(const std::string& manifest, bool follow_schema) {
   std::filesystem::remove_all(dir, ec);
   std::filesystem::copy(TemplateStoreDir(), dir, std::filesystem::copy_options::recursive, ec);
   FUZZ_CHECK(!ec) << "copying the template store: " << ec.message();
-  WriteFile(dir + "/MANIFEST", manifest);
+  WriteFileBytes(dir + "/MANIFEST", manifest);
   if (follow_schema) {
     absl::StatusOr<format::Manifest> m = format::DecodeManifest(manifest, dir + "/MANIFEST");
     if (m.ok()) FollowSchemas(dir, *m);
@@ -139,6 +131,6 @@ void RunStoreWithManifest(const std::string& manifest, bool follow_schema) {
   }
 }
 
-std::string TemplateManifest() { return ReadFile(TemplateStoreDir() + "/MANIFEST"); }
+std::string TemplateManifest() { return ReadFileBytes(TemplateStoreDir() + "/MANIFEST"); }
 
 }  // namespace recstore::fuzz

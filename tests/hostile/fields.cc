@@ -14,25 +14,13 @@
 #include "src/format/manifest.h"
 #include "src/format/segment_header.h"
 #include "tests/testing/checksum_fixup.h"
+#include "tests/testing/file_bytes.h"
 
 namespace recstore::hostile {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) {
-    std::fprintf(stderr, "cannot write %s\n", path.c_str());
-    std::abort();
-  }
-}
+using ::recstore::testing::ReadFileBytes;
+using ::recstore::testing::WriteFileBytes;
 
 uint64_t Get(const std::string& bytes, uint64_t offset, int width) {
   uint64_t v = 0;
@@ -50,7 +38,7 @@ constexpr uint64_t kTwo32 = uint64_t{1} << 32;
 class ManifestWalker {
  public:
   ManifestWalker(const TemplateStore& t, std::vector<Field>* out)
-      : t_(t), bytes_(ReadFile(t.dir + "/MANIFEST")), out_(out) {}
+      : t_(t), bytes_(ReadFileBytes(t.dir + "/MANIFEST")), out_(out) {}
 
   void Walk() {
     const Written* ticks = t_.Find(kTicks);
@@ -76,8 +64,9 @@ class ManifestWalker {
         schema_folder_ = w->folder;
         schema_at_ = pos_;
       }
-      const uint64_t record_size = Add(
-          "record_size", 4, own, {0xFFFFFFF9, 0xFFFFFFF8, 0xFFFFFFF0, 0x80000000, 61432, 61433, 33});
+      const uint64_t record_size =
+          Add("record_size", 4, own,
+              {0xFFFFFFF9, 0xFFFFFFF8, 0xFFFFFFF0, 0x80000000, 61432, 61433, 33});
       Add("record_align", 4, own, {0x80000000, 4096, 8192, 3, 16});
       const uint64_t fields = Add("field_count", 4, own, {0x7FFFFFFF, 1000, 6});
       for (uint64_t k = 0; k < fields; ++k) {
@@ -151,7 +140,7 @@ class ManifestWalker {
 
 void AddSegmentFields(const TemplateStore& t, const Written& w, const std::string& file,
                       bool compacted, std::vector<Field>* out) {
-  const std::string bytes = ReadFile(t.dir + "/" + file);
+  const std::string bytes = ReadFileBytes(t.dir + "/" + file);
   const uint64_t size = bytes.size();
   const uint64_t first_seq = Get(bytes, 40, 8);
   const uint64_t records = Get(bytes, format::kCommitBlockOffset + 8, 8);
@@ -196,8 +185,8 @@ void AddSegmentFields(const TemplateStore& t, const Written& w, const std::strin
        format::kMaxSegmentRecords, format::kMaxSegmentRecords + 1, uint64_t{1} << 61,
        uint64_t{1} << 62, UINT64_MAX / 4 + 1, UINT64_MAX / 12 + 1});
   add(c, "commit.data_end", at + 16, 8, Fixup::kCommitBlock,
-      {size, size + 8, size - 8, size - 4 * records, data_end + 8, data_end - 8, 4096, 4088,
-       4100, format::kMaxSegmentFileSize, kTwo32, UINT64_MAX - 7});
+      {size, size + 8, size - 8, size - 4 * records, data_end + 8, data_end - 8, 4096, 4088, 4100,
+       format::kMaxSegmentFileSize, kTwo32, UINT64_MAX - 7});
   if (compacted) {
     const uint64_t next = Get(bytes, format::kLinkBlockOffset + 8, 8);
     add("link block", "link.next_first", format::kLinkBlockOffset + 8, 8, Fixup::kLinkBlock,
@@ -237,7 +226,8 @@ std::vector<Field> SegmentFields(const TemplateStore& t) {
     auto take = [&](const std::vector<std::string>& files, bool is_compacted) {
       if (files.empty()) return;
       AddSegmentFields(t, w, w.folder + "/" + files.front(), is_compacted, &out);
-      if (files.size() > 1) AddSegmentFields(t, w, w.folder + "/" + files.back(), is_compacted, &out);
+      if (files.size() > 1)
+        AddSegmentFields(t, w, w.folder + "/" + files.back(), is_compacted, &out);
     };
     take(ordinary, false);
     take(compacted, true);
@@ -246,7 +236,7 @@ std::vector<Field> SegmentFields(const TemplateStore& t) {
 }
 
 uint64_t ReadField(const std::string& dir, const Field& f) {
-  return Get(ReadFile(dir + "/" + f.file), f.offset, f.width);
+  return Get(ReadFileBytes(dir + "/" + f.file), f.offset, f.width);
 }
 
 std::vector<uint64_t> ValuesFor(const Field& f, uint64_t original, size_t limit) {
@@ -254,11 +244,11 @@ std::vector<uint64_t> ValuesFor(const Field& f, uint64_t original, size_t limit)
   std::vector<uint64_t> candidates = {0, max};
   if (!f.special.empty()) candidates.push_back(f.special[0]);
   candidates.insert(candidates.end(), {1, max - 1});
-  if (!f.special.empty()) candidates.insert(candidates.end(), f.special.begin() + 1, f.special.end());
-  const uint64_t more[] = {max - 7,       uint64_t{1} << (8 * f.width - 1), original + 1,
-                           original - 1,  2,
-                           max - 4095,    (uint64_t{1} << (8 * f.width - 1)) - 1,
-                           original * 2,  original ^ 0x80};
+  if (!f.special.empty())
+    candidates.insert(candidates.end(), f.special.begin() + 1, f.special.end());
+  const uint64_t more[] = {
+      max - 7,    uint64_t{1} << (8 * f.width - 1),       original + 1, original - 1,   2,
+      max - 4095, (uint64_t{1} << (8 * f.width - 1)) - 1, original * 2, original ^ 0x80};
   candidates.insert(candidates.end(), std::begin(more), std::end(more));
   std::vector<uint64_t> values;
   for (uint64_t v : candidates) {
@@ -291,13 +281,13 @@ void FollowSchema(const std::string& dir, const std::string& folder, const std::
   const uint32_t stride = static_cast<uint32_t>(format::FixedStride(record_size, align));
   for (const auto& e : std::filesystem::directory_iterator(dir + "/" + folder)) {
     if (e.path().extension() != ".seg") continue;
-    std::string bytes = ReadFile(e.path().string());
+    std::string bytes = ReadFileBytes(e.path().string());
     if (bytes.size() < format::kEncodedSegmentHeaderSize) continue;
     Put(&bytes, 20, 4, record_size);
     Put(&bytes, 24, 4, stride);
     Put(&bytes, 32, 8, hash);
     testing::FixSegmentHeaderChecksum(reinterpret_cast<std::byte*>(bytes.data()));
-    WriteFile(e.path().string(), bytes);
+    WriteFileBytes(e.path().string(), bytes);
   }
 }
 
@@ -305,7 +295,7 @@ void FollowSchema(const std::string& dir, const std::string& folder, const std::
 
 void WriteField(const std::string& dir, const Field& f, uint64_t value) {
   const std::string path = dir + "/" + f.file;
-  std::string bytes = ReadFile(path);
+  std::string bytes = ReadFileBytes(path);
   Put(&bytes, f.offset, f.width, value);
   std::byte* p = reinterpret_cast<std::byte*>(bytes.data());
   switch (f.fixup) {
@@ -324,7 +314,7 @@ void WriteField(const std::string& dir, const Field& f, uint64_t value) {
     case Fixup::kNone:
       break;
   }
-  WriteFile(path, bytes);
+  WriteFileBytes(path, bytes);
   if (!f.schema_folder.empty()) FollowSchema(dir, f.schema_folder, bytes, f.schema_at);
 }
 

@@ -24,11 +24,11 @@ enum class Fixup {
 };
 
 struct Field {
-  std::string group;       // "manifest", "segment header", "commit block", "compacted index"
-  std::string name;        // e.g. "000001-ticks/00000000000000004608.seg header.capacity"
-  std::string file;        // path relative to the store directory
+  std::string group;  // "manifest", "segment header", "commit block", "compacted index"
+  std::string name;   // e.g. "000001-ticks/00000000000000004608.seg header.capacity"
+  std::string file;   // path relative to the store directory
   uint64_t offset = 0;
-  int width = 0;           // bytes: 1, 2, 4 or 8, little-endian
+  int width = 0;  // bytes: 1, 2, 4 or 8, little-endian
   Fixup fixup = Fixup::kNone;
   uint64_t commit_seed = 0;  // kCommitBlock: the segment's first_seq
   // The collections whose reads the damage can change (empty: all of them).

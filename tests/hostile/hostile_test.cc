@@ -9,10 +9,10 @@
 // 8, of which 2 also run the CLI; in sanitizer builds, which run each case several times
 // slower, 4 values and the CLI on one of them in every other field). The values come in a
 // fixed order (fields.h), so a run is deterministic.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -108,8 +108,8 @@ void RunFields(const std::vector<Field>& fields) {
                       << problems;
       }
     }
-    std::printf("hostile: %-16s %-75s %2zu cases (%zu with the CLI), %zu failed\n",
-                f.group.c_str(), f.name.c_str(), values.size(), field_cli, field_failed);
+    std::printf("hostile: %-16s %-75s %2zu cases (%zu with the CLI), %zu failed\n", f.group.c_str(),
+                f.name.c_str(), values.size(), field_cli, field_failed);
     with_cli += field_cli;
     cases += values.size();
     failed += field_failed;

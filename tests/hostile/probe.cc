@@ -88,14 +88,14 @@ void ProbeCollection(const TemplateStore& t, Store& store, const std::string& na
     } else {
       p.CheckReadError(r.status(), absl::StrCat(what, " Get(", seq, ")"));
       if (records_intact && w != nullptr && w->records.count(seq) > 0) {
-        p.Add(absl::StrCat(what, " Get(", seq, "): a record written and intact is lost: ",
-                           r.status().ToString()));
+        p.Add(absl::StrCat(what, " Get(", seq,
+                           "): a record written and intact is lost: ", r.status().ToString()));
       }
     }
   }
   if (records_intact && w != nullptr && (begin > w->begin || end < w->end)) {
-    p.Add(absl::StrCat(what, ": opened as [", begin, ", ", end, "), but [", w->begin, ", ",
-                       w->end, ") was written and is intact"));
+    p.Add(absl::StrCat(what, ": opened as [", begin, ", ", end, "), but [", w->begin, ", ", w->end,
+                       ") was written and is intact"));
   }
   const uint64_t cap = (w != nullptr ? w->records.size() : 0) + 1;
   uint64_t n = 0;

@@ -14,8 +14,7 @@ namespace recstore::hostile {
 namespace {
 
 [[noreturn]] void Die(const std::string& what, const absl::Status& s) {
-  std::fprintf(stderr, "building the template store: %s: %s\n", what.c_str(),
-               s.ToString().c_str());
+  std::fprintf(stderr, "building the template store: %s: %s\n", what.c_str(), s.ToString().c_str());
   std::abort();
 }
 
@@ -64,9 +63,9 @@ TemplateStore BuildTemplateStore(const std::string& dir) {
   testing::HeapMapEnv env;
   {
     // Syncs cost time and prove nothing here: the heap-mapping Env makes them no-ops.
-    auto store = Must(testing::OpenStore(
-                          &env, dir, {.create_if_missing = true, .segment_size = kSegmentSize}),
-                      "open");
+    auto store = Must(
+        testing::OpenStore(&env, dir, {.create_if_missing = true, .segment_size = kSegmentSize}),
+        "open");
     auto ticks = Must(store->OpenLog<HostileTick>(kTicks), "ticks");
     auto events = Must(store->OpenByteLog(kEvents), "events");
     auto single = Must(store->OpenLog<SmallRecord>(kSingle), "single");

@@ -66,7 +66,6 @@ class HistoryEnv : public FaultEnv {
   std::atomic<uint64_t> slow_lists_{0};
 };
 
-
 }  // namespace recstore::testing::history
 
 #endif  // RECSTORE_TESTS_LOG_HISTORY_ENV_H_

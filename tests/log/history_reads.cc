@@ -81,7 +81,8 @@ ReadOnlyReader::ReadOnlyReader(std::string dir, SharedHistory* shared, uint64_t 
 
 bool ReadOnlyReader::Open(Tally* tally) {
   SetOp("read-only open", "store", 0);
-  absl::StatusOr<std::unique_ptr<Store>> store = ::recstore::testing::OpenStore(&env_, dir_, {.read_only = true});
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      ::recstore::testing::OpenStore(&env_, dir_, {.read_only = true});
   absl::Status st = store.status();
   if (st.ok()) {
     store_ = *std::move(store);

@@ -74,7 +74,8 @@ struct Writer {
 absl::Status OpenWriter(const std::string& dir, bool create, const SharedHistory& shared,
                         Writer* w) {
   static HistoryEnv* const env = new HistoryEnv(g_config.writer_env);
-  absl::StatusOr<std::unique_ptr<Store>> store = ::recstore::testing::OpenStore(env, dir, WriterOptions(create));
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      ::recstore::testing::OpenStore(env, dir, WriterOptions(create));
   if (!store.ok()) return store.status();
   w->store = *std::move(store);
   absl::StatusOr<Log<Trade>> f = w->store->OpenLog<Trade>(kFixedLog);

@@ -11,14 +11,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "tests/testing/open_store.h"
 #include "tests/testing/fault_env.h"
+#include "tests/testing/file_bytes.h"
+#include "tests/testing/open_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace recstore {
 namespace {
 
+using ::recstore::testing::ReadFileBytes;
 using ::recstore::testing::StatusIs;
 using ::recstore::testing::TestDir;
 using ::testing::ElementsAre;
@@ -63,11 +65,6 @@ std::vector<std::string> Segments(const std::string& dir) {
   return out;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 void WriteAt(const std::string& path, uint64_t offset, const std::string& bytes) {
   std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
   f.seekp(static_cast<std::streamoff>(offset));
@@ -108,8 +105,8 @@ TEST(CheckpointTest, BytesRoundTrip) {
 
 TEST(CheckpointTest, StructRoundTripWithTheStoreClock) {
   ClockEnv env;
-  ASSERT_OK_AND_ASSIGN(auto store,
-                       ::recstore::testing::OpenStore(&env, TestDir(), {.create_if_missing = true}));
+  ASSERT_OK_AND_ASSIGN(
+      auto store, ::recstore::testing::OpenStore(&env, TestDir(), {.create_if_missing = true}));
   ASSERT_OK_AND_ASSIGN(Checkpoints ckpt, store->OpenCheckpoints("trainer"));
   const State s{.step = 42, .loss = 0.125, .layers = {3, 5, 8}};
   ASSERT_OK_AND_ASSIGN(CheckpointInfo info, ckpt.Save(s));
@@ -236,7 +233,7 @@ std::string SaveThreeAndClose(const std::string& dir) {
 
 // Flips one byte in the middle of version 2's payload.
 void DamageNewest(const std::string& seg) {
-  const std::string file = ReadFile(seg);
+  const std::string file = ReadFileBytes(seg);
   const size_t at = file.find(Payload(2, 2000));
   ASSERT_NE(at, std::string::npos);
   WriteAt(seg, at + 1000, std::string(1, static_cast<char>(file[at + 1000] ^ 0x20)));
@@ -301,7 +298,7 @@ TEST(CheckpointTest, NoIntactVersionIsDataLoss) {
   const std::string dir = TestDir();
   const std::string seg = SaveThreeAndClose(dir);
   DamageNewest(seg);
-  const std::string file = ReadFile(seg);
+  const std::string file = ReadFileBytes(seg);
   const size_t at = file.find(Payload(1, 2000));
   ASSERT_NE(at, std::string::npos);
   WriteAt(seg, at + 5, "X");

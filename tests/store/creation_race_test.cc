@@ -34,8 +34,8 @@
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
 #include "tests/testing/child.h"
-#include "tests/testing/open_store.h"
 #include "tests/testing/fault_env.h"
+#include "tests/testing/open_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -127,7 +127,8 @@ int RunActor(Env* env, const std::string& dir, const Actor& actor, ChildProcess:
     return 0;
   };
   if (actor.role == Role::kReader) {
-    absl::StatusOr<std::unique_ptr<Store>> store = ::recstore::testing::OpenStore(env, dir, {.read_only = true});
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        ::recstore::testing::OpenStore(env, dir, {.read_only = true});
     if (!store.ok()) return report(store.status());
     return report(CheckComplete(**store, &r.count));
   }

@@ -17,12 +17,14 @@
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
 #include "tests/testing/child.h"
+#include "tests/testing/file_bytes.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace recstore {
 namespace {
 
+using ::recstore::testing::ReadFileBytes;
 using ::recstore::testing::RunInChild;
 using ::recstore::testing::StatusIs;
 using ::recstore::testing::TestDir;
@@ -30,13 +32,6 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // A store with byte log "events" holding one record; returns its directory.
 std::string MakeStore() {
@@ -72,7 +67,7 @@ TEST(StoreFileKindsTest, SymlinkedLockIsRefusedAndItsTargetLeftAlone) {
   fs::create_symlink(victim, dir + "/LOCK");
   EXPECT_THAT(Store::Open(dir).status(), RefusedLink(dir + "/LOCK"));
   EXPECT_THAT(Store::Open(dir, {.read_only = true}).status(), RefusedLink(dir + "/LOCK"));
-  EXPECT_EQ(Slurp(victim), "not recstore's");
+  EXPECT_EQ(ReadFileBytes(victim), "not recstore's");
 }
 
 // A segment file replaced by a link is refused too (segments are opened with O_NOFOLLOW), as
@@ -90,12 +85,12 @@ TEST(StoreFileKindsTest, SymlinkedSegmentIsRefusedAndItsTargetLeftAlone) {
   const std::string target = fs::path(dir).parent_path() / "segment.elsewhere";
   fs::rename(segment, target);
   fs::create_symlink(target, segment);
-  const std::string before = Slurp(target);
+  const std::string before = ReadFileBytes(target);
   for (bool read_only : {false, true}) {
     ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.read_only = read_only}));
     EXPECT_THAT(store->OpenByteLog("events").status(), RefusedLink(segment));
   }
-  EXPECT_EQ(Slurp(target), before);
+  EXPECT_EQ(ReadFileBytes(target), before);
 }
 
 TEST(StoreFileKindsTest, SymlinkedManifestIsRefused) {
@@ -103,26 +98,26 @@ TEST(StoreFileKindsTest, SymlinkedManifestIsRefused) {
   const std::string elsewhere = fs::path(dir).parent_path() / "MANIFEST.elsewhere";
   fs::rename(dir + "/MANIFEST", elsewhere);
   fs::create_symlink(elsewhere, dir + "/MANIFEST");
-  const std::string before = Slurp(elsewhere);
+  const std::string before = ReadFileBytes(elsewhere);
   EXPECT_THAT(Store::Open(dir).status(), RefusedLink(dir + "/MANIFEST"));
   EXPECT_THAT(Store::Open(dir, {.read_only = true}).status(), RefusedLink(dir + "/MANIFEST"));
   EXPECT_THAT(Store::Open(dir, {.create_if_missing = true}).status(),
               RefusedLink(dir + "/MANIFEST"));
-  EXPECT_EQ(Slurp(elsewhere), before);
+  EXPECT_EQ(ReadFileBytes(elsewhere), before);
 }
 
 TEST(StoreFileKindsTest, SymlinkedManifestTmpIsRefusedAndTheManifestStays) {
   const std::string dir = MakeStore();
   const std::string victim = Victim(dir);
   fs::create_symlink(victim, dir + "/MANIFEST.tmp");
-  const std::string manifest = Slurp(dir + "/MANIFEST");
+  const std::string manifest = ReadFileBytes(dir + "/MANIFEST");
   {
     ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir));
     // Creating a collection rewrites the manifest through MANIFEST.tmp.
     EXPECT_THAT(store->OpenByteLog("other").status(), RefusedLink(dir + "/MANIFEST.tmp"));
   }
-  EXPECT_EQ(Slurp(victim), "not recstore's");
-  EXPECT_EQ(Slurp(dir + "/MANIFEST"), manifest);
+  EXPECT_EQ(ReadFileBytes(victim), "not recstore's");
+  EXPECT_EQ(ReadFileBytes(dir + "/MANIFEST"), manifest);
   EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(dir + "/MANIFEST")));
   // Once the link is gone, the store works as before.
   fs::remove(dir + "/MANIFEST.tmp");
