@@ -18,6 +18,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -104,6 +105,17 @@ class Env {
   // OK if `path` exists, NotFound if not, another error if it cannot be told.
   [[nodiscard]] virtual absl::Status Exists(const std::string& path) = 0;
 
+  // Waiting on a 32-bit word of a shared file mapping, between processes (futex(2) without
+  // FUTEX_PRIVATE_FLAG: a waiter in any process that maps the same file is woken). WaitWord
+  // sleeps while *word == expected, until a WakeWord on the word, a signal, or `timeout`
+  // (negative: none). It may return early for no reason; callers re-check what they wait for.
+  // Returns OK (woken, interrupted, or the word did not hold `expected`), DeadlineExceeded
+  // (the timeout passed), or the errno of the call.
+  [[nodiscard]] virtual absl::Status WaitWord(const uint32_t* word, uint32_t expected,
+                                              std::chrono::nanoseconds timeout) = 0;
+  // Wakes every waiter of WaitWord on `word`.
+  [[nodiscard]] virtual absl::Status WakeWord(const uint32_t* word) = 0;
+
   // The wall clock, in nanoseconds since the Unix epoch (record append times, retention by
   // age, checkpoint times). It may jump in either direction.
   virtual int64_t NowUnixNanos() = 0;
@@ -173,6 +185,11 @@ class EnvWrapper : public Env {
   absl::Status Remove(const std::string& path) override { return target_->Remove(path); }
   absl::Status RemoveDir(const std::string& path) override { return target_->RemoveDir(path); }
   absl::Status Exists(const std::string& path) override { return target_->Exists(path); }
+  absl::Status WaitWord(const uint32_t* word, uint32_t expected,
+                        std::chrono::nanoseconds timeout) override {
+    return target_->WaitWord(word, expected, timeout);
+  }
+  absl::Status WakeWord(const uint32_t* word) override { return target_->WakeWord(word); }
   int64_t NowUnixNanos() override { return target_->NowUnixNanos(); }
 
  private:

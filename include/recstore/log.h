@@ -34,6 +34,7 @@
 #ifndef RECSTORE_LOG_H_
 #define RECSTORE_LOG_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -41,9 +42,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "recstore/compaction.h"
 #include "recstore/options.h"
 #include "recstore/schema.h"
@@ -52,6 +55,7 @@ namespace recstore {
 
 namespace internal {
 class Collection;
+class FollowState;
 class Scanner;
 }  // namespace internal
 
@@ -91,6 +95,15 @@ inline constexpr uint64_t kMaxByteRecordSize = uint64_t{256} << 20;
 // Keeps the segments of a snapshot, and of every later snapshot, mapped (see Pin()).
 using ReadPin = std::shared_ptr<const void>;
 
+// Sequence numbers [from, to) that a reader asked for but retention (or TruncateBefore) had
+// dropped before it could read them.
+struct Gap {
+  uint64_t from = 0;
+  uint64_t to = 0;
+  bool empty() const { return from >= to; }
+  friend bool operator==(const Gap&, const Gap&) = default;
+};
+
 // One record as a scan yields it; use with structured bindings: `for (auto [seq, rec] : ...)`.
 template <typename V>
 struct Entry {
@@ -111,9 +124,14 @@ class ScanBase {
   const absl::Status& status() const;
   // Invalid records skipped (RecoveryMode::kSalvage only).
   uint64_t skipped() const;
-  // The range the scan covers, [from(), end()), as of its snapshot.
+  // The range the scan covers, [from(), end()), as of its snapshot. from() is the `from`
+  // given to Scan, or begin() if that was higher.
   uint64_t from() const;
   uint64_t end() const;
+  // The records asked for that retention had dropped when the scan began: [from given to
+  // Scan, begin()) when begin() was higher, empty otherwise. A scan never skips them
+  // silently: callers that must not miss records check this (Follow stops on it).
+  Gap lost() const;
 
   // The next records the scan has verified, in order: an implementation detail of the
   // iterators below.
@@ -165,13 +183,49 @@ struct AnyRecords {
 
 }  // namespace scan_detail
 
+namespace scan_detail {
+
+// An input iterator over the batches of a ScanBase or FollowBase (`Source`), yielding
+// Entry<View::value_type>.
+template <typename Source, typename View>
+class BatchIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using difference_type = std::ptrdiff_t;
+  using value_type = Entry<typename View::value_type>;
+
+  BatchIterator() = default;
+  explicit BatchIterator(Source* source) : source_(source) { Advance(); }
+  value_type operator*() const { return {batch_.SeqAt(i_), View::At(batch_, i_)}; }
+  BatchIterator& operator++() {
+    if (++i_ == batch_.count) Advance();
+    return *this;
+  }
+  bool operator==(const BatchIterator& o) const { return done() == o.done(); }
+
+ private:
+  bool done() const { return source_ == nullptr; }
+  void Advance() {
+    i_ = 0;
+    source_->Next(&batch_);
+    if (batch_.count == 0) source_ = nullptr;
+  }
+
+  Source* source_ = nullptr;
+  ScanBase::Batch batch_;
+  size_t i_ = 0;
+};
+
+}  // namespace scan_detail
+
 // The records [from, end) of a collection as of one snapshot taken when the scan was made:
 // `end` is end() at that moment, and the scan reads the segments as they were then, so a
 // compaction or retention that runs meanwhile (in this process or, for a read-only handle,
 // in the writer) does not change what it yields. A scan verifies each record's checksum
 // before yielding it. It stops early at an invalid record (except under RecoveryMode::kSalvage,
-// where it skips it); status() then says why. Gaps left by compaction are skipped. The scan
-// keeps the segments of its snapshot mapped while it exists.
+// where it skips it); status() then says why. Gaps left by compaction are skipped; records
+// retention dropped before the scan began are reported by lost(). The scan keeps the
+// segments of its snapshot mapped while it exists.
 //
 // A scan is a range over its own state: iterate it once, in place. What it yields stays valid
 // while the ScanRange exists.
@@ -179,39 +233,94 @@ template <typename View>
 class ScanRange : public ScanBase {
  public:
   using value_type = Entry<typename View::value_type>;
-
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using difference_type = std::ptrdiff_t;
-    using value_type = ScanRange::value_type;
-
-    iterator() = default;
-    value_type operator*() const { return {batch_.SeqAt(i_), View::At(batch_, i_)}; }
-    iterator& operator++() {
-      if (++i_ == batch_.count) Advance();
-      return *this;
-    }
-    bool operator==(const iterator& o) const { return done() == o.done(); }
-
-   private:
-    friend class ScanRange;
-    explicit iterator(ScanRange* scan) : scan_(scan) { Advance(); }
-    bool done() const { return scan_ == nullptr; }
-    void Advance() {
-      i_ = 0;
-      scan_->Next(&batch_);
-      if (batch_.count == 0) scan_ = nullptr;
-    }
-
-    ScanRange* scan_ = nullptr;
-    ScanBase::Batch batch_;
-    size_t i_ = 0;
-  };
+  using iterator = scan_detail::BatchIterator<ScanBase, View>;
 
   // Made by the handles' Scan(); `collection` is a handle's collection.
   ScanRange(const std::shared_ptr<internal::Collection>& collection, uint64_t from)
       : ScanBase(collection, from) {}
+
+  iterator begin() { return iterator(this); }
+  iterator end() { return iterator(); }
+};
+
+// What to wait for (LogBase::WaitFor, Follow).
+struct WaitOptions {
+  enum class Until {
+    kVisible,  // the record is appended: readers can read it (it may not be durable yet)
+    kDurable,  // the record is durable too: a Sync() (or the sync policy) flushed it
+  };
+  Until until = Until::kVisible;
+  // Before sleeping, check for this long without sleeping (for callers with a spare core:
+  // it shortens the hand-off, at the price of that core while it spins). 0: sleep at once.
+  std::chrono::microseconds spin{0};
+};
+
+struct FollowOptions {
+  WaitOptions wait;
+  // When records the follow has not yielded yet were dropped by retention or TruncateBefore
+  // (its position fell below begin()): kStop ends the follow with OutOfRange naming the
+  // range lost (gaps() has it); kSkip goes on from begin() and records the range in gaps().
+  enum class OnGap { kStop, kSkip };
+  OnGap on_gap = OnGap::kStop;
+};
+
+// What every FollowRange shares; applications use FollowRange through the handles' Follow().
+class FollowBase {
+ public:
+  FollowBase(FollowBase&&) noexcept;
+  FollowBase& operator=(FollowBase&&) noexcept;
+  FollowBase(const FollowBase&) = delete;
+  FollowBase& operator=(const FollowBase&) = delete;
+  ~FollowBase();
+
+  // Ends the follow; callable from any thread while another iterates: a wait in progress
+  // returns promptly, and the iteration ends with status() Cancelled.
+  void Stop() const;
+  // Whether the follow is over (stopped, or an error); status() says why.
+  bool done() const;
+  // OK while the follow goes on; once done(): Cancelled after Stop(), OutOfRange for a gap
+  // under OnGap::kStop, DataLoss for an invalid record, FailedPrecondition when the log
+  // failed, or the error of a refresh.
+  const absl::Status& status() const;
+  // The next sequence number the follow will yield (or look for).
+  uint64_t position() const;
+  // The ranges retention dropped before the follow could yield them, in order.
+  const std::vector<Gap>& gaps() const;
+
+  // Fills `batch` with the next records at or after position(), waiting for them until
+  // `deadline`. count 0: the deadline passed (done() false: call again) or the follow is over.
+  void Next(ScanBase::Batch* batch, absl::Time deadline);
+  // As Next with no deadline: returns records, or count 0 once the follow is over.
+  void Next(ScanBase::Batch* batch) { Next(batch, absl::InfiniteFuture()); }
+
+ protected:
+  FollowBase(const std::shared_ptr<internal::Collection>& collection, uint64_t from,
+             const FollowOptions& options);
+
+ private:
+  std::unique_ptr<internal::FollowState> state_;
+};
+
+// The records of a collection from `from` on, as they arrive: a range that never ends by
+// itself. Iterating it yields every record (in order, checksums verified) already in the log,
+// then waits for more and yields them as the writer appends them (or, with
+// WaitOptions::kDurable, as they become durable), across segment rotations, retention and
+// compaction (compaction gaps are skipped, as in scans), in this process or from another one.
+// The iteration ends only when Stop() is called (from any thread), on an error, or on a gap
+// under OnGap::kStop; status() then says which. It sleeps while it waits (docs/design.md
+// section 9): an idle follower costs no CPU.
+//
+// What it yields stays valid until the iterator is incremented (copy what you keep): a
+// follow does not keep every segment it passed mapped. Iterate it once, in one thread.
+template <typename View>
+class FollowRange : public FollowBase {
+ public:
+  using value_type = Entry<typename View::value_type>;
+  using iterator = scan_detail::BatchIterator<FollowBase, View>;
+
+  FollowRange(const std::shared_ptr<internal::Collection>& collection, uint64_t from,
+              const FollowOptions& options)
+      : FollowBase(collection, from, options) {}
 
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(); }
@@ -239,17 +348,36 @@ class LogBase {
   // see their own appends at once; Refresh is a no-op for them. Errors: DataLoss when a new
   // segment's header is invalid; Unavailable when the writer changed the collection on every
   // one of several attempts to read a consistent state (try again).
+  // Cost: when the writer's state page says no segment file and no manifest state changed
+  // since the last refresh, a refresh reads no file: it looks for new records in the mapped
+  // tail segment only (docs/design.md section 9).
   [[nodiscard]] absl::Status Refresh() const;
+
+  // Waits until record `seq` is visible in this handle (end() > seq) and, with
+  // WaitOptions::Until::kDurable, durable (durable() > seq), or until `deadline`. Returns
+  // end() at that moment (> seq). Works on writer and read-only handles alike, in the
+  // writer's process or another: a read-only handle refreshes itself as records arrive. It
+  // sleeps without spinning (beyond WaitOptions::spin) on the collection's state page
+  // (docs/design.md section 9); an append pays no system call while nobody waits. It keeps
+  // waiting across the exit and restart of the writer process: the next writer wakes it.
+  // Thread safety: any number of threads and processes may wait at once.
+  // Errors: DeadlineExceeded when the deadline passes first; FailedPrecondition when the log
+  // failed (a writer handle's failed state; for a read-only handle, the writer reported a
+  // failed flush) or the handle is not open; the errors of Refresh().
+  [[nodiscard]] absl::StatusOr<uint64_t> WaitFor(uint64_t seq, absl::Time deadline,
+                                                 const WaitOptions& options = {}) const;
 
   // Checks every segment header and record checksum of one snapshot. Returns the report
   // (ok == false names the first bad record's file and offset); an error only when a file
   // cannot be read.
   [[nodiscard]] absl::StatusOr<VerifyReport> Verify() const;
 
-  uint64_t begin() const;    // first live sequence number
-  uint64_t end() const;      // one past the last visible record
-  uint64_t size() const;     // visible records: end() - begin() of one snapshot
-  uint64_t durable() const;  // durable end known to this process
+  uint64_t begin() const;  // first live sequence number
+  uint64_t end() const;    // one past the last visible record
+  uint64_t size() const;   // visible records: end() - begin() of one snapshot
+  // Durable end known to this process: a writer's own; for a read-only handle, what the
+  // writer last reported in the state page (capped at end()), or the recovery durable point.
+  uint64_t durable() const;
   // The manifest's description as this process sees it now.
   CollectionInfo info() const;
   const std::string& name() const;
@@ -334,6 +462,11 @@ class Log : public LogBase {
 
   // Records [from, end()) in order; see ScanRange.
   ScanRange<scan_detail::FixedRecords<T>> Scan(uint64_t from = 0) const { return {c_, from}; }
+  // Records from `from` on, as they arrive; see FollowRange.
+  FollowRange<scan_detail::FixedRecords<T>> Follow(uint64_t from,
+                                                   const FollowOptions& options = {}) const {
+    return {c_, from, options};
+  }
 };
 
 // A log of variable-size byte records, each up to kMaxByteRecordSize.
@@ -365,6 +498,10 @@ class ByteLog : public LogBase {
   [[nodiscard]] absl::StatusOr<int64_t> AppendTime(uint64_t seq) const;
 
   ScanRange<scan_detail::ByteRecords> Scan(uint64_t from = 0) const { return {c_, from}; }
+  FollowRange<scan_detail::ByteRecords> Follow(uint64_t from,
+                                               const FollowOptions& options = {}) const {
+    return {c_, from, options};
+  }
 };
 
 // Any collection, read as byte spans (fixed records: record_size bytes each), with the
@@ -379,6 +516,10 @@ class UntypedLog : public LogBase {
   }
 
   ScanRange<scan_detail::AnyRecords> Scan(uint64_t from = 0) const { return {c_, from}; }
+  FollowRange<scan_detail::AnyRecords> Follow(uint64_t from,
+                                              const FollowOptions& options = {}) const {
+    return {c_, from, options};
+  }
 };
 
 // The bytes of a record as a string_view.

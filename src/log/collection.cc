@@ -1,9 +1,12 @@
 #include "src/log/collection.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "recstore/status_macros.h"
-#include "src/log/reader.h"
 #include "src/format/layout.h"
+#include "src/log/reader.h"
 #include "src/log/recovery.h"
 
 namespace recstore::internal {
@@ -40,6 +43,13 @@ absl::StatusOr<std::shared_ptr<Collection>> Collection::Open(CollectionConfig co
   c->open_ = true;
   c->appender_.Start(plan->position.offset < format::kDataStart ? format::kDataStart
                                                                 : plan->position.offset);
+  // Without a page (it could not be made) readers poll; nothing else changes.
+  absl::StatusOr<std::unique_ptr<log::StatePage>> page =
+      log::StatePage::OpenForWriter(c->shape_, c->published_.end(), c->commit_.durable());
+  if (page.ok()) {
+    c->page_ = *std::move(page);
+    c->published_.set_mirror(c->page_.get());
+  }
   if (c->sync_.mode == SyncPolicy::Mode::kBackground) {
     c->syncer_ = std::make_unique<log::BackgroundSyncer>(&c->published_, &c->commit_, c->sync_);
   }
@@ -94,6 +104,78 @@ absl::Status Collection::Refresh() {
   return follower_.Refresh();
 }
 
+namespace {
+
+// The longest a waiter sleeps on the page before it looks again by itself: a safety net for a
+// page that is stale or lies (a writer of an earlier version, a damaged file).
+constexpr absl::Duration kLongestSleep = absl::Milliseconds(250);
+// Without a page to sleep on, waiters poll, backing off from the first to the last interval.
+constexpr absl::Duration kFirstPoll = absl::Microseconds(50);
+constexpr absl::Duration kLastPoll = absl::Milliseconds(10);
+
+}  // namespace
+
+std::shared_ptr<log::StatePage> Collection::WaitPage() const {
+  return read_only_ ? follower_.page() : page_;
+}
+
+void Collection::WakeWaiters() {
+  std::shared_ptr<log::StatePage> page = WaitPage();
+  if (page != nullptr) page->WakeAll();
+}
+
+absl::Status Collection::WaitError() const {
+  if (!read_only_) return fail_.status();
+  if (follower_.writer_failed()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the writer of collection '", shape_.name(),
+                     "' reported a failed flush: it appends no more records until a new writer "
+                     "recovers the collection"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Collection::WaitFor(uint64_t seq, absl::Time deadline,
+                                             const WaitOptions& options,
+                                             const std::atomic<bool>* stop) {
+  const bool durable = options.until == WaitOptions::Until::kDurable;
+  auto reached = [&] { return end() > seq && (!durable || this->durable() > seq); };
+  auto stopped = [&] { return stop != nullptr && stop->load(std::memory_order_acquire); };
+  const absl::Time spin_until = absl::Now() + absl::FromChrono(options.spin);
+  absl::Duration poll = kFirstPoll;
+  std::shared_ptr<log::StatePage> page;
+  while (true) {
+    if (stopped()) return absl::CancelledError("the wait was stopped");
+    if (read_only_) RECSTORE_RETURN_IF_ERROR(follower_.Refresh());
+    if (reached()) return end();
+    RECSTORE_RETURN_IF_ERROR(WaitError());
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("record ", seq, " of collection '", shape_.name(), "' was not ",
+                       durable ? "durable" : "appended", " by the deadline (end ", end(),
+                       ", durable ", this->durable(), ")"));
+    }
+    if (now < spin_until) {
+      std::this_thread::yield();
+      continue;
+    }
+    if (page == nullptr) page = WaitPage();
+    const absl::Duration left = deadline - now;
+    if (page != nullptr && page->can_sleep() && page->Read().has_value()) {
+      // Register, then look once more: a record published from here on wakes the sleep.
+      const uint32_t seen = page->Register(durable);
+      if (stopped()) continue;
+      if (read_only_) RECSTORE_RETURN_IF_ERROR(follower_.Refresh());
+      if (reached()) return end();
+      page->Sleep(seen, absl::ToChronoNanoseconds(std::min(left, kLongestSleep)));
+    } else {
+      absl::SleepFor(std::min(left, poll));
+      poll = std::min(poll * 2, kLastPoll);
+    }
+  }
+}
+
 absl::StatusOr<std::span<const std::byte>> Collection::Get(uint64_t seq) const {
   return published_.Read([&](const log::SegmentSet& set, uint64_t end) {
     return log::GetRecord(shape_, set, end, seq);
@@ -107,12 +189,11 @@ absl::StatusOr<int64_t> Collection::AppendTime(uint64_t seq) const {
                      "' holds fixed-size records, which carry no append time; retention by age "
                      "reads the time_field"));
   }
-  return published_.Read(
-      [&](const log::SegmentSet& set, uint64_t end) -> absl::StatusOr<int64_t> {
-        RECSTORE_ASSIGN_OR_RETURN(std::span<const std::byte> payload,
-                                  log::GetRecord(shape_, set, end, seq));
-        return log::AppendTimeOf(shape_, payload);
-      });
+  return published_.Read([&](const log::SegmentSet& set, uint64_t end) -> absl::StatusOr<int64_t> {
+    RECSTORE_ASSIGN_OR_RETURN(std::span<const std::byte> payload,
+                              log::GetRecord(shape_, set, end, seq));
+    return log::AppendTimeOf(shape_, payload);
+  });
 }
 
 VerifyReport Collection::Verify() const { return log::Verify(shape_, published_.Pin()); }
@@ -148,12 +229,10 @@ uint64_t Collection::size() const {
 }
 
 uint64_t Collection::durable() const {
-  if (read_only_) return report_.durable_point;
+  if (read_only_) return std::max(std::min(report_.durable_point, end()), follower_.durable());
   return commit_.durable();
 }
 
-CollectionInfo Collection::info() const {
-  return shape_.Info(published_.Pin().set->state);
-}
+CollectionInfo Collection::info() const { return shape_.Info(published_.Pin().set->state); }
 
 }  // namespace recstore::internal

@@ -8,6 +8,8 @@
 //   GroupCommit  syncs and commit blocks
 //   Maintenance  retention and compaction, and the manifest switch
 //   Follower     a read-only handle's Refresh (its one publisher)
+//   StatePage    the page shared with other processes: a writer keeps it in step with what
+//                it publishes; waiters (WaitFor, follows) sleep on it
 //   recovery.h   the open: a plan, then (writers) the cut
 //
 // Data flows one way: recovery builds the first set; the appender, maintenance or follower
@@ -15,6 +17,7 @@
 #ifndef RECSTORE_SRC_LOG_COLLECTION_H_
 #define RECSTORE_SRC_LOG_COLLECTION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -23,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "recstore/log.h"
 #include "recstore/options.h"
 #include "src/log/appender.h"
@@ -33,20 +37,21 @@
 #include "src/log/manifest_hook.h"
 #include "src/log/published.h"
 #include "src/log/shape.h"
+#include "src/log/state_page.h"
 #include "src/log/syncer.h"
 
 namespace recstore::internal {
 
 struct CollectionConfig {
   Env* env = nullptr;
-  std::string dir;     // the collection's folder
+  std::string dir;      // the collection's folder
   CollectionInfo info;  // its manifest entry when the open began
   bool read_only = false;
   mode_t file_mode = 0644;
   SyncPolicy sync;
   RecoveryMode recovery = RecoveryMode::kTolerateTornTail;
   bool prefault = true;
-  std::shared_ptr<void> keep_alive;      // what must outlive the collection (the store's lock)
+  std::shared_ptr<void> keep_alive;       // what must outlive the collection (the store's lock)
   log::ManifestHook* manifest = nullptr;  // owned by what keep_alive keeps alive
 };
 
@@ -65,6 +70,11 @@ class Collection {
   absl::StatusOr<uint64_t> AppendBytes(const std::string_view* records, size_t n);
   absl::StatusOr<uint64_t> Sync();
   absl::Status Refresh();
+  // LogBase::WaitFor; also returns Cancelled once `*stop` is true (a follow's Stop).
+  absl::StatusOr<uint64_t> WaitFor(uint64_t seq, absl::Time deadline, const WaitOptions& options,
+                                   const std::atomic<bool>* stop = nullptr);
+  // Wakes every waiter on the collection (of every process), which then re-check.
+  void WakeWaiters();
   absl::StatusOr<std::span<const std::byte>> Get(uint64_t seq) const;
   absl::StatusOr<int64_t> AppendTime(uint64_t seq) const;
   VerifyReport Verify() const;
@@ -90,6 +100,10 @@ class Collection {
   Collection(const CollectionConfig& config, std::shared_ptr<log::SegmentSet> initial);
   absl::Status CheckWritable() const;
   absl::StatusOr<uint64_t> AfterAppend(absl::StatusOr<uint64_t> first);
+  // Why a wait cannot succeed any more (the log failed), or OK.
+  absl::Status WaitError() const;
+  // The state page waiters sleep on: the writer's own, or the one a reader found.
+  std::shared_ptr<log::StatePage> WaitPage() const;
 
   const log::Shape shape_;
   const bool read_only_;
@@ -99,6 +113,7 @@ class Collection {
   RecoveryReport report_;
   bool open_ = false;  // recovery finished: a clean close syncs
   log::FailState fail_;
+  std::shared_ptr<log::StatePage> page_;  // a writer's; outlives published_, which mirrors to it
   log::Published published_;
   log::GroupCommit commit_;
   log::Appender appender_;

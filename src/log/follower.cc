@@ -48,6 +48,21 @@ void Follower::Start(const RecoveryPlan& plan) {
   base::MutexLock lock(&mu_);
   if (!plan.set->dense.empty()) tail_ = plan.set->dense[plan.tail];
   pos_ = plan.position;
+  durable_.store(std::min(plan.report.durable_point, plan.set->end()), std::memory_order_release);
+  page_ = StatePage::OpenForReader(shape_);
+}
+
+std::shared_ptr<StatePage> Follower::page() const {
+  base::MutexLock lock(&mu_);
+  return page_;
+}
+
+void Follower::NoteWords(const StatePage::Words& words) {
+  const uint64_t durable = std::min(words.durable, published_->current().end());
+  if (durable > durable_.load(std::memory_order_relaxed)) {
+    durable_.store(durable, std::memory_order_release);
+  }
+  writer_failed_.store(words.failed, std::memory_order_release);
 }
 
 absl::Status Follower::FollowManifestLocked() {
@@ -110,9 +125,37 @@ absl::Status Follower::FollowReplacedLocked() {
 
 absl::Status Follower::Refresh() {
   base::MutexLock lock(&mu_);
+  if (page_ == nullptr) page_ = StatePage::OpenForReader(shape_);
+  const std::optional<StatePage::Words> words =
+      page_ != nullptr ? page_->Read() : std::optional<StatePage::Words>();
+  if (words.has_value() && seen_valid_ && words->epoch == seen_epoch_ &&
+      words->generation == seen_generation_) {
+    // No file and no manifest state changed since the last full refresh: only records, in
+    // the segments the view has (a segment the writer creates from now on holds only
+    // records appended after this call began).
+    RECSTORE_ASSIGN_OR_RETURN(const bool missing, ScanLocked(/*files_changed=*/false));
+    if (!missing) {
+      NoteWords(*words);
+      return absl::OkStatus();
+    }
+  }
+  // Read before the manifest: if the generation is the same at the next Refresh, so is the
+  // state this one read.
+  seen_valid_ = false;
+  RECSTORE_RETURN_IF_ERROR(FollowAllLocked());
+  if (words.has_value()) {
+    seen_valid_ = true;
+    seen_epoch_ = words->epoch;
+    seen_generation_ = words->generation;
+    NoteWords(*words);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Follower::FollowAllLocked() {
   for (int attempt = 0; attempt < kFollowAttempts; ++attempt) {
     RECSTORE_RETURN_IF_ERROR(FollowManifestLocked());
-    RECSTORE_ASSIGN_OR_RETURN(const bool missing, ScanLocked());
+    RECSTORE_ASSIGN_OR_RETURN(const bool missing, ScanLocked(/*files_changed=*/true));
     if (!missing) return absl::OkStatus();
     // The next segment was not there: not created yet if the manifest still names the state
     // the view has; otherwise it may have been created and retired since (with records the
@@ -123,14 +166,15 @@ absl::Status Follower::Refresh() {
   return TooManyChanges(shape_);
 }
 
-absl::StatusOr<bool> Follower::ScanLocked() {
+absl::StatusOr<bool> Follower::ScanLocked(bool files_changed) {
   if (tail_ == nullptr) {
+    if (!files_changed) return false;
     // The writer had not created the first segment.
     RECSTORE_ASSIGN_OR_RETURN(bool added,
                               AddNewSegmentLocked(published_->current().state.live_from()));
     if (!added) return true;
   }
-  RECSTORE_RETURN_IF_ERROR(FollowReplacedLocked());
+  if (files_changed) RECSTORE_RETURN_IF_ERROR(FollowReplacedLocked());
   const TailScanOptions options{.salvage = salvage_, .repair_slots = false};
   std::vector<BadRecord> skipped;  // scans report them again
   while (true) {
@@ -148,6 +192,7 @@ absl::StatusOr<bool> Follower::ScanLocked() {
       pos_ = {0, format::kDataStart};
       continue;
     }
+    if (!files_changed) return false;
     RECSTORE_ASSIGN_OR_RETURN(bool added, AddNewSegmentLocked(end));
     if (!added) return true;
   }

@@ -9,9 +9,16 @@
 // the writer has not created it yet, or because it was created and then retired after the
 // manifest was read; only a manifest still naming the same state afterwards tells the first
 // case, and otherwise the Refresh follows the new state.
+//
+// The writer's state page (state_page.h) makes the common Refresh cheap: the page's epoch and
+// generation are read before the manifest, and while both stay the same no file of the
+// collection and no manifest state changed, so a Refresh only scans the mapped tail segment
+// for new records. The page is only trusted to say "nothing changed in the files": whatever
+// it says, the records come from the segments, checked as always.
 #ifndef RECSTORE_SRC_LOG_FOLLOWER_H_
 #define RECSTORE_SRC_LOG_FOLLOWER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -23,6 +30,7 @@
 #include "src/log/published.h"
 #include "src/log/recovery.h"
 #include "src/log/shape.h"
+#include "src/log/state_page.h"
 #include "src/log/tail_scan.h"
 
 namespace recstore::log {
@@ -48,12 +56,25 @@ class Follower {
   // Picks up the writer's new state (if the manifest changed), new segments and new records,
   // and publishes them. See LogBase::Refresh.
   absl::Status Refresh() ABSL_LOCKS_EXCLUDED(mu_);
+  // The writer's state page, once one was found (null before).
+  std::shared_ptr<StatePage> page() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The durable end the writer reported in the page (capped at the published end), and
+  // whether it reported a failed flush; as of the last Refresh.
+  uint64_t durable() const { return durable_.load(std::memory_order_acquire); }
+  bool writer_failed() const { return writer_failed_.load(std::memory_order_acquire); }
 
  private:
   absl::Status FollowManifestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Scans from the tail on and publishes what it finds. Returns true when it stopped because
   // the file of the next segment was not there.
-  absl::StatusOr<bool> ScanLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `files_changed` false: the page's generation says no segment file was created or
+  // replaced since the last full refresh, so the scan stays in the view's segments (it does
+  // not look for the next file, nor for a newest segment replaced under its name).
+  absl::StatusOr<bool> ScanLocked(bool files_changed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The full refresh: the manifest, then the scan.
+  absl::Status FollowAllLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Notes what the page says once the view is up to date.
+  void NoteWords(const StatePage::Words& words) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The segment starting at `first`, if the writer has created it: appended to the set.
   absl::StatusOr<bool> AddNewSegmentLocked(uint64_t first) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The newest segment replaced under its name (an empty segment swapped for a larger one).
@@ -64,9 +85,16 @@ class Follower {
   ManifestHook* const hook_;
   const bool salvage_;
 
-  base::Mutex mu_;
+  mutable base::Mutex mu_;
   std::shared_ptr<const Segment> tail_ ABSL_GUARDED_BY(mu_);  // null: no segment yet
   TailPosition pos_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<StatePage> page_ ABSL_GUARDED_BY(mu_);
+  // The page's epoch and generation read before the last full refresh that succeeded.
+  bool seen_valid_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t seen_epoch_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t seen_generation_ ABSL_GUARDED_BY(mu_) = 0;
+  std::atomic<uint64_t> durable_{0};
+  std::atomic<bool> writer_failed_{false};
 };
 
 }  // namespace recstore::log

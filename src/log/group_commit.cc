@@ -85,11 +85,15 @@ absl::StatusOr<uint64_t> GroupCommit::Sync() {
     st = shape_.env()->SyncData(f->fd(), seg.path());
   }
   if (st.ok() && dir_dirty) st = os::SyncDir(shape_.env(), shape_.dir(), &final_failure);
-  if (!st.ok() && final_failure) fail_->Fail(st);
+  if (!st.ok() && final_failure) {
+    fail_->Fail(st);
+    if (published_->mirror() != nullptr) published_->mirror()->SetFailed();
+  }
   base::MutexLock lock(&mu_);
   flushing_ = false;
   if (st.ok()) {
     durable_.store(end, std::memory_order_release);
+    if (published_->mirror() != nullptr) published_->mirror()->PublishDurable(end);
     // Commit blocks record durable points so recovery need not scan what is known good. They
     // are written after the flush that made them true and reach the disk with a later flush
     // (or by write-back); until then recovery starts from an older point.

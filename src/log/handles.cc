@@ -2,6 +2,7 @@
 #include "absl/strings/str_cat.h"
 #include "recstore/log.h"
 #include "src/log/collection.h"
+#include "src/log/follow.h"
 #include "src/log/scanner.h"
 
 namespace recstore {
@@ -30,6 +31,29 @@ const absl::Status& ScanBase::status() const { return scanner_->status(); }
 uint64_t ScanBase::skipped() const { return scanner_->skipped(); }
 uint64_t ScanBase::from() const { return scanner_->from(); }
 uint64_t ScanBase::end() const { return scanner_->end(); }
+Gap ScanBase::lost() const { return scanner_->lost(); }
+
+FollowBase::FollowBase(const std::shared_ptr<internal::Collection>& collection, uint64_t from,
+                       const FollowOptions& options)
+    : state_(std::make_unique<internal::FollowState>(collection, from, options)) {}
+FollowBase::FollowBase(FollowBase&&) noexcept = default;
+FollowBase& FollowBase::operator=(FollowBase&&) noexcept = default;
+FollowBase::~FollowBase() = default;
+
+void FollowBase::Stop() const { state_->Stop(); }
+bool FollowBase::done() const { return state_->done(); }
+const absl::Status& FollowBase::status() const { return state_->status(); }
+uint64_t FollowBase::position() const { return state_->position(); }
+const std::vector<Gap>& FollowBase::gaps() const { return state_->gaps(); }
+void FollowBase::Next(ScanBase::Batch* batch, absl::Time deadline) {
+  state_->Next(batch, deadline);
+}
+
+absl::StatusOr<uint64_t> LogBase::WaitFor(uint64_t seq, absl::Time deadline,
+                                          const WaitOptions& options) const {
+  if (c_ == nullptr) return NotOpen();
+  return c_->WaitFor(seq, deadline, options);
+}
 
 absl::StatusOr<uint64_t> LogBase::Sync() const {
   if (c_ == nullptr) return NotOpen();

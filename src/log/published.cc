@@ -29,6 +29,7 @@ void Published::Publish(std::shared_ptr<SegmentSet> next) {
   current_.store(next.get(), std::memory_order_seq_cst);
   replaced_.push_back(std::exchange(owner_, std::move(next)));
   ReclaimLocked();
+  if (mirror_ != nullptr) mirror_->BumpGeneration();
 }
 
 void Published::ReclaimLocked() {

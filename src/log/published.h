@@ -17,6 +17,7 @@
 #include "src/base/mutex.h"
 #include "src/log/hazard.h"
 #include "src/log/segment_set.h"
+#include "src/log/state_page.h"
 
 namespace recstore::log {
 
@@ -48,7 +49,10 @@ class Published {
   // The publisher only (one at a time, under its own lock).
   // The current set, which only the publisher replaces.
   const SegmentSet& current() const { return *current_.load(std::memory_order_relaxed); }
-  void PublishEnd(uint64_t end) const { current().set_end(end); }
+  void PublishEnd(uint64_t end) const {
+    current().set_end(end);
+    if (mirror_ != nullptr) mirror_->PublishEnd(end);
+  }
   // Makes `next` current. Its end is set to the current end, which freezes in the set it
   // replaces: `next` must hold every record the current set holds from next->state's first
   // live record on. Sets that no reader announces any more are released.
@@ -57,10 +61,18 @@ class Published {
   // a replaced set, so that its segments are unmapped promptly (pins may keep them longer).
   void ReleaseReplaced() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // A writer's state page, kept in step with what is published here: PublishEnd stores the
+  // end in it and Publish moves its generation (after the manifest named the new state, as
+  // every caller of Publish ensures). Set once by the opener, before anything is published;
+  // null (readers, or a writer whose page could not be made) keeps nothing in step.
+  void set_mirror(StatePage* page) { mirror_ = page; }
+  StatePage* mirror() const { return mirror_; }
+
  private:
   void ReclaimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::atomic<const SegmentSet*> current_;
+  StatePage* mirror_ = nullptr;
   mutable base::Mutex mu_;
   std::shared_ptr<const SegmentSet> owner_ ABSL_GUARDED_BY(mu_);  // owns current_
   // Replaced sets that a reader may still announce.

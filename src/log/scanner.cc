@@ -6,13 +6,14 @@
 
 namespace recstore::internal {
 
-Scanner::Scanner(std::shared_ptr<Collection> collection, uint64_t from)
-    : collection_(std::move(collection)) {
+Scanner::Scanner(std::shared_ptr<Collection> collection, uint64_t from, uint64_t limit)
+    : collection_(std::move(collection)), requested_(from), from_(from) {
   if (collection_ == nullptr) {
     status_ = absl::FailedPreconditionError("scan of a log handle that is not open");
     return;
   }
   snap_ = collection_->Pin();
+  snap_.end = std::min(snap_.end, limit);
   from_ = std::max(from, snap_.set->state.first_seq);
   next_ = from_;
   spans_.reserve(log::kBatchRecords);

@@ -17,8 +17,9 @@ namespace recstore::internal {
 
 class Scanner {
  public:
-  // Takes the snapshot now. `collection` may be null (a handle that is not open).
-  Scanner(std::shared_ptr<Collection> collection, uint64_t from);
+  // Takes the snapshot now, yielding records below `limit` at most (a follow of durable
+  // records). `collection` may be null (a handle that is not open).
+  Scanner(std::shared_ptr<Collection> collection, uint64_t from, uint64_t limit = UINT64_MAX);
 
   // The next batch of verified records (count 0 at the end or on an error: see status()).
   void Next(ScanBase::Batch* batch);
@@ -27,10 +28,13 @@ class Scanner {
   uint64_t skipped() const { return skipped_; }
   uint64_t from() const { return from_; }
   uint64_t end() const { return snap_.end; }
+  // [the `from` asked for, from()) when retention had dropped those records.
+  Gap lost() const { return requested_ < from_ ? Gap{requested_, from_} : Gap{}; }
 
  private:
   std::shared_ptr<Collection> collection_;
   log::Snapshot snap_;
+  uint64_t requested_ = 0;
   uint64_t from_ = 0;
   uint64_t next_ = 0;  // where the next batch starts
   absl::Status status_;

@@ -1,12 +1,15 @@
 // Env over POSIX and Linux system calls, made through a Syscalls table (syscalls.h).
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -287,6 +290,28 @@ class PosixEnv final : public Env {
     return absl::OkStatus();
   }
 
+  absl::Status WaitWord(const uint32_t* word, uint32_t expected,
+                        std::chrono::nanoseconds timeout) override {
+    timespec ts;
+    const timespec* limit = nullptr;
+    if (timeout.count() >= 0) {
+      ts.tv_sec = static_cast<time_t>(timeout.count() / 1000000000);
+      ts.tv_nsec = static_cast<long>(timeout.count() % 1000000000);
+      limit = &ts;
+    }
+    if (sys_.futex(word, FUTEX_WAIT, expected, limit) == 0) return absl::OkStatus();
+    if (errno == EAGAIN || errno == EINTR) return absl::OkStatus();
+    if (errno == ETIMEDOUT) return absl::DeadlineExceededError("futex wait timed out");
+    return ErrnoToStatus(errno, "futex(FUTEX_WAIT)", "state page");
+  }
+
+  absl::Status WakeWord(const uint32_t* word) override {
+    if (sys_.futex(word, FUTEX_WAKE, INT32_MAX, nullptr) < 0) {
+      return ErrnoToStatus(errno, "futex(FUTEX_WAKE)", "state page");
+    }
+    return absl::OkStatus();
+  }
+
   int64_t NowUnixNanos() override {
     timespec ts;
     ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -364,6 +389,10 @@ const Syscalls& RealSyscalls() {
       .fdopendir = [](int fd) { return ::fdopendir(fd); },
       .readdir = [](DIR* dir) { return ::readdir(dir); },
       .closedir = [](DIR* dir) { return ::closedir(dir); },
+      .futex =
+          [](const uint32_t* word, int op, uint32_t value, const struct timespec* timeout) {
+            return ::syscall(SYS_futex, word, op, value, timeout, nullptr, 0);
+          },
   };
   return calls;
 }

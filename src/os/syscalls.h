@@ -10,8 +10,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "recstore/env.h"
@@ -42,6 +44,8 @@ struct Syscalls {
   DIR* (*fdopendir)(int fd);  // takes `fd` over: closedir closes it
   struct dirent* (*readdir)(DIR* dir);
   int (*closedir)(DIR* dir);
+  // futex(2) FUTEX_WAIT / FUTEX_WAKE on a shared word (`timeout` null: none).
+  long (*futex)(const uint32_t* word, int op, uint32_t value, const struct timespec* timeout);
 };
 
 // The real calls of the C library.
