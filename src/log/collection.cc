@@ -1,7 +1,6 @@
 #include "src/log/collection.h"
 
 #include <algorithm>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "recstore/status_macros.h"
@@ -38,18 +37,16 @@ absl::StatusOr<std::shared_ptr<Collection>> Collection::Open(CollectionConfig co
     c->open_ = true;
     return c;
   }
+  // Before recovery changes anything: a page an earlier writer left must not mislead readers
+  // once this writer changes the files, so the open fails if it cannot be taken over.
+  RECSTORE_ASSIGN_OR_RETURN(c->page_, log::StatePage::OpenForWriter(c->shape_));
   // No reader has the collection yet: the cut may still change the plan's set.
   RECSTORE_RETURN_IF_ERROR(log::ApplyRecovery(c->shape_, &*plan, &c->commit_));
   c->open_ = true;
   c->appender_.Start(plan->position.offset < format::kDataStart ? format::kDataStart
                                                                 : plan->position.offset);
-  // Without a page (it could not be made) readers poll; nothing else changes.
-  absl::StatusOr<std::unique_ptr<log::StatePage>> page =
-      log::StatePage::OpenForWriter(c->shape_, c->published_.end(), c->commit_.durable());
-  if (page.ok()) {
-    c->page_ = *std::move(page);
-    c->published_.set_mirror(c->page_.get());
-  }
+  c->page_->Start(c->published_.end(), c->commit_.durable());
+  c->published_.set_mirror(c->page_.get());
   if (c->sync_.mode == SyncPolicy::Mode::kBackground) {
     c->syncer_ = std::make_unique<log::BackgroundSyncer>(&c->published_, &c->commit_, c->sync_);
   }
@@ -157,14 +154,14 @@ absl::StatusOr<uint64_t> Collection::WaitFor(uint64_t seq, absl::Time deadline,
                        ", durable ", this->durable(), ")"));
     }
     if (now < spin_until) {
-      std::this_thread::yield();
+      __builtin_ia32_pause();  // a spin that leaves the core's other thread its share
       continue;
     }
     if (page == nullptr) page = WaitPage();
     const absl::Duration left = deadline - now;
     if (page != nullptr && page->can_sleep() && page->Read().has_value()) {
       // Register, then look once more: a record published from here on wakes the sleep.
-      const uint32_t seen = page->Register(durable);
+      const uint32_t seen = page->Register(durable, seq);
       if (stopped()) continue;
       if (read_only_) RECSTORE_RETURN_IF_ERROR(follower_.Refresh());
       if (reached()) return end();

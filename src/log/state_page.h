@@ -16,18 +16,19 @@
 //               its manifest state (rotation, retention, compaction): a reader that saw the
 //               same generation before reading the manifest need not read it again
 //   flags       kFailed: the writer's log failed (its flushes can no longer be trusted)
-//   wake        the futex word: incremented (and waiters woken) whenever a waiter is
-//               registered and end, durable, generation or flags change
-//   waiters / durable_waiters
-//               set to 1 by a reader about to sleep until end (durable) moves; the writer
-//               swaps them to 0 when it wakes the sleepers, so an append pays a system call
-//               only when someone sleeps.
+//   wake        the futex word: incremented whenever sleepers are woken
+//   want / durable_want
+//               the registration of the sleepers until end (durable) moves: the lowest record
+//               one of them waits for, tagged with the wake word it read. The writer wakes
+//               the sleepers only once the end passes that record, so an append pays no system
+//               call while nobody sleeps, nor while the sleepers wait for later records.
 //
 // The waker and the sleeper follow the Dekker pattern with sequentially consistent atomics:
-// the writer stores the word, then swaps the flag; the reader sets the flag, reads `wake`,
-// then checks the log again before it sleeps on `wake`. Whichever comes second sees the
-// other, so a record published while a reader goes to sleep either is seen by its check or
-// wakes it.
+// the writer stores its word, then reads the registration; the reader registers (lowering
+// `want` for the wake word it read), then checks the log again before it sleeps on `wake`.
+// Whichever comes second sees the other, so a record published while a reader goes to sleep
+// either is seen by its check or wakes it. Every wake moves the wake word, which makes every
+// registration stale at once; the woken sleepers register again if they still wait.
 #ifndef RECSTORE_SRC_LOG_STATE_PAGE_H_
 #define RECSTORE_SRC_LOG_STATE_PAGE_H_
 
@@ -57,11 +58,14 @@ class StatePage {
   };
   static constexpr uint32_t kFailed = 1;
 
-  // The writer: creates the page (or takes over the one a previous writer left), sets its
-  // words to `end` and `durable`, gives it a new epoch, and wakes every sleeper. Errors: those
-  // of creating, sizing or mapping the file (the writer then runs without a page).
-  static absl::StatusOr<std::unique_ptr<StatePage>> OpenForWriter(const Shape& shape, uint64_t end,
-                                                                  uint64_t durable);
+  // The writer, before its recovery changes anything: creates the page (or takes over the
+  // one a previous writer left) and marks it invalid, so that no reader trusts what an
+  // earlier writer left in it. Errors: those of creating, sizing or mapping the file; the
+  // writer's open then fails (a page it could not take over could mislead readers).
+  static absl::StatusOr<std::unique_ptr<StatePage>> OpenForWriter(const Shape& shape);
+  // The writer, once recovered: sets the words to `end` and `durable`, gives the page a new
+  // epoch (which makes it valid), and wakes every sleeper.
+  void Start(uint64_t end, uint64_t durable);
   // A reader: maps the page if it exists and is at least a page long (writable if the file
   // permissions allow, so the reader can register as a sleeper). Null when there is none.
   static std::unique_ptr<StatePage> OpenForReader(const Shape& shape);
@@ -81,9 +85,10 @@ class StatePage {
   std::optional<Words> Read() const;
   // Whether this mapping may register sleepers (it is writable).
   bool can_sleep() const { return map_.writable(); }
-  // Registers a sleeper (for durable records if `durable`) and returns the wake word to pass
-  // to Sleep. The caller must check what it waits for after this and before Sleep.
-  uint32_t Register(bool durable);
+  // Registers a sleeper waiting until the end (the durable end if `durable`) passes `seq`,
+  // and returns the wake word to pass to Sleep. The caller must check what it waits for after
+  // this and before Sleep.
+  uint32_t Register(bool durable, uint64_t seq);
   // Sleeps until the wake word moves from `seen`, or `timeout`; may return early.
   void Sleep(uint32_t seen, std::chrono::nanoseconds timeout) const;
   // Moves the wake word and wakes every sleeper (of every process): for a reader stopping a
@@ -92,9 +97,13 @@ class StatePage {
 
  private:
   StatePage(Env* env, uint32_t id, os::Mapping map) : env_(env), id_(id), map_(std::move(map)) {}
+  // What an earlier writer left (a valid page), read before the page was marked invalid.
+  std::optional<Words> previous_;
   uint64_t* Word64(size_t offset) const;
   uint32_t* Word32(size_t offset) const;
-  void WakeIf(size_t flag_offset);
+  // Wakes every sleeper if the registration at `want_offset` is live and wants a record
+  // below `reached`.
+  void WakeIf(size_t want_offset, uint64_t reached);
 
   Env* const env_;
   const uint32_t id_;

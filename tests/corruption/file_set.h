@@ -41,11 +41,12 @@ Tree ReadTree(const std::string& dir);
 // Makes `dir` hold exactly `want`, given that it holds `now`: rewrites the files that differ,
 // creates missing files and folders, removes what `want` lacks.
 void WriteTree(const std::string& dir, const Tree& now, const Tree& want);
-// The paths whose presence or content differs, leaving out those in `ignore`.
+// The paths whose presence or content differs, leaving out those in `ignore` and the
+// collections' state pages (".../STATE": hints that every writer open rewrites).
 std::vector<std::string> DiffTree(const Tree& a, const Tree& b,
                                   const std::set<std::string>& ignore = {});
-// The paths of `dir` that differ from `want` (as DiffTree(want, ReadTree(dir)) names them),
-// without reading the whole tree into memory.
+// The paths of `dir` that differ from `want` (as DiffTree(want, ReadTree(dir)) names them,
+// state pages left out too), without reading the whole tree into memory.
 std::vector<std::string> DiffDir(const std::string& dir, const Tree& want,
                                  const std::set<std::string>& ignore = {});
 // Makes `dir` hold `want` again, given the paths DiffDir named.

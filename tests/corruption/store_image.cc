@@ -87,6 +87,7 @@ absl::Status Load(const std::string& dir, const std::string& name, CollectionKin
   }
   if (c->folder.empty()) return absl::InternalError(absl::StrCat("no folder for ", name));
   for (const std::string& f : ListFiles(dir + "/" + c->folder)) {
+    if (f == "STATE") continue;  // the state page: a hint, not part of the image
     SegmentImage s;
     if (!format::ParseSegmentFileName(f, &s.first_seq)) {
       return absl::InternalError(absl::StrCat("unexpected file ", f));

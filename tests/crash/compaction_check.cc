@@ -62,7 +62,7 @@ void CheckFileRules(const std::string& what, const CollectionState& s,
         problems->push_back(absl::StrCat(what, ": ", name, " is of generation ", gen,
                                          ", the manifest's is ", s.generation));
       }
-    } else {
+    } else if (name != "STATE") {  // the state page: a hint, in every writer's folder
       problems->push_back(absl::StrCat(what, ": unexpected file ", name));
     }
   }

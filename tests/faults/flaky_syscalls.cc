@@ -238,6 +238,8 @@ const os::Syscalls& FlakySyscalls::Table() {
             }
             return Real().closedir(dir);
           },
+      // Waits are not made flaky: WaitWord and WakeWord report no errno a workload depends on.
+      .futex = Real().futex,
   };
   return calls;
 }

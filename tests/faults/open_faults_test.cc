@@ -14,11 +14,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "tests/testing/open_store.h"
 #include "tests/faults/checks.h"
 #include "tests/faults/workload.h"
 #include "tests/testing/child.h"
 #include "tests/testing/fault_env.h"
+#include "tests/testing/open_store.h"
 #include "tests/testing/records.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -67,11 +67,12 @@ void CrashedWriter(const std::string& dir) {
   ASSERT_EQ(rc, 0);
 }
 
-// Every file but LOCK (whose content is the pid of the last writer) and stale *.tmp files
-// (which recovery removes first of all).
+// Every file but LOCK (whose content is the pid of the last writer), the state pages (hints
+// that every writer open rewrites) and stale *.tmp files (which recovery removes first of all).
 std::map<std::string, std::string> Files(const std::string& dir) {
   std::map<std::string, std::string> files = ReadTree(dir);
   files.erase("LOCK");
+  std::erase_if(files, [](const auto& f) { return f.first.ends_with("/STATE"); });
   std::erase_if(files, [](const auto& f) { return f.first.ends_with(".tmp"); });
   return files;
 }

@@ -483,3 +483,43 @@ TEST(TailTest, AFollowAcrossRetentionInAnotherProcessReportsEveryGap) {
 
 }  // namespace
 }  // namespace recstore
+
+namespace recstore {
+namespace {
+
+// A Refresh shows every record appended before it began, while the writer rotates segments
+// and applies retention: the cheap path must never hide one.
+TEST(TailTest, RefreshNeverMissesAReturnedAppend) {
+  const std::string dir = TestDir();
+  auto writer = OpenWriter(dir);
+  ASSERT_OK_AND_ASSIGN(ByteLog log, writer->OpenByteLog("events"));
+  ASSERT_OK(log.SetRetention({.max_records = 3000}));
+  auto reader = OpenReader(dir);
+  ASSERT_OK_AND_ASSIGN(ByteLog follower, reader->OpenByteLog("events"));
+  std::atomic<uint64_t> returned{0};
+  std::atomic<bool> done{false};
+  std::thread appender([&] {
+    for (uint64_t seq = 0; seq < 60000; ++seq) {
+      ASSERT_OK(log.Append(Payload(seq)).status());
+      returned.store(seq + 1, std::memory_order_release);
+      if (seq % 5000 == 4999) {
+        ASSERT_OK(log.ApplyRetention().status());
+      }
+    }
+    done.store(true);
+  });
+  uint64_t refreshes = 0, misses = 0;
+  while (!done.load()) {
+    const uint64_t before = returned.load(std::memory_order_acquire);
+    ASSERT_OK(follower.Refresh());
+    ++refreshes;
+    if (follower.end() < before) {
+      if (++misses < 5) ADD_FAILURE() << "end " << follower.end() << " below " << before;
+    }
+  }
+  appender.join();
+  EXPECT_EQ(misses, 0u) << "of " << refreshes << " refreshes";
+}
+
+}  // namespace
+}  // namespace recstore
