@@ -64,11 +64,11 @@ mode_t DirMode(uint32_t file_mode) {
   return static_cast<mode_t>(file_mode | ((file_mode & 0444) >> 2));
 }
 
-// Makes `path` if missing; a new directory's entry is flushed in `parent`.
+// Makes `path` if missing and flushes `parent`, also when it existed: a creation that failed
+// after making it may not have flushed its entry.
 absl::Status MakeDir(Env* env, const std::string& path, const std::string& parent, mode_t mode) {
   absl::Status s = env->MakeDir(path, mode);
-  if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
-  RECSTORE_RETURN_IF_ERROR(s);
+  if (!s.ok() && s.code() != absl::StatusCode::kAlreadyExists) return s;
   return os::SyncDir(env, parent);
 }
 

@@ -412,6 +412,7 @@ absl::Status StoreState::Drop(std::string_view name) {
         absl::StrCat("collection '", found->name, "' is open; close every handle first"));
   }
   const std::string dir = CollectionDir(*found);
+  const std::string cursors = CursorDir(found->id, found->name);
   format::Manifest next = manifest_;
   next.generation++;
   std::erase_if(next.collections, [&](const CollectionInfo& c) { return c.name == name; });
@@ -426,7 +427,6 @@ absl::Status StoreState::Drop(std::string_view name) {
   RECSTORE_RETURN_IF_ERROR(s);
   // Its cursors go with it, so that a collection created again under this name (with
   // another id) starts without any. A handle still open elsewhere keeps its unlinked file.
-  const std::string cursors = CursorDir(found->id, found->name);
   RECSTORE_RETURN_IF_ERROR(cursor::RemoveFolder(env_, cursors));
   RECSTORE_RETURN_IF_ERROR(EmptyFolder(dir));
   RECSTORE_RETURN_IF_ERROR(env_->RemoveDir(dir));
