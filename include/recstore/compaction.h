@@ -19,7 +19,7 @@ namespace recstore {
 
 // Per-collection retention, stored in the manifest and applied by the writer: at open, after
 // an append that started a new segment, and on ApplyRetention(). Every limit set is applied;
-// the strictest wins. Records are dropped from the front only.
+// the strictest wins (but see keep_unconsumed). Records are dropped from the front only.
 struct RetentionPolicy {
   uint64_t max_records = 0;  // keep at most the last N records (0: no limit)
   uint64_t max_bytes = 0;    // keep at most the last N payload bytes (0: no limit)
@@ -31,7 +31,24 @@ struct RetentionPolicy {
   // is young enough.
   std::string time_field;
 
-  bool empty() const { return max_records == 0 && max_bytes == 0 && max_age.count() == 0; }
+  // Reader-aware retention (include/recstore/cursor.h). With keep_unconsumed, the limits
+  // above never drop a record that a consumer cursor of this collection has not consumed
+  // (at or above the lowest cursor position), except past the hard caps below, which apply
+  // whether or not keep_unconsumed is set. The first record kept is
+  //   max(H, min(C, lowest cursor position))
+  // where C is the point the limits above give and H the point the hard caps alone give (a
+  // collection without cursors: max(H, C)). keep_unconsumed without a hard cap is allowed:
+  // then nothing a cursor has not consumed is ever dropped by the policy. A cursor whose
+  // position falls below begin() has lost the records [position, begin()).
+  bool keep_unconsumed = false;
+  uint64_t hard_max_bytes = 0;               // keep at most the last N payload bytes (0: no cap)
+  std::chrono::nanoseconds hard_max_age{0};  // drop records older than this (0: no cap)
+
+  // Whether the policy drops nothing (keep_unconsumed alone drops nothing).
+  bool empty() const {
+    return max_records == 0 && max_bytes == 0 && max_age.count() == 0 && hard_max_bytes == 0 &&
+           hard_max_age.count() == 0;
+  }
   friend bool operator==(const RetentionPolicy&, const RetentionPolicy&) = default;
 };
 

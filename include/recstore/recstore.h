@@ -1,12 +1,13 @@
 // recstore: typed, append-only record logs in memory-mapped segment files.
 //
 // Include this one header. See store.h for opening a store, log.h for the handles, schema.h
-// for declaring record types, options.h for options and reports, and checkpoint.h for
-// checkpoints.
+// for declaring record types, options.h for options and reports, checkpoint.h for
+// checkpoints, and cursor.h for durable consumer cursors.
 #ifndef RECSTORE_RECSTORE_H_
 #define RECSTORE_RECSTORE_H_
 
 #include "recstore/checkpoint.h"
+#include "recstore/cursor.h"
 #include "recstore/log.h"
 #include "recstore/options.h"
 #include "recstore/schema.h"

@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "recstore/checkpoint.h"
+#include "recstore/cursor.h"
 #include "recstore/log.h"
 #include "recstore/options.h"
 #include "recstore/schema.h"
@@ -96,11 +97,36 @@ class Store {
   [[nodiscard]] absl::StatusOr<Checkpoints> OpenCheckpoints(std::string_view name,
                                                             const CheckpointOptions& options = {});
 
+  // Opens the consumer cursor `name` of collection `collection` (include/recstore/cursor.h),
+  // creating it when missing if options.create_if_missing, at the collection's begin() as
+  // the manifest has it now. Works from read-only stores, which is where consumers run: it
+  // needs no writer lock (a read-only store reads the manifest again to find the
+  // collection). The Cursor holds the cursor's lock until it is destroyed; it may outlive
+  // the Store. Errors: InvalidArgument (a collection or cursor name ValidateName refuses),
+  // NotFound (no such collection; or no such cursor and no create_if_missing), Unavailable
+  // (another handle, in this or another process, holds or is creating the cursor; names
+  // it), DataLoss (both slots of the cursor file damaged, or a field out of range: names the
+  // file), FailedPrecondition (a cursor file of a newer format), or the I/O error.
+  [[nodiscard]] absl::StatusOr<Cursor> OpenCursor(std::string_view collection,
+                                                  std::string_view name,
+                                                  const CursorOptions& options = {});
+
+  // The cursors of `collection` as committed on disk, sorted by name, read without their
+  // locks (any process, held or not). Errors: InvalidArgument (bad name), NotFound (no such
+  // collection), DataLoss naming a damaged cursor file, or the I/O error.
+  [[nodiscard]] absl::StatusOr<std::vector<CursorInfo>> ListCursors(
+      std::string_view collection) const;
+
+  // Removes the cursor `name` of `collection` (from read-only stores too). Errors:
+  // InvalidArgument (bad name), NotFound (no such collection or cursor), Unavailable (a
+  // handle holds it; close it first), or the I/O error.
+  [[nodiscard]] absl::Status DropCursor(std::string_view collection, std::string_view name);
+
   // The collections in the manifest (as of open, plus those created through this Store).
   [[nodiscard]] std::vector<CollectionInfo> ListCollections() const;
 
-  // Removes a collection and its files. Errors: NotFound; FailedPrecondition if it is open in
-  // this process or the store is read-only.
+  // Removes a collection, its files and its cursors. Errors: NotFound; FailedPrecondition if
+  // it is open in this process or the store is read-only.
   [[nodiscard]] absl::Status DropCollection(std::string_view name);
 
   const std::string& path() const;

@@ -22,11 +22,12 @@ bool ParseDigits20(const char* p, uint64_t* out) {
 
 }  // namespace
 
-absl::Status CheckFormatVersion(uint32_t version, const std::string& path, std::string_view what) {
-  if (version > kFormatVersion) {
+absl::Status CheckFormatVersion(uint32_t version, const std::string& path, std::string_view what,
+                                uint32_t newest) {
+  if (version > newest) {
     return absl::FailedPreconditionError(absl::StrCat(path, ": ", std::string(what),
                                                       " format version ", version,
-                                                      ", this build reads up to ", kFormatVersion));
+                                                      ", this build reads up to ", newest));
   }
   if (version == 0) {
     return absl::DataLossError(

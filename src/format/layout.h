@@ -22,10 +22,16 @@ namespace recstore::format {
 // manifest's compacted_first and each compacted segment's link block) and signed append
 // times. Files of versions 1 and 2 read as before.
 inline constexpr uint32_t kFormatVersion = 3;
+// The manifest's own version, which has moved on from the segment files': version 4 added
+// reader-aware retention (each collection's retention flags, hard_max_bytes and
+// hard_max_age_ns). Manifests of versions 1 to 3 read as before, with those fields unset.
+inline constexpr uint32_t kManifestFormatVersion = 4;
 
-// OK for a version this build reads; FailedPrecondition for a newer one and DataLoss for 0,
-// each naming `path` and what the version belongs to (`what`: "manifest", "segment").
-absl::Status CheckFormatVersion(uint32_t version, const std::string& path, std::string_view what);
+// OK for a version this build reads (1 to `newest`); FailedPrecondition for a newer one and
+// DataLoss for 0, each naming `path` and what the version belongs to (`what`: "manifest",
+// "segment").
+absl::Status CheckFormatVersion(uint32_t version, const std::string& path, std::string_view what,
+                                uint32_t newest = kFormatVersion);
 
 inline constexpr uint64_t kPageSize = 4096;
 // Segment files: header page, then records from kDataStart.

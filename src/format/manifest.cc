@@ -98,6 +98,9 @@ constexpr size_t kMinFieldBytes = 2 + 1 + 3 + 12;
 constexpr size_t kMinCollectionBytesV1 = 4 + 1 + 3 + 8 + 8 + 2 + 2 + 12;
 constexpr size_t kMinCollectionBytesV2 = kMinCollectionBytesV1 + 6 * 8 + 2;
 constexpr size_t kMinCollectionBytesV3 = kMinCollectionBytesV2 + 8;
+constexpr size_t kMinCollectionBytesV4 = kMinCollectionBytesV3 + 3 * 8;
+// Bits of a version-4 entry's retention_flags; any other bit set is refused.
+constexpr uint64_t kKeepUnconsumedFlag = 1;
 
 // Reads a schema and checks each field on its own (the record size and alignment are checked
 // by the caller, which knows the collection's kind and segment size).
@@ -154,7 +157,7 @@ namespace collection_checks {
 struct Offsets {
   size_t id = 0, kind = 0, segment_size = 0, first_seq = 0, type_name = 0, schema = 0;
   size_t generation = 0, compacted_end = 0, time_base = 0, max_age = 0, time_field = 0;
-  size_t compacted_first = 0;
+  size_t compacted_first = 0, retention_flags = 0, hard_max_age = 0;
 };
 
 // The checks on one decoded collection entry (docs/format.md 2.2, "checks on read"), in
@@ -217,10 +220,13 @@ void Check(Reader& r, const Manifest& m, const CollectionInfo& c, uint8_t kind, 
   if (c.retention.max_age.count() < 0) {
     return fail(at.max_age, "has a negative retention age");
   }
+  if (c.retention.hard_max_age.count() < 0) {
+    return fail(at.hard_max_age, "has a negative retention hard age cap");
+  }
   if (!fixed && !c.retention.time_field.empty()) {
     return fail(at.time_field, "holds byte records but has a retention time field");
   }
-  if (fixed && c.retention.max_age.count() > 0) {
+  if (fixed && (c.retention.max_age.count() > 0 || c.retention.hard_max_age.count() > 0)) {
     const FieldInfo* time = nullptr;
     for (const FieldInfo& f : c.schema.fields) {
       if (f.name == c.retention.time_field) time = &f;
@@ -276,11 +282,15 @@ std::string EncodeManifest(const Manifest& m) {
     PutString(&body, c.retention.time_field);
     // Format version 3.
     PutFixed<uint64_t>(&body, c.compacted_first);
+    // Manifest format version 4.
+    PutFixed<uint64_t>(&body, c.retention.keep_unconsumed ? kKeepUnconsumedFlag : 0);
+    PutFixed<uint64_t>(&body, c.retention.hard_max_bytes);
+    PutFixed<uint64_t>(&body, static_cast<uint64_t>(c.retention.hard_max_age.count()));
   }
   std::string out(kManifestHeaderSize, '\0');
   char* h = out.data();
   std::memcpy(h, kManifestMagic, 8);
-  base::EncodeFixed32(h + 8, kFormatVersion);
+  base::EncodeFixed32(h + 8, kManifestFormatVersion);
   std::memcpy(h + 12, &kEndianMarker, 4);
   base::EncodeFixed64(h + 16, body.size());
   base::EncodeFixed64(h + 24, base::StringChecksum64(body));
@@ -299,7 +309,9 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
         absl::StrCat(path, ": offset 32: manifest header checksum mismatch"));
   }
   const uint32_t version = base::DecodeFixed32(h + 8);
-  if (absl::Status s = CheckFormatVersion(version, path, "manifest"); !s.ok()) return s;
+  if (absl::Status s = CheckFormatVersion(version, path, "manifest", kManifestFormatVersion);
+      !s.ok())
+    return s;
   uint32_t marker;
   std::memcpy(&marker, h + 12, 4);
   if (marker != kEndianMarker) {
@@ -330,7 +342,8 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
                                                " is larger than any store reaches"));
   }
   if (r.ok() && m.next_collection_id == 0) r.FailAt(next_id_at, "next collection id is 0");
-  const size_t min_entry = version >= 3   ? kMinCollectionBytesV3
+  const size_t min_entry = version >= 4   ? kMinCollectionBytesV4
+                           : version == 3 ? kMinCollectionBytesV3
                            : version == 2 ? kMinCollectionBytesV2
                                           : kMinCollectionBytesV1;
   if (r.ok() && n > r.remaining() / min_entry) {
@@ -375,6 +388,20 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
     if (version >= 3) {
       at.compacted_first = r.offset();
       c.compacted_first = r.Fixed<uint64_t>();
+    }
+    if (version >= 4) {
+      at.retention_flags = r.offset();
+      const uint64_t flags = r.Fixed<uint64_t>();
+      c.retention.hard_max_bytes = r.Fixed<uint64_t>();
+      at.hard_max_age = r.offset();
+      c.retention.hard_max_age =
+          std::chrono::nanoseconds(static_cast<int64_t>(r.Fixed<uint64_t>()));
+      if (r.ok() && (flags & ~kKeepUnconsumedFlag) != 0) {
+        r.FailAt(at.retention_flags, absl::StrCat("collection '", absl::CEscape(c.name),
+                                                  "' has unknown retention flags 0x",
+                                                  absl::Hex(flags & ~kKeepUnconsumedFlag)));
+      }
+      c.retention.keep_unconsumed = (flags & kKeepUnconsumedFlag) != 0;
     }
     if (!r.ok()) break;
     c.kind = static_cast<CollectionKind>(kind);

@@ -123,9 +123,18 @@ absl::StatusOr<CompactionStats> Maintenance::ApplyRetentionLocked() {
   stats.first_seq = snap.set->state.first_seq;
   stats.generation = snap.set->state.generation;
   if (policy.empty()) return stats;
-  RECSTORE_ASSIGN_OR_RETURN(uint64_t point,
-                            RetentionPoint(shape_, snap, policy, shape_.env()->NowUnixNanos()));
+  RECSTORE_ASSIGN_OR_RETURN(uint64_t point, PointOf(snap, policy));
   return TruncateLocked(point, nullptr);
+}
+
+absl::StatusOr<uint64_t> Maintenance::PointOf(const Snapshot& snap, const RetentionPolicy& policy) {
+  // Cursor positions only move up, so a position read now is at most what the cursor holds
+  // when the cut is made: the cut never passes a record a cursor has not consumed.
+  std::optional<uint64_t> lowest;
+  if (policy.keep_unconsumed) {
+    RECSTORE_ASSIGN_OR_RETURN(lowest, manifest_->LowestCursorPosition(shape_.id(), shape_.name()));
+  }
+  return RetentionPoint(shape_, snap, policy, shape_.env()->NowUnixNanos(), lowest);
 }
 
 void Maintenance::AfterRotation() {
@@ -142,8 +151,7 @@ absl::Status Maintenance::SetRetention(const RetentionPolicy& policy) {
   RECSTORE_RETURN_IF_ERROR(fail_->status());
   RECSTORE_RETURN_IF_ERROR(CheckRetentionPolicy(shape_, policy));
   // One manifest rewrite stores the policy and drops what it drops.
-  RECSTORE_ASSIGN_OR_RETURN(uint64_t point, RetentionPoint(shape_, published_->Pin(), policy,
-                                                           shape_.env()->NowUnixNanos()));
+  RECSTORE_ASSIGN_OR_RETURN(uint64_t point, PointOf(published_->Pin(), policy));
   return TruncateLocked(point, &policy).status();
 }
 

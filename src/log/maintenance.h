@@ -41,6 +41,10 @@ class Maintenance {
   absl::StatusOr<CompactionStats> TruncateLocked(uint64_t seq, const RetentionPolicy* policy)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<CompactionStats> ApplyRetentionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The first record `policy` keeps in `snap`, asking the store for the collection's lowest
+  // cursor position when the policy keeps what cursors have not consumed.
+  absl::StatusOr<uint64_t> PointOf(const Snapshot& snap, const RetentionPolicy& policy)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The switch to `next` with `parts` as its compacted segments. Sets *installed once the
   // manifest names `next` (even if the folder sync then failed).
   absl::Status Install(const CollectionState& next,

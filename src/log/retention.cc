@@ -96,7 +96,10 @@ absl::Status CheckRetentionPolicy(const Shape& shape, const RetentionPolicy& pol
   if (policy.max_age.count() < 0) {
     return absl::InvalidArgumentError("retention max_age must not be negative");
   }
-  if (shape.fixed() && policy.max_age.count() > 0) {
+  if (policy.hard_max_age.count() < 0) {
+    return absl::InvalidArgumentError("retention hard_max_age must not be negative");
+  }
+  if (shape.fixed() && (policy.max_age.count() > 0 || policy.hard_max_age.count() > 0)) {
     return shape.FindField(policy.time_field, "time field", true).status();
   }
   if (!shape.fixed() && !policy.time_field.empty()) {
@@ -107,23 +110,52 @@ absl::Status CheckRetentionPolicy(const Shape& shape, const RetentionPolicy& pol
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> RetentionPoint(const Shape& shape, const Snapshot& snap,
-                                        const RetentionPolicy& policy, int64_t now_ns) {
+namespace {
+
+// The first record that limits `max_bytes` and `max_age` keep in `snap` (each 0: no limit);
+// the snapshot's first when neither drops anything.
+absl::StatusOr<uint64_t> BytesAndAgePoint(const Shape& shape, const Snapshot& snap,
+                                          uint64_t max_bytes, std::chrono::nanoseconds max_age,
+                                          const std::string& time_field, int64_t now_ns) {
   uint64_t point = snap.set->state.first_seq;
-  if (policy.max_records > 0 && snap.end > point && snap.end - point > policy.max_records) {
-    point = snap.end - policy.max_records;
-  }
-  if (policy.max_bytes > 0) {
-    RECSTORE_ASSIGN_OR_RETURN(uint64_t p, KeepLastBytes(shape, snap, policy.max_bytes));
+  if (max_bytes > 0) {
+    RECSTORE_ASSIGN_OR_RETURN(uint64_t p, KeepLastBytes(shape, snap, max_bytes));
     point = std::max(point, p);
   }
-  if (policy.max_age.count() > 0) {
+  if (max_age.count() > 0) {
     int64_t cutoff;
-    if (__builtin_sub_overflow(now_ns, static_cast<int64_t>(policy.max_age.count()), &cutoff)) {
+    if (__builtin_sub_overflow(now_ns, static_cast<int64_t>(max_age.count()), &cutoff)) {
       cutoff = INT64_MIN;
     }
-    RECSTORE_ASSIGN_OR_RETURN(uint64_t p, FirstYoungRecord(shape, snap, cutoff, policy.time_field));
+    RECSTORE_ASSIGN_OR_RETURN(uint64_t p, FirstYoungRecord(shape, snap, cutoff, time_field));
     point = std::max(point, p);
+  }
+  return point;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> RetentionPoint(const Shape& shape, const Snapshot& snap,
+                                        const RetentionPolicy& policy, int64_t now_ns,
+                                        std::optional<uint64_t> lowest_cursor) {
+  const uint64_t first = snap.set->state.first_seq;
+  // C: the ordinary limits.
+  RECSTORE_ASSIGN_OR_RETURN(
+      uint64_t point,
+      BytesAndAgePoint(shape, snap, policy.max_bytes, policy.max_age, policy.time_field, now_ns));
+  if (policy.max_records > 0 && snap.end > first && snap.end - first > policy.max_records) {
+    point = std::max(point, snap.end - policy.max_records);
+  }
+  // min(C, lowest cursor): a cursor holds back what it has not consumed.
+  if (policy.keep_unconsumed && lowest_cursor.has_value()) {
+    point = std::min(point, std::max(first, *lowest_cursor));
+  }
+  // H: the hard caps, which no cursor holds back.
+  if (policy.hard_max_bytes > 0 || policy.hard_max_age.count() > 0) {
+    RECSTORE_ASSIGN_OR_RETURN(
+        uint64_t hard, BytesAndAgePoint(shape, snap, policy.hard_max_bytes, policy.hard_max_age,
+                                        policy.time_field, now_ns));
+    point = std::max(point, hard);
   }
   return std::min(point, snap.end);
 }

@@ -40,6 +40,8 @@ class LockFile {
   bool valid() const { return file_.valid(); }
   int fd() const { return file_.fd(); }
   const std::string& path() const { return file_.path(); }
+  // After the file was renamed: the path used in later error messages.
+  void set_path(std::string path) { file_.set_path(std::move(path)); }
 
  private:
   explicit LockFile(File file) : file_(std::move(file)) {}

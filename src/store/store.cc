@@ -3,6 +3,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "recstore/status_macros.h"
+#include "src/cursor/cursor_dir.h"
+#include "src/cursor/cursor_file.h"
 #include "src/log/collection.h"
 #include "src/store/store_state.h"
 
@@ -43,6 +45,27 @@ absl::StatusOr<UntypedLog> Store::OpenUntyped(std::string_view name) {
   RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::Collection> c,
                             OpenCollection(name, CollectionKind::kFixed, nullptr, options));
   return UntypedLog(std::move(c));
+}
+
+absl::StatusOr<Cursor> Store::OpenCursor(std::string_view collection, std::string_view name,
+                                         const CursorOptions& options) {
+  RECSTORE_RETURN_IF_ERROR(ValidateName(name));
+  RECSTORE_ASSIGN_OR_RETURN(cursor::Place place, state_->CursorPlace(collection));
+  RECSTORE_ASSIGN_OR_RETURN(
+      std::unique_ptr<internal::CursorFile> file,
+      internal::CursorFile::Open(place, std::string(name), options.create_if_missing));
+  return Cursor(std::move(file));
+}
+
+absl::StatusOr<std::vector<CursorInfo>> Store::ListCursors(std::string_view collection) const {
+  RECSTORE_ASSIGN_OR_RETURN(cursor::Place place, state_->CursorPlace(collection));
+  return cursor::List(place);
+}
+
+absl::Status Store::DropCursor(std::string_view collection, std::string_view name) {
+  RECSTORE_RETURN_IF_ERROR(ValidateName(name));
+  RECSTORE_ASSIGN_OR_RETURN(cursor::Place place, state_->CursorPlace(collection));
+  return cursor::Drop(place, std::string(name));
 }
 
 std::vector<CollectionInfo> Store::ListCollections() const { return state_->ListCollections(); }

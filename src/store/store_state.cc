@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "recstore/status_macros.h"
+#include "src/cursor/cursor_dir.h"
 #include "src/format/layout.h"
 #include "src/store/manifest_file.h"
 
@@ -187,7 +188,34 @@ absl::Status StoreState::RemoveOrphansLocked() {
     RECSTORE_RETURN_IF_ERROR(env_->RemoveDir(dir));
     removed = true;
   }
-  return removed ? os::SyncDir(env_, path_) : absl::OkStatus();
+  if (removed) RECSTORE_RETURN_IF_ERROR(os::SyncDir(env_, path_));
+  return RemoveOrphanCursorsLocked();
+}
+
+absl::Status StoreState::RemoveOrphanCursorsLocked() {
+  // A crash in DropCollection after the manifest forgot the collection, or a consumer that
+  // created a cursor while the collection was dropped, leaves a cursor folder no collection
+  // owns.
+  const std::string root = path_ + "/" + cursor::kCursorsDirName;
+  absl::StatusOr<std::vector<std::string>> names = env_->ListDir(root);
+  if (!names.ok()) {
+    return names.status().code() == absl::StatusCode::kNotFound ? absl::OkStatus() : names.status();
+  }
+  bool removed = false;
+  for (const std::string& name : *names) {
+    uint32_t id = 0;
+    if (name.size() < 8 || name[6] != '-' || !absl::SimpleAtoi(name.substr(0, 6), &id) ||
+        !Store::ValidateName(name.substr(7)).ok() || id >= manifest_.next_collection_id) {
+      continue;
+    }
+    bool owned = false;
+    for (const CollectionInfo& c : manifest_.collections)
+      owned |= CursorDir(c.id, c.name) == root + "/" + name;
+    if (owned) continue;
+    RECSTORE_RETURN_IF_ERROR(cursor::RemoveFolder(env_, root + "/" + name));
+    removed = true;
+  }
+  return removed ? os::SyncDir(env_, root) : absl::OkStatus();
 }
 
 absl::Status StoreState::EmptyFolder(const std::string& dir) {
@@ -198,6 +226,37 @@ absl::Status StoreState::EmptyFolder(const std::string& dir) {
 
 std::string StoreState::CollectionDir(const CollectionInfo& info) const {
   return absl::StrFormat("%s/%06u-%s", path_, info.id, info.name);
+}
+
+std::string StoreState::CursorDir(uint32_t id, std::string_view name) const {
+  return absl::StrFormat("%s/%s/%06u-%s", path_, cursor::kCursorsDirName, id, name);
+}
+
+absl::StatusOr<cursor::Place> StoreState::CursorPlace(std::string_view name) {
+  RECSTORE_RETURN_IF_ERROR(Store::ValidateName(name));
+  base::MutexLock lock(&mu_);
+  if (options_.read_only) {
+    // The writer may have created or dropped it since this store was opened.
+    RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
+  }
+  const CollectionInfo* found = manifest_.Find(name);
+  if (found == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("collection '", std::string(name), "' does not exist in store ", path_));
+  }
+  return cursor::Place{.env = env_,
+                       .store = path_,
+                       .root = absl::StrCat(path_, "/", cursor::kCursorsDirName),
+                       .dir = CursorDir(found->id, found->name),
+                       .collection = found->name,
+                       .collection_id = found->id,
+                       .first_seq = found->first_seq,
+                       .file_mode = options_.file_mode};
+}
+
+absl::StatusOr<std::optional<uint64_t>> StoreState::LowestCursorPosition(uint32_t id,
+                                                                         const std::string& name) {
+  return cursor::LowestPosition(env_, CursorDir(id, name), id);
 }
 
 absl::StatusOr<CollectionInfo> StoreState::CreateLocked(std::string_view name, CollectionKind kind,
@@ -353,6 +412,7 @@ absl::Status StoreState::Drop(std::string_view name) {
         absl::StrCat("collection '", found->name, "' is open; close every handle first"));
   }
   const std::string dir = CollectionDir(*found);
+  const std::string cursors = CursorDir(found->id, found->name);
   format::Manifest next = manifest_;
   next.generation++;
   std::erase_if(next.collections, [&](const CollectionInfo& c) { return c.name == name; });
@@ -365,8 +425,14 @@ absl::Status StoreState::Drop(std::string_view name) {
     open_.erase(std::string(name));
   }
   RECSTORE_RETURN_IF_ERROR(s);
+  // Its cursors go with it, so that a collection created again under this name (with
+  // another id) starts without any. A handle still open elsewhere keeps its unlinked file.
+  RECSTORE_RETURN_IF_ERROR(cursor::RemoveFolder(env_, cursors));
   RECSTORE_RETURN_IF_ERROR(EmptyFolder(dir));
   RECSTORE_RETURN_IF_ERROR(env_->RemoveDir(dir));
+  if (absl::Status e = env_->Exists(path_ + "/" + cursor::kCursorsDirName); e.ok()) {
+    RECSTORE_RETURN_IF_ERROR(os::SyncDir(env_, path_ + "/" + cursor::kCursorsDirName));
+  }
   return os::SyncDir(env_, path_);
 }
 

@@ -14,6 +14,7 @@
 #include "recstore/options.h"
 #include "recstore/store.h"
 #include "src/base/mutex.h"
+#include "src/cursor/cursor_file.h"
 #include "src/format/manifest.h"
 #include "src/log/collection.h"
 #include "src/log/manifest_hook.h"
@@ -39,10 +40,16 @@ class StoreState : public log::ManifestHook {
       const CollectionOptions& options, std::shared_ptr<StoreState> self) ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<CollectionInfo> ListCollections() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Drop(std::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
+  // Where the cursors of collection `name` live (a read-only store reads the manifest again
+  // first). Errors: InvalidArgument (bad name), NotFound (no such collection), or the error of
+  // reading the manifest.
+  absl::StatusOr<cursor::Place> CursorPlace(std::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
 
   // ManifestHook: what collections ask of the manifest.
   absl::Status Commit(const CollectionInfo& info, bool* replaced) override ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<CollectionInfo> Reload(const std::string& name) override;
+  absl::StatusOr<std::optional<uint64_t>> LowestCursorPosition(uint32_t id,
+                                                               const std::string& name) override;
 
  private:
   StoreState(Env* env, std::string path, StoreOptions options)
@@ -59,7 +66,11 @@ class StoreState : public log::ManifestHook {
   // has it) and writes this process's pid.
   absl::Status LockWriter();
   absl::Status RemoveOrphansLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes the cursor folders of collections the manifest no longer names.
+  absl::Status RemoveOrphanCursorsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string CollectionDir(const CollectionInfo& info) const;
+  // <store>/cursors/<id>-<name>: the collection's cursor folder.
+  std::string CursorDir(uint32_t id, std::string_view name) const;
   // Removes every file in a collection folder (folders hold files only).
   absl::Status EmptyFolder(const std::string& dir);
   absl::StatusOr<CollectionInfo> CreateLocked(std::string_view name, CollectionKind kind,

@@ -12,6 +12,7 @@
 #include "src/format/layout.h"
 #include "src/format/manifest.h"
 #include "tests/testing/checksum_fixup.h"
+#include "tests/testing/old_manifest.h"
 #include "tests/testing/status_matchers.h"
 
 namespace recstore::format {
@@ -262,6 +263,71 @@ TEST(ManifestDecodeTest, CompactionAndRetentionFields) {
        },
        ""},
   });
+}
+
+TEST(ManifestDecodeTest, ReaderAwareRetentionFields) {
+  RunCases({
+      {"keep unconsumed", [](Manifest& m) { Bytes(m).retention.keep_unconsumed = true; }, ""},
+      {"hard max bytes max", [](Manifest& m) { Bytes(m).retention.hard_max_bytes = UINT64_MAX; },
+       ""},
+      {"hard max age max",
+       [](Manifest& m) { Bytes(m).retention.hard_max_age = std::chrono::nanoseconds(INT64_MAX); },
+       ""},
+      {"hard max age negative",
+       [](Manifest& m) { Bytes(m).retention.hard_max_age = std::chrono::nanoseconds(-1); },
+       "negative retention hard age cap"},
+      {"hard max age 2^63 as u64",
+       [](Manifest& m) { Bytes(m).retention.hard_max_age = std::chrono::nanoseconds(INT64_MIN); },
+       "negative retention hard age cap"},
+      {"hard age on an int64 field",
+       [](Manifest& m) {
+         Fixed(m).retention.hard_max_age = std::chrono::seconds(5);
+         Fixed(m).retention.time_field = "ts";
+       },
+       ""},
+      {"hard age without a field",
+       [](Manifest& m) { Fixed(m).retention.hard_max_age = std::chrono::seconds(5); },
+       "not an int64 or uint64 field"},
+  });
+}
+
+TEST(ManifestDecodeTest, UnknownRetentionFlagsAreRefused) {
+  // The byte collection's entry is the last: retention_flags is its third-last u64.
+  Manifest m = Sample();
+  Bytes(m).retention.keep_unconsumed = true;
+  for (uint64_t flags : {uint64_t{2}, uint64_t{3}, uint64_t{1} << 63, UINT64_MAX}) {
+    SCOPED_TRACE(flags);
+    std::string bytes = EncodeManifest(m);
+    const size_t at = bytes.size() - 24;
+    ASSERT_EQ(base::DecodeFixed64(bytes.data() + at), 1u);
+    base::EncodeFixed64(bytes.data() + at, flags);
+    testing::FixManifestChecksums(&bytes);
+    EXPECT_THAT(DecodeManifest(bytes, kPath),
+                Refused(absl::StrCat("offset ", at,
+                                     ": collection 'events' has unknown retention "
+                                     "flags")));
+  }
+}
+
+TEST(ManifestDecodeTest, Version3ManifestsReadWithTheNewFieldsUnset) {
+  Manifest m = Sample();
+  Fixed(m).retention.max_records = 9;
+  Bytes(m).retention.max_age = std::chrono::seconds(3);
+  const std::string v3 = testing::EncodeManifestV3(m);
+  ASSERT_EQ(base::DecodeFixed32(v3.data() + 8), 3u);
+  ASSERT_EQ(v3.size() + 2 * 24, EncodeManifest(m).size());
+  absl::StatusOr<Manifest> got = DecodeManifest(v3, kPath);
+  ASSERT_THAT(got, IsOk());
+  // Re-encoded as version 4, it is what this build would have written.
+  EXPECT_EQ(EncodeManifest(*got), EncodeManifest(m));
+  EXPECT_FALSE(got->collections[0].retention.keep_unconsumed);
+  EXPECT_EQ(got->collections[1].retention.hard_max_bytes, 0u);
+  // A version-4 reader refuses a version-3 body that carries extra bytes.
+  std::string v3_with_v4_body = EncodeManifest(m);
+  base::EncodeFixed32(v3_with_v4_body.data() + 8, 3);
+  testing::FixManifestChecksums(&v3_with_v4_body);
+  EXPECT_THAT(DecodeManifest(v3_with_v4_body, kPath), Refused(""));
+  EXPECT_EQ(base::DecodeFixed32(EncodeManifest(m).data() + 8), kManifestFormatVersion);
 }
 
 // Offsets of the encoded Sample(): the body starts at 40.

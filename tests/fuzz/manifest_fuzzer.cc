@@ -40,7 +40,7 @@ void CheckSame(const format::Manifest& a, const format::Manifest& b) {
     FUZZ_CHECK(x.name == y.name && x.id == y.id && x.kind == y.kind &&
                x.segment_size == y.segment_size && x.first_seq == y.first_seq &&
                x.record_size == y.record_size && x.record_align == y.record_align &&
-               x.schema == y.schema)
+               x.schema == y.schema && x.retention == y.retention)
         << "round trip changed collection " << i;
   }
 }
@@ -54,7 +54,7 @@ void CheckRanges(const format::Manifest& m) {
                c.compacted_end <= format::kMaxSequence)
         << "a sequence number past the bound in '" << c.name << "'";
     FUZZ_CHECK(c.time_base >= -format::kMaxTimeBase && c.time_base <= format::kMaxTimeBase);
-    FUZZ_CHECK(c.retention.max_age.count() >= 0);
+    FUZZ_CHECK(c.retention.max_age.count() >= 0 && c.retention.hard_max_age.count() >= 0);
     if (c.kind == CollectionKind::kFixed) {
       FUZZ_CHECK(format::FixedLayoutValid(c.record_size, c.record_align, c.segment_size))
           << "record size " << c.record_size << ", align " << c.record_align;

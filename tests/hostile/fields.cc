@@ -44,7 +44,8 @@ class ManifestWalker {
     const Written* ticks = t_.Find(kTicks);
     Add("generation", 8, {}, {format::kMaxSequence, format::kMaxSequence + 1});
     Add("next_collection_id", 4, {}, {2, 3});
-    const uint64_t count = Add("collection_count", 4, {}, {3, 5, kTwo32 / 40, kTwo32 / 90 + 1});
+    const uint64_t count =
+        Add("collection_count", 4, {}, {3, 5, kTwo32 / 40, kTwo32 / 90 + 1, kTwo32 / 122 + 1});
     for (uint64_t i = 0; i < count; ++i) {
       const std::string name = PeekString(24);
       const Written* w = t_.Find(name);
@@ -93,6 +94,10 @@ class ManifestWalker {
       String("time_field", own);
       Add("compacted_first", 8, own,
           {0, end, end + 1, CollectionInfo::kUnrecorded, CollectionInfo::kUnrecorded - 1});
+      Add("retention_flags", 8, own, {1, 2, UINT64_MAX});
+      Add("hard_max_bytes", 8, own, {1, 7, UINT64_MAX});
+      Add("hard_max_age_ns", 8, own,
+          {static_cast<uint64_t>(INT64_MAX), static_cast<uint64_t>(INT64_MIN), 1'000'000'000});
       prefix_.clear();
     }
   }

@@ -26,6 +26,11 @@ inline void FixManifestChecksums(std::string* m) {
   base::EncodeFixed64(h + 32, base::Checksum64(h, 32));
 }
 
+// Sets the checksum of a cursor slot (56 bytes: XXH3 of bytes 0..47, stored at 48).
+inline void FixCursorSlotChecksum(char* slot) {
+  base::EncodeFixed64(slot + 48, base::Checksum64(slot, 48));
+}
+
 // Sets the header_checksum of a 72-byte segment header.
 inline void FixSegmentHeaderChecksum(std::byte* header) {
   base::EncodeFixed64(header + 64, base::Checksum64(header, 64));
