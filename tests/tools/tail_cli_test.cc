@@ -1,7 +1,9 @@
 // `recstore tail` without --follow: what it prints of typed and byte collections (the last
 // ten records, --from, --limit, json and csv, --durable, the byte cap also in dump), the
 // notice for records retention dropped, and its errors. argv[1]: the tool.
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,13 +24,13 @@ const char* g_cli = nullptr;
 
 constexpr std::chrono::milliseconds kTimeout{60'000};
 
-struct Run {
+struct ToolRun {
   int code = -1;
   std::string out;
   std::string err;
 };
 
-Run RunTool(const std::vector<std::string>& args) {
+ToolRun RunTool(const std::vector<std::string>& args) {
   ToolProcess tool(g_cli, args);
   EXPECT_TRUE(tool.started());
   const std::optional<int> code = tool.Finish(kTimeout);
@@ -57,7 +59,9 @@ class TailCliTest : public ::testing::Test {
     for (uint64_t s = log_.end(); s < end; ++s) {
       ASSERT_OK(log_.Append(absl::StrCat("record ", s)).status());
     }
-    if (sync) ASSERT_OK(log_.Sync().status());
+    if (sync) {
+      ASSERT_OK(log_.Sync().status());
+    }
   }
 
   std::string dir_;
@@ -67,7 +71,7 @@ class TailCliTest : public ::testing::Test {
 
 TEST_F(TailCliTest, PrintsTheLastTenRecords) {
   AppendUpTo(25);
-  const Run r = RunTool({"tail", dir_, "log"});
+  const ToolRun r = RunTool({"tail", dir_, "log"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, JsonLines(15, 25));
   EXPECT_EQ(r.err, "");
@@ -75,14 +79,14 @@ TEST_F(TailCliTest, PrintsTheLastTenRecords) {
 
 TEST_F(TailCliTest, PrintsEverythingWhenFewerThanTen) {
   AppendUpTo(4);
-  const Run r = RunTool({"tail", dir_, "log"});
+  const ToolRun r = RunTool({"tail", dir_, "log"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, JsonLines(0, 4));
 }
 
 TEST_F(TailCliTest, FromAndLimit) {
   AppendUpTo(25);
-  Run r = RunTool({"tail", dir_, "log", "--from", "3", "--limit", "2"});
+  ToolRun r = RunTool({"tail", dir_, "log", "--from", "3", "--limit", "2"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, JsonLines(3, 5));
   r = RunTool({"tail", dir_, "log", "--from=20"});
@@ -96,7 +100,7 @@ TEST_F(TailCliTest, FromAndLimit) {
 
 TEST_F(TailCliTest, FromBeyondTheEndPrintsNothing) {
   AppendUpTo(5);
-  const Run r = RunTool({"tail", dir_, "log", "--from", "100"});
+  const ToolRun r = RunTool({"tail", dir_, "log", "--from", "100"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "");
 }
@@ -105,7 +109,7 @@ TEST_F(TailCliTest, ByteRecordsAsCsv) {
   ASSERT_OK(log_.Append("plain").status());
   ASSERT_OK(log_.Append("say \"hi\", twice").status());
   ASSERT_OK(log_.Sync().status());
-  const Run r = RunTool({"tail", dir_, "log", "--format", "csv"});
+  const ToolRun r = RunTool({"tail", dir_, "log", "--format", "csv"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "seq,bytes\n0,\"plain\"\n1,\"say \"\"hi\"\", twice\"\n");
 }
@@ -122,7 +126,7 @@ TEST_F(TailCliTest, TypedRecordsAsJsonAndCsv) {
                   .status());
   }
   ASSERT_OK(trades.Sync().status());
-  Run r = RunTool({"tail", dir_, "trades", "--limit", "2"});
+  ToolRun r = RunTool({"tail", dir_, "trades", "--limit", "2"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "{\"seq\":2,\"ts_ns\":1002,\"symbol_id\":2,\"flags\":3,\"price\":12.5,\"qty\":-2}\n"
@@ -138,7 +142,7 @@ TEST_F(TailCliTest, TypedRecordsAsJsonAndCsv) {
 TEST_F(TailCliTest, DurableStopsAtTheDurableEnd) {
   AppendUpTo(3);
   AppendUpTo(5, /*sync=*/false);
-  Run r = RunTool({"tail", dir_, "log", "--durable"});
+  ToolRun r = RunTool({"tail", dir_, "log", "--durable"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, JsonLines(0, 3));
   r = RunTool({"tail", dir_, "log"});
@@ -153,7 +157,7 @@ TEST_F(TailCliTest, LongByteRecordsAreCutInTailAndDump) {
   const std::string cut = std::string(4096, 'x');
   for (const char* command : {"tail", "dump"}) {
     SCOPED_TRACE(command);
-    Run r = RunTool({command, dir_, "log"});
+    ToolRun r = RunTool({command, dir_, "log"});
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, absl::StrCat("{\"seq\":0,\"bytes\":\"", cut,
                                   "\\u2026(+904 bytes)\"}\n{\"seq\":1,\"bytes\":\"short\"}\n"));
@@ -167,20 +171,20 @@ TEST_F(TailCliTest, LongByteRecordsAreCutInTailAndDump) {
 TEST_F(TailCliTest, ReportsRecordsDroppedByRetention) {
   AppendUpTo(20);
   ASSERT_OK(log_.TruncateBefore(15).status());
-  const Run r = RunTool({"tail", dir_, "log", "--from", "5"});
+  const ToolRun r = RunTool({"tail", dir_, "log", "--from", "5"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, JsonLines(15, 20));
   EXPECT_EQ(r.err,
             "recstore: records [5, 15) were dropped by retention before they could be read\n");
   // The default start is never below begin().
-  const Run last = RunTool({"tail", dir_, "log"});
+  const ToolRun last = RunTool({"tail", dir_, "log"});
   EXPECT_EQ(last.out, JsonLines(15, 20));
   EXPECT_EQ(last.err, "");
 }
 
 TEST_F(TailCliTest, Errors) {
   AppendUpTo(2);
-  Run r = RunTool({"tail", dir_, "missing"});
+  ToolRun r = RunTool({"tail", dir_, "missing"});
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_TRUE(r.err.starts_with("recstore: tail: ")) << r.err;

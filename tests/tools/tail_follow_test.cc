@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,7 +49,9 @@ class TailFollowTest : public ::testing::Test {
   // Appends records Payload(seq) up to `end` (exclusive), then syncs if `sync`.
   void AppendUpTo(uint64_t end, bool sync = true) {
     for (uint64_t s = log_.end(); s < end; ++s) ASSERT_OK(log_.Append(Payload(s)).status());
-    if (sync) ASSERT_OK(log_.Sync().status());
+    if (sync) {
+      ASSERT_OK(log_.Sync().status());
+    }
   }
 
   // Reads the lines of records [from, to) from `tool`.
