@@ -94,6 +94,7 @@ int DemoCommand(int argc, char** argv);
 int InfoCommand(int argc, char** argv);
 int VerifyCommand(int argc, char** argv);
 int DumpCommand(int argc, char** argv);
+int TailCommand(int argc, char** argv);
 int AppendCommand(int argc, char** argv);
 int CompactCommand(int argc, char** argv);
 int CheckpointCommand(int argc, char** argv);

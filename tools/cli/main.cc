@@ -1,6 +1,6 @@
 // recstore: the command-line tool for recstore stores. main() picks the command; each
-// command lives in its own file (demo.cc, inspect.cc, dump.cc, append.cc, compact.cc,
-// checkpoint.cc).
+// command lives in its own file (demo.cc, inspect.cc, dump.cc, tail.cc, append.cc,
+// compact.cc, checkpoint.cc).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -27,11 +27,23 @@ commands:
   verify DIR [COLLECTION]
       Check every segment header and record checksum of every (or one) collection; print a
       line per collection, with file, offset, seq and reason for a bad record.
-  dump DIR COLLECTION [--from SEQ] [--limit N] [--format json|csv]
+  dump DIR COLLECTION [--from SEQ] [--limit N] [--format json|csv] [--max-bytes N]
       Print records using the schema in the manifest: JSON (default), one object per line
       with "seq", or CSV with a header line. Byte records print as {"seq":N,"bytes":"..."}.
       char arrays are strings cut at the first NUL; other arrays are [a,b] in JSON and
-      [a;b] in CSV; bytes outside printable ASCII are \u00XX in JSON strings.
+      [a;b] in CSV; bytes outside printable ASCII are \u00XX in JSON strings. A byte
+      record longer than N bytes (default 4096; 0: no cap) prints its first N bytes, then
+      the mark \u2026(+M bytes) in JSON, or the character itself in CSV, inside the string,
+      for the M bytes left out.
+  tail DIR COLLECTION [--from SEQ] [--limit N] [--follow] [--durable] [--format json|csv]
+       [--max-bytes N]
+      Print the last 10 records (or those from SEQ on; at most N) as dump does, opening
+      the store read-only beside its writer. --follow: then print records as they are
+      appended, across segment rotation, retention and compaction, until SIGINT or SIGTERM
+      or until the reader of standard output goes away (exit status 0). --durable: print a
+      record only once it is durable. Records retention dropped before tail could read
+      them are skipped with the notice "recstore: records [A, B) were dropped by retention
+      before they could be read" on stderr.
   append DIR COLLECTION [--sync-every N] [--print-durable]
       Append each line of standard input (without its newline) to the byte log COLLECTION,
       creating the store and the log if needed. Sync after every N lines (default: only at
@@ -105,6 +117,7 @@ int main(int argc, char** argv) {
   if (cmd == "info") return InfoCommand(argc - 2, argv + 2);
   if (cmd == "verify") return VerifyCommand(argc - 2, argv + 2);
   if (cmd == "dump") return DumpCommand(argc - 2, argv + 2);
+  if (cmd == "tail") return TailCommand(argc - 2, argv + 2);
   if (cmd == "append") return AppendCommand(argc - 2, argv + 2);
   if (cmd == "compact") return CompactCommand(argc - 2, argv + 2);
   if (cmd == "checkpoint") return CheckpointCommand(argc - 2, argv + 2);

@@ -119,7 +119,8 @@ void AppendCsvString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
-absl::StatusOr<RecordRenderer> RecordRenderer::Create(const CollectionInfo& info, Format format) {
+absl::StatusOr<RecordRenderer> RecordRenderer::Create(const CollectionInfo& info, Format format,
+                                                      uint64_t max_bytes) {
   if (info.kind == CollectionKind::kFixed) {
     for (const FieldInfo& f : info.schema.fields) {
       if (uint64_t{f.offset} + f.size > info.record_size) {
@@ -135,7 +136,7 @@ absl::StatusOr<RecordRenderer> RecordRenderer::Create(const CollectionInfo& info
       }
     }
   }
-  return RecordRenderer(info, format);
+  return RecordRenderer(info, format, max_bytes);
 }
 
 std::string RecordRenderer::Header() const {
@@ -193,20 +194,30 @@ void RecordRenderer::RenderField(const FieldInfo& field, const std::byte* data,
   out->push_back(']');
 }
 
+void RecordRenderer::RenderBytes(std::string_view bytes, std::string* out) const {
+  const bool json = format_ == Format::kJson;
+  const bool cut = max_bytes_ != 0 && bytes.size() > max_bytes_;
+  const std::string_view shown = cut ? bytes.substr(0, max_bytes_) : bytes;
+  if (json) {
+    AppendJsonString(shown, out);
+  } else {
+    AppendCsvString(shown, out);
+  }
+  if (!cut) return;
+  // The mark goes inside the string: replace its closing quote.
+  out->pop_back();
+  fmt::format_to(std::back_inserter(*out), "{}(+{} bytes)\"", json ? "\\u2026" : "\u2026",
+                 bytes.size() - shown.size());
+}
+
 void RecordRenderer::Render(uint64_t seq, std::span<const std::byte> record,
                             std::string* out) const {
   const bool json = format_ == Format::kJson;
   if (json) out->append("{\"seq\":");
   fmt::format_to(std::back_inserter(*out), "{}", seq);
   if (info_.kind == CollectionKind::kVariable) {
-    const std::string_view bytes = AsChars(record.data(), record.size());
-    if (json) {
-      out->append(",\"bytes\":");
-      AppendJsonString(bytes, out);
-    } else {
-      out->push_back(',');
-      AppendCsvString(bytes, out);
-    }
+    out->append(json ? ",\"bytes\":" : ",");
+    RenderBytes(AsChars(record.data(), record.size()), out);
   } else {
     for (const FieldInfo& f : info_.schema.fields) {
       out->push_back(',');

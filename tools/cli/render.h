@@ -12,6 +12,10 @@
 //   char[N]      a string cut at the first NUL byte
 //   other arrays JSON: [a,b,c]; CSV: [a;b;c] (';' keeps the cell free of commas)
 //   unknown type the raw bytes as a string "hex:<two digits per byte>"
+// Byte records longer than the renderer's cap (max_bytes; kDefaultMaxBytes unless the caller
+// chose another, 0 for none) show their first max_bytes bytes, then the mark "…(+N bytes)"
+// for the N bytes left out, inside the same string: in JSON as \u2026(+N bytes), which no
+// payload byte can produce (those are at most \u00ff), in CSV as the UTF-8 "…".
 // Strings (char arrays, byte records): JSON escapes '"', '\\' and \b \f \n \r \t, and writes
 // every other byte outside 0x20-0x7e as \u00XX, so each byte maps to the code point of the
 // same value and the output is plain ASCII. CSV always quotes them, doubles embedded quotes
@@ -32,6 +36,9 @@ namespace recstore::cli {
 
 enum class Format { kJson, kCsv };
 
+// The cap on the payload bytes printed of one byte record, unless the caller sets another.
+inline constexpr uint64_t kDefaultMaxBytes = 4096;
+
 // Appends `s` as a JSON string literal (quotes included) to `out`.
 void AppendJsonString(std::string_view s, std::string* out);
 // Appends `s` as a quoted CSV field to `out`.
@@ -39,8 +46,10 @@ void AppendCsvString(std::string_view s, std::string* out);
 
 class RecordRenderer {
  public:
-  // InvalidArgument when the schema describes fields outside the record.
-  static absl::StatusOr<RecordRenderer> Create(const CollectionInfo& info, Format format);
+  // InvalidArgument when the schema describes fields outside the record. `max_bytes`: the
+  // cap on the payload bytes of a byte record (0: no cap).
+  static absl::StatusOr<RecordRenderer> Create(const CollectionInfo& info, Format format,
+                                               uint64_t max_bytes = kDefaultMaxBytes);
 
   // The CSV header line, newline included; empty for JSON.
   std::string Header() const;
@@ -48,11 +57,14 @@ class RecordRenderer {
   void Render(uint64_t seq, std::span<const std::byte> record, std::string* out) const;
 
  private:
-  RecordRenderer(const CollectionInfo& info, Format format) : info_(info), format_(format) {}
+  RecordRenderer(const CollectionInfo& info, Format format, uint64_t max_bytes)
+      : info_(info), format_(format), max_bytes_(max_bytes) {}
   void RenderField(const FieldInfo& field, const std::byte* data, std::string* out) const;
+  void RenderBytes(std::string_view bytes, std::string* out) const;
 
   CollectionInfo info_;
   Format format_;
+  uint64_t max_bytes_;
 };
 
 }  // namespace recstore::cli
