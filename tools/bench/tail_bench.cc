@@ -18,6 +18,8 @@
 //      follow+spin   Follow() with WaitOptions::spin = 50 us, then sleeps
 //      poll 100us    Refresh(), Scan() of the new records, sleep 100 us, again
 //      busy spin     Refresh() and Scan() in a loop without sleeping
+//    and, first, the same hand-off without recstore (raw futex: a stamp array and a counter in
+//    shared memory, a waiter flag, FUTEX_WAIT/FUTEX_WAKE), the floor the machine allows.
 // 2. Idle follower CPU: each follower waits --idle_seconds with no appends and reports its
 //    own CPU time (getrusage RUSAGE_SELF) as a share of one core.
 // 3. Appends/s of 64-byte records, single Append calls, no sync, as fast as the writer can,
@@ -36,7 +38,9 @@
 //   --reps=N              throughput runs per row (default 3)
 //   --idle_seconds=S      length of each idle measurement (default 2)
 //   --prewarm=0           as recstore_bench: no PrewarmPages before the throughput loops
+#include <linux/futex.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -125,7 +129,7 @@ struct FixedKind {
   static uint64_t Stamp(const Rec64& rec) { return rec.ts_ns; }
 };
 
-enum class Mode { kFollow, kFollowSpin, kPoll, kSpin, kWaitOnly };
+enum class Mode { kFollow, kFollowSpin, kPoll, kSpin, kWaitOnly, kRawFutex };
 
 const char* ModeName(Mode m) {
   switch (m) {
@@ -139,6 +143,8 @@ const char* ModeName(Mode m) {
       return "busy spin";
     case Mode::kWaitOnly:
       return "wait only";
+    case Mode::kRawFutex:
+      return "raw futex";
   }
   return "?";
 }
@@ -183,14 +189,28 @@ struct Task {
   uint64_t* latency_ns = nullptr;
 };
 
-template <typename Kind>
-absl::Status FollowerBody(const std::string& path, const Task& task, ChildReport* report) {
-  absl::StatusOr<std::unique_ptr<recstore::Store>> store =
-      recstore::Store::Open(path, {.read_only = true});
-  if (!store.ok()) return store.status();
-  absl::StatusOr<typename Kind::Handle> log = Kind::Open(**store, false);
-  if (!log.ok()) return log.status();
+// Runs a follower's measured phase: says it is ready, runs `phase`, and reports the wall
+// time and the process's CPU time and context switches over it.
+template <typename Phase>
+absl::Status Measured(ChildReport* report, Phase phase) {
+  const Usage before = Usage::Now();
+  const uint64_t start = NowNs();
+  report->ready.store(1, std::memory_order_release);
+  const absl::Status status = phase();
+  report->wall_s = static_cast<double>(NowNs() - start) * 1e-9;
+  const Usage after = Usage::Now();
+  report->usage = after;
+  report->usage.user_s -= before.user_s;
+  report->usage.sys_s -= before.sys_s;
+  report->usage.minflt -= before.minflt;
+  report->usage.majflt -= before.majflt;
+  report->usage.nvcsw -= before.nvcsw;
+  report->usage.nivcsw -= before.nivcsw;
+  return status;
+}
 
+template <typename Kind>
+absl::Status FollowPhase(const typename Kind::Handle& log, const Task& task, ChildReport* report) {
   const bool idle = task.idle_seconds > 0;
   const uint64_t idle_end = NowNs() + static_cast<uint64_t>(task.idle_seconds * 1e9);
   auto take = [&](uint64_t seq, uint64_t stamp) {
@@ -199,17 +219,12 @@ absl::Status FollowerBody(const std::string& path, const Task& task, ChildReport
     ++report->received;
   };
   auto more = [&] { return idle ? NowNs() < idle_end : report->received < task.records; };
-
-  const Usage before = Usage::Now();
-  const uint64_t start = NowNs();
-  report->ready.store(1, std::memory_order_release);
-  absl::Status status;
   switch (task.mode) {
     case Mode::kFollow:
     case Mode::kFollowSpin: {
       recstore::FollowOptions options;
       if (task.mode == Mode::kFollowSpin) options.wait.spin = kSpin;
-      auto follow = log->Follow(0, options);
+      auto follow = log.Follow(0, options);
       if (idle) {
         recstore::ScanBase::Batch batch;
         const absl::Time deadline = absl::Now() + absl::Nanoseconds(idle_end - NowNs());
@@ -223,56 +238,56 @@ absl::Status FollowerBody(const std::string& path, const Task& task, ChildReport
           if (!more()) break;
         }
       }
-      status = follow.status();
-      break;
+      return follow.status();
     }
     case Mode::kPoll:
     case Mode::kSpin: {
       uint64_t next = 0;
-      while (status.ok() && more()) {
-        status = log->Refresh();
-        if (!status.ok()) break;
-        auto scan = log->Scan(next);
+      while (more()) {
+        RECSTORE_RETURN_IF_ERROR(log.Refresh());
+        auto scan = log.Scan(next);
         for (auto [seq, rec] : scan) {
           take(seq, Kind::Stamp(rec));
           next = seq + 1;
         }
-        status = scan.status();
+        RECSTORE_RETURN_IF_ERROR(scan.status());
         if (task.mode == Mode::kPoll) SleepNs(kPollSleepNs);
       }
-      break;
+      return absl::OkStatus();
     }
     case Mode::kWaitOnly:
       while (report->stop.load(std::memory_order_acquire) == 0) {
-        absl::StatusOr<uint64_t> end = log->WaitFor(kNever, absl::Now() + absl::Milliseconds(100));
+        absl::StatusOr<uint64_t> end = log.WaitFor(kNever, absl::Now() + absl::Milliseconds(100));
         if (!end.ok() && end.status().code() != absl::StatusCode::kDeadlineExceeded) {
-          status = end.status();
-          break;
+          return end.status();
         }
       }
+      return absl::OkStatus();
+    case Mode::kRawFutex:
       break;
   }
-  report->wall_s = static_cast<double>(NowNs() - start) * 1e-9;
-  const Usage after = Usage::Now();
-  report->usage = after;
-  report->usage.user_s -= before.user_s;
-  report->usage.sys_s -= before.sys_s;
-  report->usage.minflt -= before.minflt;
-  report->usage.majflt -= before.majflt;
-  report->usage.nvcsw -= before.nvcsw;
-  report->usage.nivcsw -= before.nivcsw;
-  return status;
+  return absl::InvalidArgumentError("no such follower mode");
 }
 
-// Forks a follower running `task` on the store at `path`. The child never returns: it leaves
-// the writer's Store and handles alone and ends with _exit.
 template <typename Kind>
-pid_t StartFollower(const std::string& path, const Task& task, ChildReport* report) {
+absl::Status FollowerBody(const std::string& path, const Task& task, ChildReport* report) {
+  absl::StatusOr<std::unique_ptr<recstore::Store>> store =
+      recstore::Store::Open(path, {.read_only = true});
+  if (!store.ok()) return store.status();
+  absl::StatusOr<typename Kind::Handle> log = Kind::Open(**store, false);
+  if (!log.ok()) return log.status();
+  return Measured(report, [&] { return FollowPhase<Kind>(*log, task, report); });
+}
+
+// Forks a follower running `body`. The child never returns: it leaves the writer's Store and
+// handles alone and ends with _exit.
+template <typename Body>
+pid_t StartFollower(const Body& body, ChildReport* report) {
   std::fflush(stdout);
   std::fflush(stderr);
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
-  const absl::Status s = FollowerBody<Kind>(path, task, report);
+  const absl::Status s = body(report);
   if (!s.ok()) {
     std::snprintf(report->error, sizeof(report->error), "%s", s.ToString().c_str());
     report->failed.store(1, std::memory_order_release);
@@ -291,11 +306,18 @@ class Followers {
   Followers(const Followers&) = delete;
   Followers& operator=(const Followers&) = delete;
 
+  // Followers of the store at `path` doing `task`.
   template <typename Kind>
   absl::Status Start(const std::string& path, const Task& task) {
+    return StartBodies([&](ChildReport* report) { return FollowerBody<Kind>(path, task, report); });
+  }
+
+  // Followers running `body(report)` each.
+  template <typename Body>
+  absl::Status StartBodies(const Body& body) {
     if (reports_ == nullptr) return absl::ResourceExhaustedError("mmap of the shared reports");
     for (int i = 0; i < n_; ++i) {
-      const pid_t pid = StartFollower<Kind>(path, task, &reports_[i]);
+      const pid_t pid = StartFollower(body, &reports_[i]);
       if (pid < 0) return absl::InternalError(fmt::format("fork: {}", std::strerror(errno)));
       pids_.push_back(pid);
     }
@@ -377,8 +399,9 @@ std::string Verdict(bool met) { return met ? "met" : "NOT met"; }
 
 enum class Pattern { kSteady, kBursts };
 
-template <typename Kind>
-absl::Status AppendPattern(const typename Kind::Handle& log, Pattern pattern, uint64_t n) {
+// Calls append(seq, stamp) for records 0..n-1 in `pattern`, the stamp read just before.
+template <typename Append>
+absl::Status AppendPattern(Pattern pattern, uint64_t n, const Append& append) {
   uint64_t next = NowNs();
   for (uint64_t seq = 0; seq < n; ++seq) {
     if (pattern == Pattern::kSteady) {
@@ -389,34 +412,32 @@ absl::Status AppendPattern(const typename Kind::Handle& log, Pattern pattern, ui
     } else if (seq % kBurst == 0 && seq > 0) {
       SleepNs(kBurstIdleNs);
     }
-    RECSTORE_RETURN_IF_ERROR(Kind::Append(log, seq, NowNs()));
+    RECSTORE_RETURN_IF_ERROR(append(seq, NowNs()));
   }
   return absl::OkStatus();
 }
 
-template <typename Kind>
-void LatencyRow(const char* kind, Pattern pattern, Mode mode) {
-  const uint64_t n = tail_config().records;
-  const std::string label =
-      fmt::format("{:<6} {:<7} {:<17}", kind, pattern == Pattern::kSteady ? "steady" : "bursts",
-                  ModeName(mode));
-  auto fail = [&](const absl::Status& s) {
-    std::printf("  %s  error: %s\n", label.c_str(), s.ToString().c_str());
-    std::fflush(stdout);
-  };
-  WriterStore<Kind> w("latency");
-  if (!w.status.ok()) return fail(w.status);
-  SharedMemory lat(n * sizeof(uint64_t));
-  if (lat.data() == nullptr) return fail(absl::ResourceExhaustedError("mmap"));
-  auto* latency_ns = static_cast<uint64_t*>(lat.data());
+std::string LatencyLabel(const char* kind, Pattern pattern, Mode mode) {
+  return fmt::format("{:<6} {:<7} {:<17}", kind, pattern == Pattern::kSteady ? "steady" : "bursts",
+                     ModeName(mode));
+}
+
+// Runs one latency row: forks one follower running `body`, appends in `pattern` with
+// `append`, and prints the percentiles of the `n` latencies the follower left in
+// `latency_ns`.
+template <typename Body, typename Append>
+void RunLatency(const std::string& label, Pattern pattern, uint64_t n, uint64_t* latency_ns,
+                const Body& body, const Append& append) {
   Followers followers(1);
-  absl::Status s =
-      followers.Start<Kind>(w.path(), {.mode = mode, .records = n, .latency_ns = latency_ns});
-  if (s.ok()) s = AppendPattern<Kind>(w.log, pattern, n);
+  absl::Status s = followers.StartBodies(body);
+  if (s.ok()) s = AppendPattern(pattern, n, append);
   const absl::Status reaped = followers.Reap(absl::Seconds(30));
   if (s.ok()) s = reaped;
-  if (!s.ok()) return fail(s);
-
+  if (!s.ok()) {
+    std::printf("  %s  error: %s\n", label.c_str(), s.ToString().c_str());
+    std::fflush(stdout);
+    return;
+  }
   std::vector<double> us;
   us.reserve(n);
   for (uint64_t i = 0; i < n; ++i) us.push_back(static_cast<double>(latency_ns[i]) / 1e3);
@@ -427,11 +448,83 @@ void LatencyRow(const char* kind, Pattern pattern, Mode mode) {
   const double max = Percentile(&us, 100);
   const ChildReport& r = followers.report(0);
   const double cpu = r.usage.user_s + r.usage.sys_s;
-  std::printf("  %s %8.1f %8.1f %9.1f %9.1f  %5.1f%% %9.0f   p50 %s, p99 %s\n", label.c_str(), p50,
-              p99, p999, max, r.wall_s > 0 ? cpu / r.wall_s * 100 : 0.0,
-              static_cast<double>(r.usage.nvcsw), Verdict(p50 <= kTargetP50Us).c_str(),
-              Verdict(p99 <= kTargetP99Us).c_str());
+  std::printf("  %s %8.1f %8.1f %9.1f %9.1f  %5.1f%% %9ld   p50 %s, p99 %s\n", label.c_str(), p50,
+              p99, p999, max, r.wall_s > 0 ? cpu / r.wall_s * 100 : 0.0, r.usage.nvcsw,
+              Verdict(p50 <= kTargetP50Us).c_str(), Verdict(p99 <= kTargetP99Us).c_str());
   std::fflush(stdout);
+}
+
+// A recstore follower in `mode` and the writer's Append.
+template <typename Kind>
+void LatencyRow(const char* kind, Pattern pattern, Mode mode) {
+  const uint64_t n = tail_config().records;
+  const std::string label = LatencyLabel(kind, pattern, mode);
+  WriterStore<Kind> w("latency");
+  SharedMemory lat(n * sizeof(uint64_t));
+  if (!w.status.ok() || lat.data() == nullptr) {
+    std::printf("  %s  error: %s\n", label.c_str(),
+                w.status.ok() ? "mmap failed" : w.status.ToString().c_str());
+    return;
+  }
+  const Task task{.mode = mode, .records = n, .latency_ns = static_cast<uint64_t*>(lat.data())};
+  RunLatency(
+      label, pattern, n, task.latency_ns,
+      [&](ChildReport* report) { return FollowerBody<Kind>(w.path(), task, report); },
+      [&](uint64_t seq, uint64_t stamp) { return Kind::Append(w.log, seq, stamp); });
+}
+
+// The baseline without recstore: the writer stores the stamp in a shared array, publishes
+// the count in a shared word and calls FUTEX_WAKE when a waiter flag is set; the follower
+// sets the flag, checks the word again and FUTEX_WAITs on it (the pattern of the state page).
+struct FutexChannel {
+  std::atomic<uint32_t> published{0};
+  std::atomic<uint32_t> waiters{0};
+};
+
+long Futex(std::atomic<uint32_t>* word, int op, uint32_t value) {
+  return ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, value, nullptr, nullptr, 0);
+}
+
+void FutexBaselineRow(Pattern pattern) {
+  const uint64_t n = tail_config().records;
+  const std::string label = LatencyLabel("-", pattern, Mode::kRawFutex);
+  SharedMemory mem(sizeof(FutexChannel) + 2 * n * sizeof(uint64_t));
+  if (mem.data() == nullptr) {
+    std::printf("  %s  error: mmap failed\n", label.c_str());
+    return;
+  }
+  auto* channel = new (mem.data()) FutexChannel;
+  auto* stamps = reinterpret_cast<uint64_t*>(static_cast<char*>(mem.data()) + 64);
+  uint64_t* latency_ns = stamps + n;
+  static_assert(sizeof(FutexChannel) <= 64);
+  RunLatency(
+      label, pattern, n, latency_ns,
+      [&](ChildReport* report) {
+        return Measured(report, [&] {
+          uint64_t next = 0;
+          while (next < n) {
+            const uint32_t published = channel->published.load(std::memory_order_seq_cst);
+            if (next < published) {
+              for (; next < published; ++next) latency_ns[next] = NowNs() - stamps[next];
+              continue;
+            }
+            channel->waiters.store(1, std::memory_order_seq_cst);
+            if (channel->published.load(std::memory_order_seq_cst) == published) {
+              Futex(&channel->published, FUTEX_WAIT, published);
+            }
+          }
+          return absl::OkStatus();
+        });
+      },
+      [&](uint64_t seq, uint64_t stamp) {
+        stamps[seq] = stamp;
+        channel->published.store(static_cast<uint32_t>(seq + 1), std::memory_order_seq_cst);
+        if (channel->waiters.load(std::memory_order_seq_cst) != 0 &&
+            channel->waiters.exchange(0, std::memory_order_seq_cst) != 0) {
+          Futex(&channel->published, FUTEX_WAKE, INT32_MAX);
+        }
+        return absl::OkStatus();
+      });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -562,6 +655,10 @@ void ThroughputRows(const char* kind) {
 
 // ---------------------------------------------------------------------------------------------
 
+void FutexBaselineRows() {
+  for (const Pattern pattern : {Pattern::kSteady, Pattern::kBursts}) FutexBaselineRow(pattern);
+}
+
 template <typename Kind>
 void LatencyRows(const char* kind) {
   for (const Pattern pattern : {Pattern::kSteady, Pattern::kBursts}) {
@@ -646,6 +743,7 @@ int Main(int argc, char** argv) {
   std::printf("  %-32s %8s %8s %9s %9s  %6s %9s   targets: p50 <= %.0f us, p99 <= %.0f us\n",
               "kind   pattern follower", "p50", "p99", "p99.9", "max", "cpu", "sleeps",
               kTargetP50Us, kTargetP99Us);
+  FutexBaselineRows();
   ForEachKind([](auto traits, const char* kind) { LatencyRows<decltype(traits)>(kind); });
 
   std::printf("\n2. Follower CPU while the writer is idle (the follower's own getrusage)\n");
