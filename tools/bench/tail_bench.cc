@@ -38,6 +38,7 @@
 //   --reps=N              throughput runs per row (default 3)
 //   --idle_seconds=S      length of each idle measurement (default 2)
 //   --prewarm=0           as recstore_bench: no PrewarmPages before the throughput loops
+//   --sections=123        which of the three parts to run (default all: 123)
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -60,6 +61,7 @@ struct TailConfig {
   uint64_t appends = 1'000'000;
   int reps = 3;
   double idle_seconds = 2;
+  std::string sections = "123";
 };
 
 TailConfig& tail_config() {
@@ -706,6 +708,8 @@ int Main(int argc, char** argv) {
       tc.reps = std::stoi(v);
     } else if (ParseFlag(argv[i], "idle_seconds", &v)) {
       tc.idle_seconds = std::stod(v);
+    } else if (ParseFlag(argv[i], "sections", &v)) {
+      tc.sections = v;
     } else if (ParseFlag(argv[i], "prewarm", &v)) {
       config().prewarm = v != "0" && v != "false";
     } else {
@@ -735,30 +739,36 @@ int Main(int argc, char** argv) {
               static_cast<unsigned long long>(tc.records),
               static_cast<unsigned long long>(tc.appends), tc.reps, tc.idle_seconds);
 
-  std::printf(
-      "\n1. Hand-off latency, us, from a CLOCK_MONOTONIC stamp taken just before Append to the "
-      "follower holding the record\n   (steady: one record every 200 us; bursts: %llu back to "
-      "back, then 20 ms idle; %llu records per row)\n",
-      static_cast<unsigned long long>(kBurst), static_cast<unsigned long long>(tc.records));
-  std::printf("  %-32s %8s %8s %9s %9s  %6s %9s   targets: p50 <= %.0f us, p99 <= %.0f us\n",
-              "kind   pattern follower", "p50", "p99", "p99.9", "max", "cpu", "sleeps",
-              kTargetP50Us, kTargetP99Us);
-  FutexBaselineRows();
-  ForEachKind([](auto traits, const char* kind) { LatencyRows<decltype(traits)>(kind); });
+  if (tc.sections.find('1') != std::string::npos) {
+    std::printf(
+        "\n1. Hand-off latency, us, from a CLOCK_MONOTONIC stamp taken just before Append to the "
+        "follower holding the record\n   (steady: one record every 200 us; bursts: %llu back to "
+        "back, then 20 ms idle; %llu records per row)\n",
+        static_cast<unsigned long long>(kBurst), static_cast<unsigned long long>(tc.records));
+    std::printf("  %-32s %8s %8s %9s %9s  %6s %9s   targets: p50 <= %.0f us, p99 <= %.0f us\n",
+                "kind   pattern follower", "p50", "p99", "p99.9", "max", "cpu", "sleeps",
+                kTargetP50Us, kTargetP99Us);
+    FutexBaselineRows();
+    ForEachKind([](auto traits, const char* kind) { LatencyRows<decltype(traits)>(kind); });
+  }
 
-  std::printf("\n2. Follower CPU while the writer is idle (the follower's own getrusage)\n");
-  std::printf("  %-24s %8s %11s %11s %9s %9s\n", "kind   follower", "wall", "user", "sys",
-              "of a core", "sleeps");
-  ForEachKind([](auto traits, const char* kind) { IdleRows<decltype(traits)>(kind); });
+  if (tc.sections.find('2') != std::string::npos) {
+    std::printf("\n2. Follower CPU while the writer is idle (the follower's own getrusage)\n");
+    std::printf("  %-24s %8s %11s %11s %9s %9s\n", "kind   follower", "wall", "user", "sys",
+                "of a core", "sleeps");
+    ForEachKind([](auto traits, const char* kind) { IdleRows<decltype(traits)>(kind); });
+  }
 
-  std::printf(
-      "\n3. Appends/s, %llu single 64-byte appends, no sync (median of %d runs, rows "
-      "alternating); writer thread CPU ns per append; follower sleeps (voluntary context "
-      "switches, all followers) per 1000 appends\n",
-      static_cast<unsigned long long>(tc.appends), tc.reps);
-  std::printf("  %-33s %10s  %11s %7s %7s %7s %9s\n", "kind   followers", "appends/s", "range",
-              "vs 0", "usr ns", "sys ns", "sleeps/k");
-  ForEachKind([](auto traits, const char* kind) { ThroughputRows<decltype(traits)>(kind); });
+  if (tc.sections.find('3') != std::string::npos) {
+    std::printf(
+        "\n3. Appends/s, %llu single 64-byte appends, no sync (median of %d runs, rows "
+        "alternating); writer thread CPU ns per append; follower sleeps (voluntary context "
+        "switches, all followers) per 1000 appends\n",
+        static_cast<unsigned long long>(tc.appends), tc.reps);
+    std::printf("  %-33s %10s  %11s %7s %7s %7s %9s\n", "kind   followers", "appends/s", "range",
+                "vs 0", "usr ns", "sys ns", "sleeps/k");
+    ForEachKind([](auto traits, const char* kind) { ThroughputRows<decltype(traits)>(kind); });
+  }
 
   std::filesystem::remove_all(config().root, ec);
   return 0;
