@@ -46,6 +46,8 @@
 #include <time.h>
 
 #include <atomic>
+#include <cerrno>
+#include <new>
 #include <thread>
 
 #include "absl/strings/str_split.h"
