@@ -34,15 +34,6 @@
 namespace recstore_bench {
 // ---------------------------------------------------------------------------------------------
 
-bool ParseFlag(std::string_view arg, std::string_view name, std::string* value) {
-  if (arg.size() <= name.size() + 3 || arg.substr(0, 2) != "--" ||
-      arg.substr(2, name.size()) != name || arg[2 + name.size()] != '=') {
-    return false;
-  }
-  *value = std::string(arg.substr(name.size() + 3));
-  return true;
-}
-
 void RegisterAll() {
   const uint64_t n64 = config().records64;
   const uint64_t n100 = config().records100;

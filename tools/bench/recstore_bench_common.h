@@ -94,24 +94,39 @@ inline const Sources& sources() {
   return *s;
 }
 
-// Process CPU time and page faults, read before and after a timed loop.
+// CPU time, page faults and context switches of the process (or, with RUSAGE_THREAD, of the
+// calling thread), read before and after a timed loop.
 struct Usage {
   double user_s = 0;
   double sys_s = 0;
   long minflt = 0;
   long majflt = 0;
+  long nvcsw = 0;   // voluntary context switches: the times it blocked (slept, waited)
+  long nivcsw = 0;  // involuntary ones: the times the scheduler preempted it
 
-  static Usage Now() {
+  static Usage Now(int who = RUSAGE_SELF) {
     rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
+    getrusage(who, &ru);
     Usage u;
     u.user_s = static_cast<double>(ru.ru_utime.tv_sec) + ru.ru_utime.tv_usec * 1e-6;
     u.sys_s = static_cast<double>(ru.ru_stime.tv_sec) + ru.ru_stime.tv_usec * 1e-6;
     u.minflt = ru.ru_minflt;
     u.majflt = ru.ru_majflt;
+    u.nvcsw = ru.ru_nvcsw;
+    u.nivcsw = ru.ru_nivcsw;
     return u;
   }
 };
+
+// Parses `--name=value`; false when `arg` is not that flag.
+inline bool ParseFlag(std::string_view arg, std::string_view name, std::string* value) {
+  if (arg.size() <= name.size() + 3 || arg.substr(0, 2) != "--" ||
+      arg.substr(2, name.size()) != name || arg[2 + name.size()] != '=') {
+    return false;
+  }
+  *value = std::string(arg.substr(name.size() + 3));
+  return true;
+}
 
 inline void SetRecordCounters(benchmark::State& state, const Usage& before, uint64_t records,
                               uint64_t payload_bytes) {

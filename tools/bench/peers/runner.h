@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "tools/bench/peers/engine.h"
+#include "tools/bench/percentile.h"
 
 namespace recstore::bench {
 
@@ -89,8 +90,7 @@ class FreshDir {
 std::vector<std::string> Rotated(const std::vector<std::string>& engines, size_t shift);
 // Engines of `c` that take part in a workload, minus those named in `skip`.
 std::vector<std::string> EnginesExcept(const Config& c, const std::vector<std::string>& skip);
-// Percentile `p` (0..100) of `v` (reordered).
-double Percentile(std::vector<double>* v, double p);
+// Percentile (tools/bench/percentile.h) and the median of `v`.
 double Median(std::vector<double> v);
 // Loads records 0..n-1 with AppendBatch and syncs.
 absl::Status Load(Engine* e, Kind kind, uint64_t n);

@@ -35,14 +35,6 @@ std::vector<std::string> EnginesExcept(const Config& c, const std::vector<std::s
   return out;
 }
 
-double Percentile(std::vector<double>* v, double p) {
-  if (v->empty()) return 0;
-  size_t k = static_cast<size_t>(p / 100.0 * static_cast<double>(v->size() - 1) + 0.5);
-  k = std::min(k, v->size() - 1);
-  std::nth_element(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(k), v->end());
-  return (*v)[k];
-}
-
 double Median(std::vector<double> v) { return Percentile(&v, 50); }
 
 absl::Status Load(Engine* e, Kind kind, uint64_t n) {
