@@ -523,3 +523,61 @@ TEST(TailTest, RefreshNeverMissesAReturnedAppend) {
 
 }  // namespace
 }  // namespace recstore
+
+namespace recstore {
+namespace {
+
+// The README's application-log example, as written there (only Index is the test's).
+std::atomic<uint64_t> g_indexed{0};
+void Index(std::string_view line) {
+  if (line == "GET /index.html 200") g_indexed.fetch_add(1);
+}
+
+absl::Status WriteLog(const std::string& dir) {
+  ASSIGN_OR_RETURN(auto store, recstore::Store::Open(dir, {.create_if_missing = true,
+      .sync_policy = recstore::SyncPolicy::Background(1000, std::chrono::milliseconds(50))}));
+  ASSIGN_OR_RETURN(auto log, store->OpenByteLog("app"));
+  // Keep a day of lines, longer for a consumer that lags, but never more than 1 GiB.
+  RETURN_IF_ERROR(log.SetRetention({.max_age = std::chrono::hours(24), .keep_unconsumed = true,
+                                    .hard_max_bytes = uint64_t{1} << 30}));
+  for (int i = 0; i < 1000; ++i) RETURN_IF_ERROR(log.Append("GET /index.html 200").status());
+  return absl::OkStatus();
+}
+
+absl::Status FollowLog(const std::string& dir, uint64_t lines) {
+  ASSIGN_OR_RETURN(auto store, recstore::Store::Open(dir, {.read_only = true}));
+  ASSIGN_OR_RETURN(auto log, store->OpenByteLog("app"));
+  ASSIGN_OR_RETURN(recstore::Cursor cursor, store->OpenCursor("app", "indexer"));
+  auto follow = log.Follow(cursor.position(), {.on_gap = recstore::FollowOptions::OnGap::kSkip});
+  for (const auto& [seq, line] : follow) {      // follow.Stop() from any thread ends the loop
+    Index(recstore::AsString(line));
+    if (seq + 1 == lines || seq % 100 == 99) RETURN_IF_ERROR(cursor.Commit(seq + 1));
+    if (seq + 1 == lines) break;
+  }
+  return follow.status();                       // gaps(): ranges retention dropped unread
+}
+
+TEST(TailTest, ReadmeAppLogExample) {
+  const std::string dir = TestDir();
+  {
+    auto store = OpenWriter(dir);
+    ASSERT_OK(store->OpenByteLog("app").status());
+  }
+  ChildProcess follower([&](ChildProcess::Side& parent) {
+    parent.Report("ready");
+    const absl::Status s = FollowLog(dir, 2000);
+    return s.ok() && g_indexed.load() == 2000 ? 0 : 1;
+  });
+  ASSERT_EQ(follower.ReadLine(), "ready");
+  ASSERT_OK(WriteLog(dir));
+  ASSERT_OK(WriteLog(dir));  // a second run of the application appends after the first
+  EXPECT_EQ(follower.Wait(), 0);
+  // The follower committed its cursor at the end: a new follower would start there.
+  auto reader = OpenReader(dir);
+  ASSERT_OK_AND_ASSIGN(std::vector<CursorInfo> cursors, reader->ListCursors("app"));
+  ASSERT_EQ(cursors.size(), 1u);
+  EXPECT_EQ(cursors[0].position, 2000u);
+}
+
+}  // namespace
+}  // namespace recstore

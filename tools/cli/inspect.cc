@@ -59,6 +59,24 @@ void PrintSegments(const std::string& dir) {
 
 }  // namespace
 
+// The collection's consumer cursors: position, lag behind end(), and records lost to
+// retention (a position below begin()).
+void PrintCursors(const Store& store, const UntypedLog& log) {
+  absl::StatusOr<std::vector<CursorInfo>> cursors = store.ListCursors(log.name());
+  if (!cursors.ok()) {
+    fmt::print("  cursors:       cannot be listed: {}\n", std::string(cursors.status().message()));
+    return;
+  }
+  for (const CursorInfo& c : *cursors) {
+    const uint64_t end = log.end(), begin = log.begin();
+    const uint64_t lag = end > c.position ? end - c.position : 0;
+    fmt::print(
+        "  cursor {}:  position {}, lag {} record{}, {} commit{}{}\n", c.name, c.position, lag,
+        lag == 1 ? "" : "s", c.commits, c.commits == 1 ? "" : "s",
+        c.position < begin ? fmt::format(", lost [{}, {}) to retention", c.position, begin) : "");
+  }
+}
+
 int InfoCommand(int argc, char** argv) {
   std::optional<Args> args = Args::Parse("info", argc, argv, {}, 1, 1);
   if (!args) return kExitError;
@@ -93,13 +111,18 @@ int InfoCommand(int argc, char** argv) {
           "gaps: the count above is of sequence numbers)\n",
           now.generation, now.compacted_end);
     }
-    if (!now.retention.empty()) {
-      fmt::print(
-          "  retention:     max_records {}, max_bytes {}, max_age {} s{}\n",
-          now.retention.max_records, now.retention.max_bytes,
-          now.retention.max_age.count() / 1000000000,
-          now.retention.time_field.empty() ? "" : ", time_field " + now.retention.time_field);
+    const RetentionPolicy& r = now.retention;
+    if (!r.empty() || r.keep_unconsumed || r.hard_max_bytes > 0 || r.hard_max_age.count() > 0) {
+      fmt::print("  retention:     max_records {}, max_bytes {}, max_age {} s{}{}\n", r.max_records,
+                 r.max_bytes, r.max_age.count() / 1000000000,
+                 r.time_field.empty() ? "" : ", time_field " + r.time_field,
+                 r.keep_unconsumed
+                     ? fmt::format(", keeps what cursors have not consumed (hard "
+                                   "caps: max_bytes {}, max_age {} s)",
+                                   r.hard_max_bytes, r.hard_max_age.count() / 1000000000)
+                     : "");
     }
+    PrintCursors(**store, *log);
     fmt::print("  durable end:   {}\n", log->durable());
     fmt::print("  recovery:      {}\n", RecoverySummary(log->recovery()));
   }

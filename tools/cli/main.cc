@@ -23,7 +23,8 @@ commands:
       sizes and throughput. DIR must not already hold collections.
   info DIR
       Describe every collection: id, kind, record size, schema, segment files, records,
-      durable end and what recovery found. Opens the store read-only.
+      retention, consumer cursors (position, lag, records lost to retention), durable end
+      and what recovery found. Opens the store read-only.
   verify DIR [COLLECTION]
       Check every segment header and record checksum of every (or one) collection; print a
       line per collection, with file, offset, seq and reason for a bad record.
@@ -35,10 +36,13 @@ commands:
       record longer than N bytes (default 4096; 0: no cap) prints its first N bytes, then
       the mark \u2026(+M bytes) in JSON, or the character itself in CSV, inside the string,
       for the M bytes left out.
-  tail DIR COLLECTION [--from SEQ] [--limit N] [--follow] [--durable] [--format json|csv]
-       [--max-bytes N]
+  tail DIR COLLECTION [--from SEQ | --cursor NAME] [--limit N] [--follow] [--durable]
+       [--format json|csv] [--max-bytes N]
       Print the last 10 records (or those from SEQ on; at most N) as dump does, opening
-      the store read-only beside its writer. --follow: then print records as they are
+      the store read-only beside its writer. --cursor: start at the consumer cursor NAME
+      (created at the collection's begin if missing) and commit it past each record once
+      the record reached standard output (at-least-once: after a crash or kill, tail
+      --cursor resumes at or before the first record not delivered). --follow: then print records as they are
       appended, across segment rotation, retention and compaction, until SIGINT or SIGTERM
       or until the reader of standard output goes away (exit status 0). --durable: print a
       record only once it is durable. Records retention dropped before tail could read
