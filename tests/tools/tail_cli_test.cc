@@ -209,6 +209,42 @@ TEST_F(TailCliTest, Errors) {
   }
 }
 
+TEST_F(TailCliTest, CursorResumesWhereTheLastRunStoppedAndInfoShowsIt) {
+  AppendUpTo(30);
+  // A first run creates the cursor at begin() and commits it past what it printed.
+  ToolRun r = RunTool({"tail", dir_, "log", "--cursor", "indexer", "--limit", "12"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, JsonLines(0, 12));
+  // The next run goes on from there, to the end.
+  r = RunTool({"tail", dir_, "log", "--cursor", "indexer"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, JsonLines(12, 30));
+  r = RunTool({"tail", dir_, "log", "--cursor", "indexer"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  ASSERT_OK_AND_ASSIGN(std::vector<CursorInfo> cursors, store_->ListCursors("log"));
+  ASSERT_EQ(cursors.size(), 1u);
+  EXPECT_EQ(cursors[0].position, 30u);
+  // info shows the cursor and its lag; and, once retention passed it, what it lost.
+  AppendUpTo(5000);
+  r = RunTool({"info", dir_});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("cursor indexer:  position 30, lag 4970 records"), std::string::npos)
+      << r.out;
+  ASSERT_OK(log_.TruncateBefore(4000).status());
+  r = RunTool({"info", dir_});
+  EXPECT_NE(r.out.find("lost [30, 4000) to retention"), std::string::npos) << r.out;
+  // tail --cursor says what it skipped, then goes on.
+  r = RunTool({"tail", dir_, "log", "--cursor", "indexer", "--limit", "2"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, JsonLines(4000, 4002));
+  EXPECT_NE(r.err.find("records [30, 4000) were dropped by retention"), std::string::npos) << r.err;
+  // --from and --cursor exclude each other.
+  r = RunTool({"tail", dir_, "log", "--cursor", "indexer", "--from", "3"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("exclude each other"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace recstore::testing
 
