@@ -38,7 +38,7 @@
 //   --reps=N              throughput runs per row (default 3)
 //   --idle_seconds=S      length of each idle measurement (default 2)
 //   --prewarm=0           as recstore_bench: no PrewarmPages before the throughput loops
-//   --sections=123        which of the three parts to run (default all: 123)
+//   --sections=1234       which of the four parts to run (default all: 1234)
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -63,7 +63,7 @@ struct TailConfig {
   uint64_t appends = 1'000'000;
   int reps = 3;
   double idle_seconds = 2;
-  std::string sections = "123";
+  std::string sections = "1234";
 };
 
 TailConfig& tail_config() {
@@ -691,6 +691,47 @@ void ForEachKind(Fn fn) {
   }
 }
 
+// Part 4: what a read-only handle's Refresh() costs: with nothing new (the state page's
+// generation unchanged: no file is read) and with one new record per call.
+void RefreshRows() {
+  const std::string path = fmt::format("{}/refresh", config().root);
+  auto writer = recstore::Store::Open(path, {.create_if_missing = true});
+  auto reader_store = writer.ok()
+                          ? recstore::Store::Open(path, {.read_only = true})
+                          : absl::StatusOr<std::unique_ptr<recstore::Store>>(writer.status());
+  if (!writer.ok() || !reader_store.ok()) {
+    std::printf(
+        "  cannot open the store: %s\n",
+        std::string((writer.ok() ? reader_store.status() : writer.status()).message()).c_str());
+    return;
+  }
+  auto log = (*writer)->OpenByteLog("refresh");
+  if (!log.ok()) return;
+  const std::string record(64, 'r');
+  for (int i = 0; i < 1000; ++i) log->Append(record).IgnoreError();
+  auto reader = (*reader_store)->OpenByteLog("refresh");
+  if (!reader.ok() || !reader->Refresh().ok()) return;
+  constexpr int kCalls = 200000;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kCalls; ++i) reader->Refresh().IgnoreError();
+  const double idle_ns =
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
+      kCalls;
+  double new_ns = 0;
+  for (int i = 0; i < kCalls / 10; ++i) {
+    log->Append(record).IgnoreError();
+    const auto t = std::chrono::steady_clock::now();
+    reader->Refresh().IgnoreError();
+    new_ns +=
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t).count();
+  }
+  new_ns /= kCalls / 10;
+  std::printf("  %-40s %10.0f ns\n", "Refresh(), nothing new", idle_ns);
+  std::printf("  %-40s %10.0f ns\n", "Refresh(), one new 64-byte record", new_ns);
+  std::printf("  (end %llu of %llu appended)\n", static_cast<unsigned long long>(reader->end()),
+              static_cast<unsigned long long>(log->end()));
+}
+
 int Main(int argc, char** argv) {
   std::string parent;
   if (const char* t = std::getenv("TMPDIR"); t != nullptr && *t != '\0') parent = t;
@@ -770,6 +811,11 @@ int Main(int argc, char** argv) {
     std::printf("  %-33s %10s  %11s %7s %7s %7s %9s\n", "kind   followers", "appends/s", "range",
                 "vs 0", "usr ns", "sys ns", "sleeps/k");
     ForEachKind([](auto traits, const char* kind) { ThroughputRows<decltype(traits)>(kind); });
+  }
+
+  if (tc.sections.find('4') != std::string::npos) {
+    std::printf("\n4. Refresh() of a read-only handle, in the writer's process, per call\n");
+    RefreshRows();
   }
 
   std::filesystem::remove_all(config().root, ec);
