@@ -134,7 +134,10 @@ absl::Status Follower::Refresh() {
     // the segments the view has (a segment the writer creates from now on holds only
     // records appended after this call began).
     RECSTORE_ASSIGN_OR_RETURN(const bool missing, ScanLocked(/*files_changed=*/false));
-    if (!missing) {
+    // The page said the writer had published up to words->end when this call began: the
+    // view must reach it. If it does not, something the generation did not announce moved
+    // (or the page lies): the full refresh finds out.
+    if (!missing && published_->current().end() >= words->end) {
       NoteWords(*words);
       return absl::OkStatus();
     }

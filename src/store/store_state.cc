@@ -168,17 +168,19 @@ absl::Status StoreState::LockWriter() {
   return env_->PWrite(lock_file_.fd(), lock_path, absl::StrCat(getpid(), "\n"), 0);
 }
 
+bool StoreState::HandedOutFolderName(const std::string& name) const {
+  uint32_t id = 0;
+  return name.size() >= 8 && name[6] == '-' && absl::SimpleAtoi(name.substr(0, 6), &id) &&
+         Store::ValidateName(name.substr(7)).ok() && id < manifest_.next_collection_id;
+}
+
 absl::Status StoreState::RemoveOrphansLocked() {
   // A crash during DropCollection (after the manifest forgot the collection) or during a
   // creation (before the manifest named it) leaves a folder no collection owns.
   RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(path_));
   bool removed = false;
   for (const std::string& name : names) {
-    uint32_t id = 0;
-    if (name.size() < 8 || name[6] != '-' || !absl::SimpleAtoi(name.substr(0, 6), &id) ||
-        !Store::ValidateName(name.substr(7)).ok() || id >= manifest_.next_collection_id) {
-      continue;
-    }
+    if (!HandedOutFolderName(name)) continue;
     bool owned = false;
     for (const CollectionInfo& c : manifest_.collections)
       owned |= CollectionDir(c) == path_ + "/" + name;
@@ -203,11 +205,7 @@ absl::Status StoreState::RemoveOrphanCursorsLocked() {
   }
   bool removed = false;
   for (const std::string& name : *names) {
-    uint32_t id = 0;
-    if (name.size() < 8 || name[6] != '-' || !absl::SimpleAtoi(name.substr(0, 6), &id) ||
-        !Store::ValidateName(name.substr(7)).ok() || id >= manifest_.next_collection_id) {
-      continue;
-    }
+    if (!HandedOutFolderName(name)) continue;
     bool owned = false;
     for (const CollectionInfo& c : manifest_.collections)
       owned |= CursorDir(c.id, c.name) == root + "/" + name;

@@ -66,6 +66,9 @@ class StoreState : public log::ManifestHook {
   // has it) and writes this process's pid.
   absl::Status LockWriter();
   absl::Status RemoveOrphansLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `name` is a folder name "<id, 6+ digits>-<valid name>" of an id the manifest has
+  // handed out (a collection's, or a dropped one's).
+  bool HandedOutFolderName(const std::string& name) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Removes the cursor folders of collections the manifest no longer names.
   absl::Status RemoveOrphanCursorsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string CollectionDir(const CollectionInfo& info) const;

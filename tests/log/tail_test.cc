@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +47,18 @@ std::unique_ptr<Store> OpenReader(const std::string& dir, Env* env = nullptr) {
   auto store = Store::Open(dir, {.read_only = true, .env = env});
   EXPECT_TRUE(store.ok()) << store.status();
   return store.ok() ? *std::move(store) : nullptr;
+}
+
+// Follows `log` from 0, checking that each record is Payload(seq) and comes in order, until
+// `count` records; returns how many passed the check.
+uint64_t FollowAndCheck(const ByteLog& log, uint64_t count) {
+  uint64_t next = 0;
+  auto follow = log.Follow(0);
+  for (auto [seq, rec] : follow) {
+    if (seq != next || AsString(rec) != Payload(seq)) return next;
+    if (++next == count) break;
+  }
+  return next;
 }
 
 TEST(TailTest, WaitForReturnsOnceAnotherThreadAppends) {
@@ -237,15 +250,8 @@ TEST(TailTest, SpuriousWakeUpsAreHarmless) {
       if (i % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   });
-  uint64_t next = 0;
-  auto follow = follower.Follow(0);
-  for (auto [seq, rec] : follow) {
-    ASSERT_EQ(seq, next);
-    ASSERT_EQ(AsString(rec), Payload(seq));
-    if (++next == 200) break;
-  }
+  EXPECT_EQ(FollowAndCheck(follower, 200), 200u);
   appender.join();
-  EXPECT_EQ(next, 200u);
 }
 
 TEST(TailTest, ADamagedStatePageOnlyCostsLatency) {
@@ -269,15 +275,8 @@ TEST(TailTest, ADamagedStatePageOnlyCostsLatency) {
       std::this_thread::sleep_for(std::chrono::microseconds(300));
     }
   });
-  uint64_t next = 0;
-  auto follow = follower.Follow(0);
-  for (auto [seq, rec] : follow) {
-    ASSERT_EQ(seq, next);
-    ASSERT_EQ(AsString(rec), Payload(seq));
-    if (++next == 50) break;
-  }
+  EXPECT_EQ(FollowAndCheck(follower, 50), 50u);
   appender.join();
-  EXPECT_EQ(next, 50u);
 }
 
 TEST(TailTest, AReaderLearnsThatTheWriterFailed) {
@@ -298,6 +297,24 @@ TEST(TailTest, AReaderLearnsThatTheWriterFailed) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
   // What was appended stays readable.
   EXPECT_THAT(follower.WaitFor(0, In(absl::Seconds(30))), ::recstore::testing::IsOkAndHolds(1u));
+}
+
+// A follower process's start: opens the store read-only and the "events" log, says "ready"
+// and runs `body` on the log; returns body's exit code (20 and 21: the opens failed).
+int InFollower(const std::string& dir, ChildProcess::Side& parent,
+               const std::function<int(const ByteLog&)>& body) {
+  auto store = Store::Open(dir, {.read_only = true});
+  if (!store.ok()) return 20;
+  auto log = (*store)->OpenByteLog("events");
+  if (!log.ok()) return 21;
+  parent.Report("ready");
+  return body(*log);
+}
+
+// Creates the store and its empty "events" log.
+void CreateEvents(const std::string& dir) {
+  auto store = OpenWriter(dir);
+  ASSERT_OK(store->OpenByteLog("events").status());
 }
 
 // A writer process appends `count` records from `first` on (each checked by its content),
@@ -322,27 +339,15 @@ int WriteInChild(const std::string& dir, uint64_t first, uint64_t count, bool ma
 
 TEST(TailTest, FollowersInOtherProcessesSeeEveryRecordAcrossRotationAndMerges) {
   const std::string dir = TestDir();
-  {
-    auto store = OpenWriter(dir);
-    ASSERT_OK(store->OpenByteLog("events").status());
-  }
+  CreateEvents(dir);
   constexpr uint64_t kRecords = 12000;
   constexpr int kFollowers = 4;
   std::vector<std::unique_ptr<ChildProcess>> followers;
   for (int f = 0; f < kFollowers; ++f) {
     followers.push_back(std::make_unique<ChildProcess>([&](ChildProcess::Side& parent) {
-      auto store = Store::Open(dir, {.read_only = true});
-      if (!store.ok()) return 20;
-      auto log = (*store)->OpenByteLog("events");
-      if (!log.ok()) return 21;
-      parent.Report("ready");
-      uint64_t next = 0;
-      auto follow = log->Follow(0);
-      for (auto [seq, rec] : follow) {
-        if (seq != next || AsString(rec) != Payload(seq)) return 22;
-        if (++next == kRecords) return 0;
-      }
-      return 23;
+      return InFollower(dir, parent, [](const ByteLog& log) {
+        return FollowAndCheck(log, kRecords) == kRecords ? 0 : 22;
+      });
     }));
   }
   for (auto& f : followers) ASSERT_EQ(f->ReadLine(), "ready");
@@ -352,23 +357,10 @@ TEST(TailTest, FollowersInOtherProcessesSeeEveryRecordAcrossRotationAndMerges) {
 
 TEST(TailTest, FollowersSurviveAKilledWriterAndResumeWithTheNext) {
   const std::string dir = TestDir();
-  {
-    auto store = OpenWriter(dir);
-    ASSERT_OK(store->OpenByteLog("events").status());
-  }
+  CreateEvents(dir);
   ChildProcess follower([&](ChildProcess::Side& parent) {
-    auto store = Store::Open(dir, {.read_only = true});
-    if (!store.ok()) return 20;
-    auto log = (*store)->OpenByteLog("events");
-    if (!log.ok()) return 21;
-    parent.Report("ready");
-    uint64_t next = 0;
-    auto follow = log->Follow(0);
-    for (auto [seq, rec] : follow) {
-      if (seq != next || AsString(rec) != Payload(seq)) return 22;
-      if (++next == 300) return 0;
-    }
-    return 23;
+    return InFollower(dir, parent,
+                      [](const ByteLog& log) { return FollowAndCheck(log, 300) == 300 ? 0 : 22; });
   });
   ASSERT_EQ(follower.ReadLine(), "ready");
   // The first writer appends 100 records, then hangs until it is killed.
@@ -396,23 +388,10 @@ TEST(TailTest, FollowersSurviveAKilledWriterAndResumeWithTheNext) {
 
 TEST(TailTest, AFollowerKilledWhileAsleepLeavesOthersAndTheWriterUnharmed) {
   const std::string dir = TestDir();
-  {
-    auto store = OpenWriter(dir);
-    ASSERT_OK(store->OpenByteLog("events").status());
-  }
+  CreateEvents(dir);
   auto follow_body = [&](ChildProcess::Side& parent) {
-    auto store = Store::Open(dir, {.read_only = true});
-    if (!store.ok()) return 20;
-    auto log = (*store)->OpenByteLog("events");
-    if (!log.ok()) return 21;
-    parent.Report("ready");
-    uint64_t next = 0;
-    auto follow = log->Follow(0);
-    for (auto [seq, rec] : follow) {
-      if (seq != next || AsString(rec) != Payload(seq)) return 22;
-      if (++next == 2000) return 0;
-    }
-    return 23;
+    return InFollower(
+        dir, parent, [](const ByteLog& log) { return FollowAndCheck(log, 2000) == 2000 ? 0 : 22; });
   };
   ChildProcess victim(follow_body);
   ChildProcess survivor(follow_body);
@@ -427,38 +406,32 @@ TEST(TailTest, AFollowerKilledWhileAsleepLeavesOthersAndTheWriterUnharmed) {
 
 TEST(TailTest, AFollowAcrossRetentionInAnotherProcessReportsEveryGap) {
   const std::string dir = TestDir();
-  {
-    auto store = OpenWriter(dir);
-    ASSERT_OK(store->OpenByteLog("events").status());
-  }
+  CreateEvents(dir);
   // The follower reads record 0, then waits while the writer appends 10000 records keeping
   // only the last 2000. Every record it does not see must be inside a gap it was told of.
   ChildProcess follower([&](ChildProcess::Side& parent) {
-    auto store = Store::Open(dir, {.read_only = true});
-    if (!store.ok()) return 20;
-    auto log = (*store)->OpenByteLog("events");
-    if (!log.ok()) return 21;
-    parent.Report("ready");
-    uint64_t next = 0;
-    auto follow = log->Follow(0, {.on_gap = FollowOptions::OnGap::kSkip});
-    size_t gaps = 0;
-    for (auto [seq, rec] : follow) {
-      while (gaps < follow.gaps().size()) {
-        const Gap g = follow.gaps()[gaps++];
-        if (g.from != next || g.to <= g.from) return 24;
-        next = g.to;
+    return InFollower(dir, parent, [&](const ByteLog& log) {
+      uint64_t next = 0;
+      auto follow = log.Follow(0, {.on_gap = FollowOptions::OnGap::kSkip});
+      size_t gaps = 0;
+      for (auto [seq, rec] : follow) {
+        while (gaps < follow.gaps().size()) {
+          const Gap g = follow.gaps()[gaps++];
+          if (g.from != next || g.to <= g.from) return 24;
+          next = g.to;
+        }
+        if (seq != next || AsString(rec) != Payload(seq)) return 22;
+        if (seq == 0) {
+          parent.Report("first");
+          if (parent.Await() != 'g') return 25;
+        }
+        if (++next == 10000) {
+          parent.Report("gaps " + std::to_string(gaps));
+          return 0;
+        }
       }
-      if (seq != next || AsString(rec) != Payload(seq)) return 22;
-      if (seq == 0) {
-        parent.Report("first");
-        if (parent.Await() != 'g') return 25;
-      }
-      if (++next == 10000) {
-        parent.Report("gaps " + std::to_string(gaps));
-        return 0;
-      }
-    }
-    return 23;
+      return 23;
+    });
   });
   ASSERT_EQ(follower.ReadLine(), "ready");
   {
@@ -534,11 +507,14 @@ void Index(std::string_view line) {
 }
 
 absl::Status WriteLog(const std::string& dir) {
-  ASSIGN_OR_RETURN(auto store, recstore::Store::Open(dir, {.create_if_missing = true,
-      .sync_policy = recstore::SyncPolicy::Background(1000, std::chrono::milliseconds(50))}));
+  ASSIGN_OR_RETURN(auto store,
+                   recstore::Store::Open(dir, {.create_if_missing = true,
+                                               .sync_policy = recstore::SyncPolicy::Background(
+                                                   1000, std::chrono::milliseconds(50))}));
   ASSIGN_OR_RETURN(auto log, store->OpenByteLog("app"));
   // Keep a day of lines, longer for a consumer that lags, but never more than 1 GiB.
-  RETURN_IF_ERROR(log.SetRetention({.max_age = std::chrono::hours(24), .keep_unconsumed = true,
+  RETURN_IF_ERROR(log.SetRetention({.max_age = std::chrono::hours(24),
+                                    .keep_unconsumed = true,
                                     .hard_max_bytes = uint64_t{1} << 30}));
   for (int i = 0; i < 1000; ++i) RETURN_IF_ERROR(log.Append("GET /index.html 200").status());
   return absl::OkStatus();
@@ -549,12 +525,12 @@ absl::Status FollowLog(const std::string& dir, uint64_t lines) {
   ASSIGN_OR_RETURN(auto log, store->OpenByteLog("app"));
   ASSIGN_OR_RETURN(recstore::Cursor cursor, store->OpenCursor("app", "indexer"));
   auto follow = log.Follow(cursor.position(), {.on_gap = recstore::FollowOptions::OnGap::kSkip});
-  for (const auto& [seq, line] : follow) {      // follow.Stop() from any thread ends the loop
+  for (const auto& [seq, line] : follow) {  // follow.Stop() from any thread ends the loop
     Index(recstore::AsString(line));
     if (seq + 1 == lines || seq % 100 == 99) RETURN_IF_ERROR(cursor.Commit(seq + 1));
     if (seq + 1 == lines) break;
   }
-  return follow.status();                       // gaps(): ranges retention dropped unread
+  return follow.status();  // gaps(): ranges retention dropped unread
 }
 
 TEST(TailTest, ReadmeAppLogExample) {

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "gtest/gtest.h"
+
 namespace recstore::testing {
 
 class ToolProcess {
@@ -157,6 +159,24 @@ class ToolProcess {
   std::string out_;
   std::string err_;
 };
+
+// The tool a test runs: argv[1] of a test whose BUILD rule passes it
+// (`args = ["$(location //tools:recstore)"]`).
+inline const char*& ToolUnderTest() {
+  static const char* path = nullptr;
+  return path;
+}
+
+// main() of such a test: takes the tool from argv[1], then runs the tests.
+inline int ToolTestMain(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (argc > 1) ToolUnderTest() = argv[1];
+  if (ToolUnderTest() == nullptr) {
+    std::fprintf(stderr, "usage: %s PATH_TO_RECSTORE\n", argv[0]);
+    return 2;
+  }
+  return RUN_ALL_TESTS();
+}
 
 }  // namespace recstore::testing
 

@@ -20,8 +20,6 @@
 namespace recstore::testing {
 namespace {
 
-const char* g_cli = nullptr;
-
 constexpr std::chrono::milliseconds kTimeout{60'000};
 
 struct ToolRun {
@@ -31,7 +29,7 @@ struct ToolRun {
 };
 
 ToolRun RunTool(const std::vector<std::string>& args) {
-  ToolProcess tool(g_cli, args);
+  ToolProcess tool(ToolUnderTest(), args);
   EXPECT_TRUE(tool.started());
   const std::optional<int> code = tool.Finish(kTimeout);
   EXPECT_TRUE(code.has_value()) << "recstore " << absl::StrJoin(args, " ") << " did not end";
@@ -248,12 +246,4 @@ TEST_F(TailCliTest, CursorResumesWhereTheLastRunStoppedAndInfoShowsIt) {
 }  // namespace
 }  // namespace recstore::testing
 
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (argc > 1) recstore::testing::g_cli = argv[1];
-  if (recstore::testing::g_cli == nullptr) {
-    std::fprintf(stderr, "usage: %s PATH_TO_RECSTORE\n", argv[0]);
-    return 2;
-  }
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return recstore::testing::ToolTestMain(argc, argv); }

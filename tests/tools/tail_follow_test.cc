@@ -21,8 +21,6 @@
 namespace recstore::testing {
 namespace {
 
-const char* g_cli = nullptr;
-
 // Generous bounds for what should take milliseconds (slow sanitizer builds, a busy machine).
 constexpr std::chrono::milliseconds kTimeout{60'000};
 // How long tail must exit within once asked to stop.
@@ -78,7 +76,7 @@ class TailFollowTest : public ::testing::Test {
 
 TEST_F(TailFollowTest, RecordsArriveInOrderAcrossRotationRetentionAndCompaction) {
   AppendUpTo(5);
-  ToolProcess tool(g_cli, {"tail", dir_, "log", "--follow", "--from", "0"});
+  ToolProcess tool(ToolUnderTest(), {"tail", dir_, "log", "--follow", "--from", "0"});
   ASSERT_TRUE(tool.started());
   ExpectLines(tool, 0, 5);  // tail runs and has caught up
   // Several segments' worth, appended while tail follows.
@@ -99,8 +97,8 @@ TEST_F(TailFollowTest, RecordsArriveInOrderAcrossRotationRetentionAndCompaction)
 
 TEST_F(TailFollowTest, StartsWithTheLastTenAndWaitsBeyondTheEnd) {
   AppendUpTo(30);
-  ToolProcess last(g_cli, {"tail", dir_, "log", "--follow"});
-  ToolProcess ahead(g_cli, {"tail", dir_, "log", "--follow", "--from", "40"});
+  ToolProcess last(ToolUnderTest(), {"tail", dir_, "log", "--follow"});
+  ToolProcess ahead(ToolUnderTest(), {"tail", dir_, "log", "--follow", "--from", "40"});
   ASSERT_TRUE(last.started() && ahead.started());
   ExpectLines(last, 20, 30);
   AppendUpTo(45);
@@ -114,7 +112,8 @@ TEST_F(TailFollowTest, StartsWithTheLastTenAndWaitsBeyondTheEnd) {
 
 TEST_F(TailFollowTest, LimitEndsTheFollow) {
   AppendUpTo(3);
-  ToolProcess tool(g_cli, {"tail", dir_, "log", "--follow", "--from", "0", "--limit", "5"});
+  ToolProcess tool(ToolUnderTest(),
+                   {"tail", dir_, "log", "--follow", "--from", "0", "--limit", "5"});
   ExpectLines(tool, 0, 3);
   AppendUpTo(10);
   ExpectLines(tool, 3, 5);
@@ -124,7 +123,7 @@ TEST_F(TailFollowTest, LimitEndsTheFollow) {
 
 TEST_F(TailFollowTest, SigintWhileWaitingFlushesAndExitsZero) {
   AppendUpTo(2);
-  ToolProcess tool(g_cli, {"tail", dir_, "log", "--follow", "--format", "csv"});
+  ToolProcess tool(ToolUnderTest(), {"tail", dir_, "log", "--follow", "--format", "csv"});
   ASSERT_EQ(tool.ReadLine(kTimeout), "seq,bytes");
   ASSERT_EQ(tool.ReadLine(kTimeout), absl::StrCat("0,\"", Payload(0), "\""));
   ASSERT_EQ(tool.ReadLine(kTimeout), absl::StrCat("1,\"", Payload(1), "\""));
@@ -134,7 +133,7 @@ TEST_F(TailFollowTest, SigintWhileWaitingFlushesAndExitsZero) {
 
 TEST_F(TailFollowTest, ClosedPipeWhileWaitingEndsTailAtOnce) {
   AppendUpTo(3);
-  ToolProcess tool(g_cli, {"tail", dir_, "log", "--follow"});
+  ToolProcess tool(ToolUnderTest(), {"tail", dir_, "log", "--follow"});
   ExpectLines(tool, 0, 3);
   // As `| head -3` does: the reader goes away while no record arrives.
   tool.CloseStdout();
@@ -143,7 +142,7 @@ TEST_F(TailFollowTest, ClosedPipeWhileWaitingEndsTailAtOnce) {
 
 TEST_F(TailFollowTest, ClosedPipeWhileWritingEndsTail) {
   AppendUpTo(20000, /*sync=*/false);  // about 4 MiB of output: more than the pipe holds
-  ToolProcess tool(g_cli, {"tail", dir_, "log", "--follow", "--from", "0"});
+  ToolProcess tool(ToolUnderTest(), {"tail", dir_, "log", "--follow", "--from", "0"});
   ExpectLines(tool, 0, 3);
   tool.CloseStdout();
   AppendUpTo(20100);
@@ -152,7 +151,7 @@ TEST_F(TailFollowTest, ClosedPipeWhileWritingEndsTail) {
 
 TEST_F(TailFollowTest, DurableHoldsRecordsBackUntilSynced) {
   AppendUpTo(2);
-  ToolProcess tool(g_cli, {"tail", dir_, "log", "--follow", "--durable"});
+  ToolProcess tool(ToolUnderTest(), {"tail", dir_, "log", "--follow", "--durable"});
   ExpectLines(tool, 0, 2);
   AppendUpTo(4, /*sync=*/false);
   // Not durable: nothing may come (a bounded look; the positive check follows).
@@ -165,7 +164,7 @@ TEST_F(TailFollowTest, DurableHoldsRecordsBackUntilSynced) {
 
 TEST_F(TailFollowTest, RecordsDroppedBeforeTailReadThemGiveANotice) {
   AppendUpTo(3);
-  ToolProcess tool(g_cli, {"tail", dir_, "log", "--follow", "--from", "0"});
+  ToolProcess tool(ToolUnderTest(), {"tail", dir_, "log", "--follow", "--from", "0"});
   ExpectLines(tool, 0, 3);
   // Hold tail still while records arrive and retention drops some of them unread.
   tool.Signal(SIGSTOP);
@@ -185,12 +184,4 @@ TEST_F(TailFollowTest, RecordsDroppedBeforeTailReadThemGiveANotice) {
 }  // namespace
 }  // namespace recstore::testing
 
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (argc > 1) recstore::testing::g_cli = argv[1];
-  if (recstore::testing::g_cli == nullptr) {
-    std::fprintf(stderr, "usage: %s PATH_TO_RECSTORE\n", argv[0]);
-    return 2;
-  }
-  return RUN_ALL_TESTS();
-}
+int main(int argc, char** argv) { return recstore::testing::ToolTestMain(argc, argv); }
