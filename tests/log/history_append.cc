@@ -66,6 +66,10 @@ void TailFollow(Round* r, const LogT& log, LogModel& m, const std::atomic<bool>&
   while (!done.load(std::memory_order_relaxed)) {
     const uint64_t next = m.acked_end.load();
     SetOp("Get (tail race)", m.name(), next);
+    // What Get returns stays valid only until retention retires its segment (log.h), which
+    // the writer may do after a few rotations while this idle-priority thread waits for a
+    // CPU: a pin taken before the Get keeps it mapped until the check below is done.
+    const ReadPin pin = log.Pin();
     const absl::StatusOr<std::span<const std::byte>> got = GetBytes(log, next);
     ++polls;
     if (got.ok() ? m.RecordIs(next, *got) : got.status().code() == absl::StatusCode::kOutOfRange) {
