@@ -279,6 +279,50 @@ TEST(TailTest, ADamagedStatePageOnlyCostsLatency) {
   appender.join();
 }
 
+TEST(TailTest, AStatePageThatLiesWithAValidHeaderOnlyCostsLatency) {
+  const std::string dir = TestDir();
+  {
+    auto writer = OpenWriter(dir);
+    ASSERT_OK_AND_ASSIGN(ByteLog log, writer->OpenByteLog("events"));
+    for (uint64_t i = 0; i < 5; ++i) ASSERT_OK(log.Append(Payload(i)).status());
+  }
+  // The header (and its checksum) stays valid; the words claim records that do not exist, a
+  // durable end far ahead, and a registration that wants nothing.
+  std::string state_path;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.path().filename() == "STATE") state_path = e.path().string();
+  }
+  ASSERT_FALSE(state_path.empty());
+  std::string page = ::recstore::testing::ReadFileBytes(state_path);
+  ASSERT_EQ(page.size(), 4096u);
+  const uint64_t lie = UINT64_MAX - 7;
+  for (size_t at : {64, 72, 136, 144}) std::memcpy(page.data() + at, &lie, 8);
+  ::recstore::testing::WriteFileBytes(state_path, page);
+  auto reader = OpenReader(dir);
+  ASSERT_OK_AND_ASSIGN(ByteLog follower, reader->OpenByteLog("events"));
+  ASSERT_OK(follower.Refresh());
+  EXPECT_EQ(follower.end(), 5u);
+  EXPECT_LE(follower.durable(), follower.end());
+  ASSERT_OK_AND_ASSIGN(auto got, follower.Get(4));
+  EXPECT_EQ(AsString(got), Payload(4));
+  // A wait for a record that does not exist times out; it never returns on the page's word.
+  EXPECT_THAT(follower.WaitFor(5, In(absl::Milliseconds(300))),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  // The next writer takes the page over, and the follower gets its records.
+  std::thread appender([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto writer = OpenWriter(dir);
+    ASSERT_NE(writer, nullptr);
+    auto log = writer->OpenByteLog("events");
+    ASSERT_OK(log.status());
+    ASSERT_OK(log->Append(Payload(5)).status());
+  });
+  EXPECT_THAT(follower.WaitFor(5, In(absl::Seconds(30))), ::recstore::testing::IsOkAndHolds(6u));
+  appender.join();
+  ASSERT_OK_AND_ASSIGN(got, follower.Get(5));
+  EXPECT_EQ(AsString(got), Payload(5));
+}
+
 TEST(TailTest, AReaderLearnsThatTheWriterFailed) {
   const std::string dir = TestDir();
   FaultEnv env;
