@@ -17,6 +17,7 @@
 #include "tests/corruption/store_image.h"
 #include "tests/testing/file_bytes.h"
 #include "tests/testing/open_store.h"
+#include "tests/testing/state_page.h"
 
 namespace recstore::testing {
 namespace {
@@ -157,7 +158,7 @@ std::vector<std::string> DiffTree(const Tree& a, const Tree& b,
                                   const std::set<std::string>& ignore) {
   std::vector<std::string> out;
   for (const auto& [path, bytes] : a) {
-    if (ignore.count(path) > 0 || path.ends_with("/STATE")) continue;
+    if (ignore.count(path) > 0 || IsStatePage(path)) continue;
     auto it = b.find(path);
     if (it == b.end()) {
       out.push_back(path + " (removed)");
@@ -166,7 +167,7 @@ std::vector<std::string> DiffTree(const Tree& a, const Tree& b,
     }
   }
   for (const auto& [path, bytes] : b) {
-    if (ignore.count(path) == 0 && a.count(path) == 0 && !path.ends_with("/STATE")) {
+    if (ignore.count(path) == 0 && a.count(path) == 0 && !IsStatePage(path)) {
       out.push_back(path + " (created)");
     }
   }
@@ -269,7 +270,7 @@ std::vector<std::string> DiffDir(const std::string& dir, const Tree& want,
   std::set<std::string> present(names.begin(), names.end());
   std::vector<std::string> out;
   for (const auto& [path, bytes] : want) {
-    if (ignore.count(path) > 0 || path.ends_with("/STATE")) continue;
+    if (ignore.count(path) > 0 || IsStatePage(path)) continue;
     if (present.count(path) == 0) {
       out.push_back(path + " (removed)");
     } else if (!path.ends_with("/") && !SameFile(dir + "/" + path, bytes)) {
@@ -277,7 +278,7 @@ std::vector<std::string> DiffDir(const std::string& dir, const Tree& want,
     }
   }
   for (const std::string& path : names) {
-    if (ignore.count(path) == 0 && want.count(path) == 0 && !path.ends_with("/STATE")) {
+    if (ignore.count(path) == 0 && want.count(path) == 0 && !IsStatePage(path)) {
       out.push_back(path + " (created)");
     }
   }
@@ -356,7 +357,7 @@ absl::StatusOr<FileSet> FileSet::Build(const std::string& dir, Layout layout) {
         ordinary.emplace_back(first, path);
       } else if (format::ParseCompactedFileName(name, &generation, &first)) {
         compacted.emplace_back(first, path);
-      } else if (name != "STATE") {  // the state page: a hint, not part of the image
+      } else if (!IsStatePage(name)) {
         return absl::InternalError(absl::StrCat("unexpected file ", path));
       }
     }

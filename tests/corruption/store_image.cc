@@ -15,6 +15,7 @@
 #include "recstore/status_macros.h"
 #include "src/base/endian.h"
 #include "src/format/layout.h"
+#include "tests/testing/state_page.h"
 
 namespace recstore::testing {
 namespace {
@@ -87,7 +88,7 @@ absl::Status Load(const std::string& dir, const std::string& name, CollectionKin
   }
   if (c->folder.empty()) return absl::InternalError(absl::StrCat("no folder for ", name));
   for (const std::string& f : ListFiles(dir + "/" + c->folder)) {
-    if (f == "STATE") continue;  // the state page: a hint, not part of the image
+    if (::recstore::testing::IsStatePage(f)) continue;
     SegmentImage s;
     if (!format::ParseSegmentFileName(f, &s.first_seq)) {
       return absl::InternalError(absl::StrCat("unexpected file ", f));

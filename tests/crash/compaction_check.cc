@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "recstore/env.h"
+#include "tests/testing/state_page.h"
 
 namespace recstore::crash {
 
@@ -62,7 +63,7 @@ void CheckFileRules(const std::string& what, const CollectionState& s,
         problems->push_back(absl::StrCat(what, ": ", name, " is of generation ", gen,
                                          ", the manifest's is ", s.generation));
       }
-    } else if (name != "STATE") {  // the state page: a hint, in every writer's folder
+    } else if (!::recstore::testing::IsStatePage(name)) {
       problems->push_back(absl::StrCat(what, ": unexpected file ", name));
     }
   }

@@ -16,6 +16,7 @@
 #include "recstore/recstore.h"
 #include "tests/faults/workload.h"
 #include "tests/testing/records.h"
+#include "tests/testing/state_page.h"
 
 namespace recstore::faults {
 
@@ -24,7 +25,8 @@ namespace recstore::faults {
 inline std::vector<std::string> FilesIn(const std::string& dir) {
   std::vector<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (e.path().filename() != "STATE") names.push_back(e.path().filename().string());
+    if (!::recstore::testing::IsStatePage(e.path().filename().string()))
+      names.push_back(e.path().filename().string());
   }
   std::sort(names.begin(), names.end());
   return names;

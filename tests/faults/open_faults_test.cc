@@ -20,6 +20,7 @@
 #include "tests/testing/fault_env.h"
 #include "tests/testing/open_store.h"
 #include "tests/testing/records.h"
+#include "tests/testing/state_page.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -72,7 +73,7 @@ void CrashedWriter(const std::string& dir) {
 std::map<std::string, std::string> Files(const std::string& dir) {
   std::map<std::string, std::string> files = ReadTree(dir);
   files.erase("LOCK");
-  std::erase_if(files, [](const auto& f) { return f.first.ends_with("/STATE"); });
+  std::erase_if(files, [](const auto& f) { return ::recstore::testing::IsStatePage(f.first); });
   std::erase_if(files, [](const auto& f) { return f.first.ends_with(".tmp"); });
   return files;
 }
