@@ -34,7 +34,8 @@
 
 namespace recstore {
 
-enum class LockKind { kShared, kExclusive };
+// kUnlock releases the lock this open file description holds on the byte.
+enum class LockKind { kShared, kExclusive, kUnlock };
 
 class Env {
  public:
@@ -89,6 +90,19 @@ class Env {
   // Best effort: an error only means the pages will fault on first store instead.
   [[nodiscard]] virtual absl::Status PopulateWrite(void* addr, size_t len,
                                                    const std::string& path) = 0;
+
+  // Address space, for containers that grow in place. ReserveAddress reserves `len` bytes
+  // (a multiple of the page size) of address space with no access and no memory (PROT_NONE,
+  // MAP_NORESERVE); release it with Unmap. MapAt maps `len` bytes at `addr` (page-aligned,
+  // inside a reservation), readable and writable, replacing what was mapped there
+  // (MAP_FIXED): anonymous zero pages when `fd` < 0; otherwise the file's bytes from `offset`
+  // (page-aligned), copy-on-write (MAP_PRIVATE: stores stay in this process's memory and
+  // never reach the file) unless `shared` (MAP_SHARED). The caller keeps [offset,
+  // offset+len) inside the file. `path` names the file (or the container) in errors.
+  [[nodiscard]] virtual absl::StatusOr<void*> ReserveAddress(size_t len,
+                                                             const std::string& path) = 0;
+  [[nodiscard]] virtual absl::Status MapAt(void* addr, size_t len, int fd, const std::string& path,
+                                           uint64_t offset, bool shared) = 0;
 
   // Open-file-description locks (F_OFD_SETLK) on one byte of the file; non-blocking. A
   // conflicting lock yields Unavailable.
@@ -169,6 +183,13 @@ class EnvWrapper : public Env {
   }
   absl::Status PopulateWrite(void* addr, size_t len, const std::string& path) override {
     return target_->PopulateWrite(addr, len, path);
+  }
+  absl::StatusOr<void*> ReserveAddress(size_t len, const std::string& path) override {
+    return target_->ReserveAddress(len, path);
+  }
+  absl::Status MapAt(void* addr, size_t len, int fd, const std::string& path, uint64_t offset,
+                     bool shared) override {
+    return target_->MapAt(addr, len, fd, path, offset, shared);
   }
   absl::Status Lock(int fd, const std::string& path, uint64_t byte, LockKind kind) override {
     return target_->Lock(fd, path, byte, kind);

@@ -413,6 +413,35 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
   return m;
 }
 
+std::string EncodeSchema(const RecordSchema& schema) {
+  std::string out;
+  PutString(&out, schema.type_name);
+  PutFields(&out, schema);
+  return out;
+}
+
+absl::StatusOr<RecordSchema> DecodeSchema(std::string_view bytes, const std::string& path,
+                                          size_t base) {
+  Reader r(bytes, base, path);
+  std::string type_name = r.String();
+  const size_t size_at = r.offset();
+  RecordSchema s = ReadSchemaFields(r, std::move(type_name), path);
+  if (r.ok() && !r.done()) r.Fail("trailing bytes after the schema");
+  if (r.ok() && (s.size == 0 || s.size > kMaxSchemaRecordSize)) {
+    r.FailAt(size_at,
+             absl::StrCat("record size ", s.size, " is outside 1..", kMaxSchemaRecordSize));
+  }
+  if (r.ok() &&
+      (s.align == 0 || !std::has_single_bit(s.align) || s.align > 4096 || s.size % s.align != 0)) {
+    r.FailAt(size_at + 4, absl::StrCat("alignment ", s.align,
+                                       " is not a power of two up to 4096 "
+                                       "that divides the record size ",
+                                       s.size));
+  }
+  if (!r.ok()) return r.status();
+  return s;
+}
+
 uint64_t SchemaHash(const RecordSchema& schema) {
   std::string bytes;
   PutFields(&bytes, schema);
@@ -420,11 +449,11 @@ uint64_t SchemaHash(const RecordSchema& schema) {
 }
 
 absl::Status CompareSchemas(const RecordSchema& stored, const RecordSchema& requested,
-                            std::string_view collection) {
+                            std::string_view subject) {
   auto mismatch = [&](std::string what) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "collection '", std::string(collection), "' was created with record type '",
-        stored.type_name, "'; opening it as '", requested.type_name, "' fails: ", what));
+    return absl::FailedPreconditionError(
+        absl::StrCat(std::string(subject), " was created with record type '", stored.type_name,
+                     "'; opening it as '", requested.type_name, "' fails: ", what));
   };
   size_t n = std::min(stored.fields.size(), requested.fields.size());
   for (size_t i = 0; i < n; ++i) {

@@ -35,10 +35,21 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
 // Schema fingerprint stored in segment headers: covers size, alignment and every field.
 uint64_t SchemaHash(const RecordSchema& schema);
 
-// OK when a collection stored with `stored` may be opened as `requested`; otherwise
-// FailedPrecondition naming the first difference (the type name is informational only).
+// OK when data stored with `stored` may be opened as `requested`; otherwise
+// FailedPrecondition naming `subject` ("collection 'trades'", "vector file /x/p.rsv") and the
+// first difference (the type name is informational only).
 absl::Status CompareSchemas(const RecordSchema& stored, const RecordSchema& requested,
-                            std::string_view collection);
+                            std::string_view subject);
+
+// A schema on its own (type name, then the manifest's field encoding; docs/format.md 10.1),
+// for files that carry their schema in their header.
+inline constexpr uint32_t kMaxSchemaRecordSize = 1u << 20;
+std::string EncodeSchema(const RecordSchema& schema);
+// DataLoss (naming `path` and the file offset, `base` being the offset of bytes[0]) for a
+// malformed schema, a field outside the record, a record size outside 1..kMaxSchemaRecordSize
+// or an alignment that is not a power of two up to 4096 dividing the size.
+absl::StatusOr<RecordSchema> DecodeSchema(std::string_view bytes, const std::string& path,
+                                          size_t base);
 
 }  // namespace recstore::format
 

@@ -220,10 +220,29 @@ class PosixEnv final : public Env {
 #endif
   }
 
+  absl::StatusOr<void*> ReserveAddress(size_t len, const std::string& path) override {
+    void* addr =
+        sys_.mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (addr == MAP_FAILED) return ErrnoToStatus(errno, "mmap(reserve)", path);
+    return addr;
+  }
+
+  absl::Status MapAt(void* addr, size_t len, int fd, const std::string& path, uint64_t offset,
+                     bool shared) override {
+    int flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE);
+    if (fd < 0) flags |= MAP_ANONYMOUS;
+    void* got = sys_.mmap(addr, len, PROT_READ | PROT_WRITE, flags, fd < 0 ? -1 : fd,
+                          fd < 0 ? 0 : static_cast<off_t>(offset));
+    if (got == MAP_FAILED) return ErrnoToStatus(errno, "mmap(fixed)", path);
+    return absl::OkStatus();
+  }
+
   absl::Status Lock(int fd, const std::string& path, uint64_t byte, LockKind kind) override {
     struct flock fl;
     std::memset(&fl, 0, sizeof(fl));
-    fl.l_type = kind == LockKind::kExclusive ? F_WRLCK : F_RDLCK;
+    fl.l_type = kind == LockKind::kExclusive ? F_WRLCK
+                : kind == LockKind::kShared  ? F_RDLCK
+                                             : F_UNLCK;
     fl.l_whence = SEEK_SET;
     fl.l_start = static_cast<off_t>(byte);
     fl.l_len = 1;

@@ -1,0 +1,440 @@
+#include "src/mapped/vector_storage.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string_view>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "src/base/checksum.h"
+#include "src/format/manifest.h"
+#include "src/mapped/journal.h"
+
+namespace recstore::internal {
+namespace {
+
+using format::kMappedPage;
+using mapped::kPage;
+using mapped::RoundUpToPage;
+
+std::string DirOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+uint64_t NewFileId(Env* env, const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  const uint64_t seed[4] = {static_cast<uint64_t>(env->NowUnixNanos()),
+                            static_cast<uint64_t>(getpid()), counter.fetch_add(1),
+                            reinterpret_cast<uintptr_t>(&counter)};
+  const uint64_t id = base::Checksum64(seed, sizeof(seed), base::StringChecksum64(path));
+  return id == 0 ? 1 : id;
+}
+
+bool AllZero(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
+
+// Whether a journal may stand in for the header page it was read beside: the header decodes
+// and the journal carries its next state or the one it says (a crash while the file was being
+// written leaves it so), or the header page is damaged or zeroed and the journal is valid.
+bool JournalApplies(const absl::StatusOr<format::MappedHeader>& header, std::string_view page,
+                    const format::JournalHeader& j) {
+  if (!header.ok()) {
+    return absl::IsDataLoss(header.status()) || (page.size() == kMappedPage && AllZero(page));
+  }
+  return j.file_id == header->file_id && (j.seq == header->seq || j.seq == header->seq + 1);
+}
+
+absl::StatusOr<std::string> ReadPage(Env* env, int fd, const std::string& path) {
+  std::string page(kMappedPage, '\0');
+  absl::StatusOr<size_t> n = env->PRead(fd, path, page.data(), page.size(), 0);
+  if (!n.ok()) return n.status();
+  page.resize(*n);
+  return page;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<VectorStorage>> VectorStorage::Open(
+    std::string path, const MappedVectorOptions& options, const RecordSchema& schema) {
+  if (path.empty()) return absl::InvalidArgumentError("MappedVector::Open: the path is empty");
+  if (!format::MappedHeaderFits(schema)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": the schema of '", schema.type_name,
+                                                   "' does not fit a 4096-byte header page"));
+  }
+  std::unique_ptr<VectorStorage> st(new VectorStorage);
+  st->env_ = options.env != nullptr ? options.env : Env::Default();
+  st->path_ = std::move(path);
+  st->journal_path_ = st->path_ + "-journal";
+  st->writable_ = !options.read_only;
+  st->elem_size_ = schema.size;
+  st->schema_ = schema;
+  absl::StatusOr<mapped::Region> region =
+      mapped::Region::Reserve(st->env_, options.max_bytes, st->path_);
+  if (!region.ok()) return region.status();
+  st->region_ = *std::move(region);
+  if (st->writable_) {
+    absl::Status s = st->OpenWriter(options, schema);
+    if (!s.ok()) return s;
+    return st;
+  }
+  absl::StatusOr<os::LockFile> f = os::LockFile::Open(st->env_, st->path_, O_RDONLY, 0);
+  if (!f.ok()) return f.status();
+  st->file_ = *std::move(f);
+  absl::StatusOr<os::File> j = os::File::Open(st->env_, st->journal_path_, O_RDONLY);
+  if (j.ok()) {
+    st->journal_ = *std::move(j);
+  } else if (!absl::IsNotFound(j.status())) {
+    return j.status();
+  }
+  absl::Status s = st->Refresh();
+  if (!s.ok()) return s;
+  return st;
+}
+
+absl::StatusOr<std::unique_ptr<VectorStorage>> VectorStorage::Scratch(const ScratchOptions& options,
+                                                                      const RecordSchema& schema) {
+  std::unique_ptr<VectorStorage> st(new VectorStorage);
+  st->env_ = options.env != nullptr ? options.env : Env::Default();
+  st->writable_ = true;
+  st->scratch_ = true;
+  st->elem_size_ = schema.size;
+  st->schema_ = schema;
+  const std::string name = options.dir.empty() ? "scratch vector" : options.dir;
+  absl::StatusOr<mapped::Region> region =
+      mapped::Region::Reserve(st->env_, options.max_bytes, name);
+  if (!region.ok()) return region.status();
+  st->region_ = *std::move(region);
+  if (!options.dir.empty()) {
+    // O_TMPFILE: a file with no name, gone with its last descriptor.
+    absl::StatusOr<os::LockFile> f =
+        os::LockFile::Open(st->env_, options.dir, O_RDWR | O_TMPFILE, 0600);
+    if (!f.ok()) return f.status();
+    st->file_ = *std::move(f);
+    st->path_ = options.dir;
+  }
+  if (options.reserve > 0) {
+    if (options.reserve > st->region_.reserved() / st->elem_size_) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          name, ": reserving ", options.reserve, " elements passes max_bytes ", options.max_bytes));
+    }
+    absl::Status s = st->Grow(uint64_t{options.reserve} * st->elem_size_);
+    if (!s.ok()) return s;
+  }
+  return st;
+}
+
+absl::Status VectorStorage::OpenWriter(const MappedVectorOptions& options,
+                                       const RecordSchema& schema) {
+  bool created = false;
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<os::LockFile> f = os::LockFile::Open(env_, path_, O_RDWR, 0);
+    if (f.ok()) {
+      file_ = *std::move(f);
+      break;
+    }
+    if (!absl::IsNotFound(f.status())) return f.status();
+    if (!options.create_if_missing) {
+      return absl::NotFoundError(
+          absl::StrCat(path_, ": no such vector file (open with create_if_missing to create it)"));
+    }
+    // O_EXCL: of two processes creating the file at once, one creates it and the other opens
+    // what the first made (and waits for its lock).
+    f = os::LockFile::Open(env_, path_, O_RDWR | O_CREAT | O_EXCL, 0644);
+    if (f.ok()) {
+      file_ = *std::move(f);
+      created = true;
+      break;
+    }
+    if (!absl::IsAlreadyExists(f.status()) || attempt >= 3) return f.status();
+  }
+  if (absl::Status s = env_->Lock(file_.fd(), path_, 0, LockKind::kExclusive); !s.ok()) {
+    if (!absl::IsUnavailable(s)) return s;
+    return absl::UnavailableError(absl::StrCat(
+        path_, ": open for writing by another MappedVector (in this process or another)"));
+  }
+  if (created) {
+    if (absl::Status s = InitializeLocked(schema); !s.ok()) return s;
+  }
+
+  absl::StatusOr<std::string> page = ReadPage(env_, file_.fd(), path_);
+  if (!page.ok()) return page.status();
+  absl::StatusOr<os::File> j = os::File::Open(env_, journal_path_, O_RDWR);
+  bool journal_missing = false;
+  if (j.ok()) {
+    journal_ = *std::move(j);
+  } else if (absl::IsNotFound(j.status())) {
+    journal_missing = true;
+  } else {
+    return j.status();
+  }
+  std::optional<mapped::Journal> journal;
+  if (!journal_missing) {
+    absl::StatusOr<std::optional<mapped::Journal>> read =
+        mapped::ReadJournal(env_, journal_.fd(), journal_path_);
+    if (!read.ok()) return read.status();
+    journal = *std::move(read);
+  }
+  // A creation that stopped before its header was durable leaves a short or zero header page
+  // and no journal: there was never a synced state, so it is initialized again. Any other
+  // damaged header is refused below: it may hide synced data.
+  if ((page->size() < kMappedPage || AllZero(*page)) && !journal.has_value()) {
+    absl::StatusOr<uint64_t> size = env_->FileSize(file_.fd(), path_);
+    if (!size.ok()) return size.status();
+    if (*size <= kMappedPage) {
+      if (!options.create_if_missing) {
+        return absl::DataLossError(absl::StrCat(
+            path_,
+            ": has no header (an unfinished creation); open it with create_if_missing to "
+            "initialize it, or remove it"));
+      }
+      if (absl::Status s = InitializeLocked(schema); !s.ok()) return s;
+      page = ReadPage(env_, file_.fd(), path_);
+      if (!page.ok()) return page.status();
+      journal_missing = false;
+      absl::StatusOr<os::File> jj = os::File::Open(env_, journal_path_, O_RDWR);
+      if (!jj.ok()) return jj.status();
+      journal_ = *std::move(jj);
+    }
+  }
+  absl::StatusOr<format::MappedHeader> header = format::DecodeMappedHeader(*page, path_);
+  if (journal.has_value() && JournalApplies(header, *page, journal->header)) {
+    // Redo: the journal is durable, the file may hold part of it. Made durable before this
+    // open returns, since the next sync overwrites the journal.
+    if (absl::Status s = mapped::ApplyJournal(env_, file_.fd(), path_, *journal); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = env_->SyncData(file_.fd(), path_); !s.ok()) return s;
+    header = journal->file_header;
+  } else if (header.ok() && journal.has_value() && journal->header.file_id == header->file_id &&
+             journal->header.seq > header->seq + 1) {
+    return absl::DataLossError(absl::StrCat(path_, ": its journal holds sync ", journal->header.seq,
+                                            " but the file only sync ", header->seq,
+                                            ": syncs in between are lost"));
+  }
+  if (!header.ok()) {
+    if (!absl::IsDataLoss(header.status())) return header.status();
+    return absl::DataLossError(
+        absl::StrCat(header.status().message(), "; no valid journal restores it"));
+  }
+  if (journal_missing) {
+    absl::StatusOr<os::File> jj = os::File::Open(env_, journal_path_, O_RDWR | O_CREAT, 0644);
+    if (!jj.ok()) return jj.status();
+    journal_ = *std::move(jj);
+    if (absl::Status s = os::SyncDir(env_, DirOf(path_)); !s.ok()) return s;
+  }
+  absl::StatusOr<uint64_t> file_size = env_->FileSize(file_.fd(), path_);
+  if (!file_size.ok()) return file_size.status();
+  if (absl::Status s = CheckHeader(*header, schema, *file_size); !s.ok()) return s;
+  file_id_ = header->file_id;
+  seq_ = header->seq;
+  size_ = header->size;
+  const uint64_t data_bytes = (*file_size - kMappedPage) / kPage * kPage;
+  if (data_bytes > region_.reserved()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path_, ": holds ", data_bytes, " bytes of elements, more than max_bytes (",
+                     options.max_bytes, "); open it with a larger max_bytes"));
+  }
+  return region_.Extend(data_bytes, file_.fd(), kMappedPage, /*shared=*/false);
+}
+
+absl::Status VectorStorage::InitializeLocked(const RecordSchema& schema) {
+  file_id_ = NewFileId(env_, path_);
+  const std::string header =
+      format::EncodeMappedHeader({format::MappedKind::kVector, file_id_, 0, 0, schema});
+  if (absl::Status s = env_->Truncate(file_.fd(), path_, 0); !s.ok()) return s;
+  if (absl::Status s = env_->PWrite(file_.fd(), path_, header, 0); !s.ok()) return s;
+  if (absl::Status s = env_->SyncData(file_.fd(), path_); !s.ok()) return s;
+  // A journal left by an earlier file of this name names another file id; emptied anyway.
+  absl::StatusOr<os::File> j =
+      os::File::Open(env_, journal_path_, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  if (!j.ok()) return j.status();
+  if (absl::Status s = env_->SyncData(j->fd(), journal_path_); !s.ok()) return s;
+  return os::SyncDir(env_, DirOf(path_));
+}
+
+absl::Status VectorStorage::CheckHeader(const format::MappedHeader& h, const RecordSchema& schema,
+                                        uint64_t file_size) const {
+  if (h.kind != format::MappedKind::kVector) {
+    return absl::FailedPreconditionError(absl::StrCat(path_, ": is a recstore ",
+                                                      std::string(format::MappedKindName(h.kind)),
+                                                      " file, not a vector file"));
+  }
+  absl::Status s = format::CompareSchemas(h.schema, schema, absl::StrCat("vector file ", path_));
+  if (!s.ok()) return s;
+  // Overflow-safe: size * elem <= file_size - page.
+  if (file_size < kMappedPage || h.size > (file_size - kMappedPage) / elem_size_) {
+    return absl::DataLossError(absl::StrCat(path_, ": the header says ", h.size, " elements of ",
+                                            elem_size_, " bytes but the file holds ", file_size,
+                                            " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VectorStorage::Grow(uint64_t bytes) {
+  if (!writable_) {
+    return absl::FailedPreconditionError(absl::StrCat(path_, ": read-only vector"));
+  }
+  const uint64_t have = region_.mapped();
+  if (bytes <= have) return absl::OkStatus();
+  if (bytes > region_.reserved()) {
+    return absl::ResourceExhaustedError(absl::StrCat(path_.empty() ? "scratch vector" : path_, ": ",
+                                                     bytes, " bytes of elements pass max_bytes (",
+                                                     region_.reserved(), ")"));
+  }
+  // Doubling (at least 64 KiB, at most 1 GiB at a time), as std::vector, within the
+  // reservation.
+  uint64_t want = std::max<uint64_t>(
+      bytes, std::min<uint64_t>(std::max<uint64_t>(have, 1 << 16), uint64_t{1} << 30) + have);
+  want = std::min<uint64_t>(RoundUpToPage(want), region_.reserved());
+  const uint64_t add = want - have;
+  if (scratch_ && !file_.valid()) return region_.Extend(add, -1, 0, false);
+  const uint64_t file_at = scratch_ ? have : kMappedPage + have;
+  // The file space first: running out of it is an error here, never a SIGBUS later.
+  if (absl::Status s = env_->Allocate(file_.fd(), path_, file_at, add); !s.ok()) return s;
+  if (scratch_) return region_.Extend(add, file_.fd(), file_at, /*shared=*/true);
+  return region_.Extend(add, -1, 0, false);
+}
+
+absl::Status VectorStorage::Fail(absl::Status s) {
+  failed_ = s;
+  return s;
+}
+
+absl::Status VectorStorage::Sync(size_t size, std::vector<uint64_t>& dirty) {
+  if (scratch_) {
+    std::fill(dirty.begin(), dirty.end(), 0);
+    size_ = size;
+    return absl::OkStatus();
+  }
+  if (!writable_) {
+    return absl::FailedPreconditionError(absl::StrCat(path_, ": Sync on a read-only vector"));
+  }
+  if (!failed_.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path_, ": an earlier sync failed (", failed_.message(),
+                     "); reopen the vector to learn what is durable"));
+  }
+  // The changed pages that still hold elements.
+  const uint64_t pages = RoundUpToPage(uint64_t{size} * elem_size_) / kPage;
+  std::vector<mapped::PageRun> runs;
+  for (size_t w = 0; w < dirty.size(); ++w) {
+    uint64_t bits = dirty[w];
+    while (bits != 0) {
+      const uint64_t p = w * 64 + static_cast<uint64_t>(__builtin_ctzll(bits));
+      bits &= bits - 1;
+      if (p >= pages) break;
+      if (!runs.empty() && runs.back().first + runs.back().count == p) {
+        ++runs.back().count;
+      } else {
+        runs.push_back({p, 1});
+      }
+    }
+  }
+  if (runs.empty() && size == size_) {
+    std::fill(dirty.begin(), dirty.end(), 0);
+    return absl::OkStatus();
+  }
+  const std::string header =
+      format::EncodeMappedHeader({format::MappedKind::kVector, file_id_, seq_ + 1, size, schema_});
+  // 1. The journal, made durable: the commit point. A failed write leaves the file as it was.
+  absl::Status s = mapped::WriteJournal(env_, journal_.fd(), journal_path_, file_id_, seq_ + 1,
+                                        header, region_.base(), runs);
+  if (!s.ok()) return s;
+  if (s = env_->SyncData(journal_.fd(), journal_path_); !s.ok()) return Fail(s);
+  // 2. The same pages into the file, the header last. A failure from here on leaves a file
+  // only the journal completes: final until a reopen redoes it.
+  for (const mapped::PageRun& r : runs) {
+    s = env_->PWrite(
+        file_.fd(), path_,
+        std::string_view(reinterpret_cast<const char*>(region_.base()) + r.first * kPage,
+                         r.count * kPage),
+        kMappedPage + r.first * kPage);
+    if (!s.ok()) return Fail(s);
+  }
+  if (s = env_->PWrite(file_.fd(), path_, header, 0); !s.ok()) return Fail(s);
+  if (s = env_->SyncData(file_.fd(), path_); !s.ok()) return Fail(s);
+  ++seq_;
+  size_ = size;
+  std::fill(dirty.begin(), dirty.end(), 0);
+  return absl::OkStatus();
+}
+
+absl::Status VectorStorage::Refresh() {
+  if (writable_) {
+    return absl::FailedPreconditionError(absl::StrCat(path_, ": Refresh is for read-only vectors"));
+  }
+  absl::Status last;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (attempt > 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    absl::StatusOr<std::string> page = ReadPage(env_, file_.fd(), path_);
+    if (!page.ok()) return page.status();
+    std::string raw_journal;
+    std::optional<mapped::Journal> journal;
+    if (journal_.valid()) {
+      absl::StatusOr<std::string> raw =
+          mapped::ReadJournalHeaderBytes(env_, journal_.fd(), journal_path_);
+      if (!raw.ok()) return raw.status();
+      raw_journal = *std::move(raw);
+      absl::StatusOr<std::optional<mapped::Journal>> read =
+          mapped::ReadJournal(env_, journal_.fd(), journal_path_);
+      if (!read.ok()) return read.status();
+      journal = *std::move(read);
+      if (journal.has_value() && journal->raw_header != raw_journal) continue;
+    }
+    absl::StatusOr<format::MappedHeader> header = format::DecodeMappedHeader(*page, path_);
+    const bool use_journal = journal.has_value() && JournalApplies(header, *page, journal->header);
+    if (use_journal) header = journal->file_header;
+    if (!header.ok()) {
+      // A writer may be rewriting the header page under this read (or creating the file).
+      last = header.status();
+      if (!absl::IsDataLoss(last) && page->size() == kMappedPage) return last;
+      continue;
+    }
+    absl::StatusOr<uint64_t> file_size = env_->FileSize(file_.fd(), path_);
+    if (!file_size.ok()) return file_size.status();
+    if (absl::Status s = CheckHeader(*header, schema_, *file_size); !s.ok()) return s;
+    const uint64_t bytes = header->size * elem_size_;
+    if (RoundUpToPage(bytes) > region_.mapped()) {
+      absl::Status s = region_.Extend(RoundUpToPage(bytes) - region_.mapped(), -1, 0, false);
+      if (!s.ok()) return s;
+    }
+    absl::StatusOr<size_t> n = env_->PRead(file_.fd(), path_, region_.base(), bytes, kMappedPage);
+    if (!n.ok()) return n.status();
+    if (*n != bytes) continue;  // shrunk under the read: a writer recreated it
+    if (use_journal) {
+      for (size_t i = 1; i < journal->numbers.size(); ++i) {
+        const uint64_t at = (journal->numbers[i] - 1) * kPage;
+        std::memcpy(region_.base() + at, journal->pages.data() + i * kPage,
+                    std::min<uint64_t>(kPage, bytes - at));
+      }
+    }
+    // The same header page and journal header after the copy: no sync moved under it (a
+    // writer rewrites the journal before it touches the file).
+    absl::StatusOr<std::string> again = ReadPage(env_, file_.fd(), path_);
+    if (!again.ok()) return again.status();
+    if (*again != *page) continue;
+    if (journal_.valid()) {
+      absl::StatusOr<std::string> raw =
+          mapped::ReadJournalHeaderBytes(env_, journal_.fd(), journal_path_);
+      if (!raw.ok()) return raw.status();
+      if (*raw != raw_journal) continue;
+    }
+    file_id_ = header->file_id;
+    seq_ = header->seq;
+    size_ = header->size;
+    return absl::OkStatus();
+  }
+  if (!last.ok()) return last;
+  return absl::UnavailableError(absl::StrCat(
+      path_, ": the writer synced throughout 100 attempts to read a consistent state"));
+}
+
+}  // namespace recstore::internal
