@@ -33,7 +33,7 @@ done
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 cd "${root}"
-targets=(manifest segment_header record_reader)
+targets=(manifest segment_header record_reader mapped_file)
 bazel=(./bazelw "--output_base=${RECSTORE_FUZZ_OUTPUT_BASE:-${HOME}/.cache/recstore-fuzz}")
 trap '"${bazel[@]}" shutdown >/dev/null 2>&1 || true' EXIT
 

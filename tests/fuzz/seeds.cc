@@ -11,6 +11,7 @@
 #include "src/base/endian.h"
 #include "src/format/layout.h"
 #include "tests/fuzz/fuzz_check.h"
+#include "tests/fuzz/mapped_seeds.h"
 #include "tests/fuzz/reader_harness.h"
 #include "tests/fuzz/store_harness.h"
 #include "tests/testing/file_bytes.h"
@@ -177,7 +178,7 @@ constexpr char kMisalignedDataEnd[] =
 
 const std::vector<std::string>& TargetNames() {
   static const auto* names =
-      new std::vector<std::string>{"manifest", "segment_header", "record_reader"};
+      new std::vector<std::string>{"manifest", "segment_header", "record_reader", "mapped_file"};
   return *names;
 }
 
@@ -185,6 +186,7 @@ std::vector<std::string> SeedsFor(const std::string& target, const std::string& 
   if (target == "manifest") return ManifestSeeds(scratch);
   if (target == "segment_header") return SegmentHeaderSeeds(scratch);
   if (target == "record_reader") return ReaderSeeds(scratch);
+  if (target == "mapped_file") return MappedSeeds(scratch + "/mapped");
   return {};
 }
 
@@ -240,6 +242,9 @@ std::vector<std::string> EdgeInputs(const std::string& target) {
                     sizeof(kCommitRewrittenFromCorruptRecord) - 1);
     in.emplace_back(kZeroedThenRewrittenPage, sizeof(kZeroedThenRewrittenPage) - 1);
     in.emplace_back(kMisalignedDataEnd, sizeof(kMisalignedDataEnd) - 1);
+  }
+  if (target == "mapped_file") {
+    for (std::string& e : MappedEdgeInputs()) in.push_back(std::move(e));
   }
   return in;
 }

@@ -8,7 +8,7 @@
 
 namespace recstore::fuzz {
 
-// The fuzz targets: "manifest", "segment_header", "record_reader".
+// The fuzz targets: "manifest", "segment_header", "record_reader", "mapped_file".
 const std::vector<std::string>& TargetNames();
 
 // Seeds for `target`, built in `scratch` (an empty directory).
