@@ -103,8 +103,21 @@ absl::Status StructStorage::OpenFile(const MappedStructOptions& options,
   }
   // The creator holds the opener lock exclusively until the file is whole, so an opener that
   // finds a file being created waits (shared) or is refused (exclusive) instead of reading it.
+  // The creator makes the file (O_EXCL) before it can lock it: an opener that gets the lock
+  // first finds the file empty, lets the lock go and tries again, so that the creator (which
+  // retries its lock as long as a shared opener would) goes first.
   const LockKind kind = created || !shared_ ? LockKind::kExclusive : LockKind::kShared;
-  if (absl::Status s = LockWithRetry(0, kind, shared_ ? 2500 : 1); !s.ok()) {
+  const int tries = created || shared_ ? 2500 : 1;
+  absl::Status s = LockWithRetry(0, kind, tries);
+  for (int i = 0; s.ok() && !created && i < 2500; ++i) {
+    absl::StatusOr<uint64_t> size = env_->FileSize(file_.fd(), path_);
+    if (!size.ok()) return size.status();
+    if (*size != 0) break;
+    if (absl::Status u = env_->Lock(file_.fd(), path_, 0, LockKind::kUnlock); !u.ok()) return u;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    s = LockWithRetry(0, kind, tries);
+  }
+  if (!s.ok()) {
     if (!absl::IsUnavailable(s)) return s;
     return absl::UnavailableError(absl::StrCat(
         path_, shared_ ? ": opened exclusively by another MappedStruct"

@@ -184,8 +184,11 @@ absl::Status VectorStorage::OpenWriter(const MappedVectorOptions& options,
   }
   // A creation that stopped before its header was durable leaves a short or zero header page
   // and no journal: there was never a synced state, so it is initialized again. Any other
-  // damaged header is refused below: it may hide synced data.
-  if ((page->size() < kMappedPage || AllZero(*page)) && !journal.has_value()) {
+  // damaged header is refused below: it may hide synced data. A short page must be zeros or
+  // start with the magic: other short files are not ours to initialize over.
+  const bool torn_header =
+      AllZero(*page) || (page->size() < kMappedPage && format::LooksLikeMappedFile(*page));
+  if (torn_header && !journal.has_value()) {
     absl::StatusOr<uint64_t> size = env_->FileSize(file_.fd(), path_);
     if (!size.ok()) return size.status();
     if (*size <= kMappedPage) {
@@ -220,19 +223,25 @@ absl::Status VectorStorage::OpenWriter(const MappedVectorOptions& options,
                                             ": syncs in between are lost"));
   }
   if (!header.ok()) {
+    // A zeroed header page in front of elements is a damaged header, not a foreign file.
+    if (AllZero(*page)) {
+      return absl::DataLossError(
+          absl::StrCat(path_, ": the header page is zeroed; no valid journal restores it"));
+    }
     if (!absl::IsDataLoss(header.status())) return header.status();
     return absl::DataLossError(
         absl::StrCat(header.status().message(), "; no valid journal restores it"));
   }
+  absl::StatusOr<uint64_t> file_size = env_->FileSize(file_.fd(), path_);
+  if (!file_size.ok()) return file_size.status();
+  if (absl::Status s = CheckHeader(*header, schema, *file_size); !s.ok()) return s;
+  // Only for a file known to be a vector of this type: a refused open creates nothing.
   if (journal_missing) {
     absl::StatusOr<os::File> jj = os::File::Open(env_, journal_path_, O_RDWR | O_CREAT, 0644);
     if (!jj.ok()) return jj.status();
     journal_ = *std::move(jj);
     if (absl::Status s = os::SyncDir(env_, DirOf(path_)); !s.ok()) return s;
   }
-  absl::StatusOr<uint64_t> file_size = env_->FileSize(file_.fd(), path_);
-  if (!file_size.ok()) return file_size.status();
-  if (absl::Status s = CheckHeader(*header, schema, *file_size); !s.ok()) return s;
   file_id_ = header->file_id;
   seq_ = header->seq;
   size_ = header->size;
@@ -395,6 +404,10 @@ absl::Status VectorStorage::Refresh() {
     if (!header.ok()) {
       // A writer may be rewriting the header page under this read (or creating the file).
       last = header.status();
+      if (page->size() == kMappedPage && AllZero(*page)) {
+        last = absl::DataLossError(
+            absl::StrCat(path_, ": the header page is zeroed; no valid journal restores it"));
+      }
       if (!absl::IsDataLoss(last) && page->size() == kMappedPage) return last;
       continue;
     }

@@ -46,6 +46,40 @@ inline void FixLinkChecksum(std::byte* block, uint64_t first_seq) {
   base::EncodeFixed64(block + 16, base::Checksum64(block, 16, first_seq));
 }
 
+// Sets the checksum of the 4096-byte header page of a MappedVector or MappedStruct file
+// (magic 0, version 8, kind 12, file id 16, seq 24, size 32, schema length 40, checksum 48,
+// schema 56: XXH3 of bytes 0..47 and of the schema bytes, stored at 48). A schema length past
+// the page is left alone.
+inline void FixMappedHeaderChecksum(char* page) {
+  constexpr size_t kPage = 4096, kChecksumAt = 48, kSchemaAt = 56;
+  const uint32_t schema_len = base::DecodeFixed<uint32_t>(page + 40);
+  if (schema_len > kPage - kSchemaAt) return;
+  base::EncodeFixed64(
+      page + kChecksumAt,
+      base::ChecksumBuilder().Add(page, kChecksumAt).Add(page + kSchemaAt, schema_len).Finish());
+}
+
+// Sets the checksum of a MappedVector journal ("<path>-journal": a 48-byte header with seq at
+// 24, page count n at 32 and the checksum at 40; n page numbers of 8 bytes from 48; the n
+// pages from the first 4096-byte boundary after them). The checksum is XXH3 seeded with the
+// seq over the header's first 40 bytes, the numbers and the pages. A journal shorter than its
+// page count says is left alone.
+inline void FixJournalChecksum(std::string* journal) {
+  constexpr size_t kPage = 4096, kHeader = 48;
+  if (journal->size() < kHeader) return;
+  char* h = journal->data();
+  const uint64_t seq = base::DecodeFixed<uint64_t>(h + 24);
+  const uint64_t n = base::DecodeFixed<uint64_t>(h + 32);
+  if (n > journal->size() / kPage) return;
+  const size_t pages_at = (kHeader + 8 * n + kPage - 1) / kPage * kPage;
+  if (pages_at + n * kPage > journal->size()) return;
+  base::EncodeFixed64(h + 40, base::ChecksumBuilder(seq)
+                                  .Add(h, 40)
+                                  .Add(h + kHeader, 8 * n)
+                                  .Add(h + pages_at, n * kPage)
+                                  .Finish());
+}
+
 }  // namespace recstore::testing
 
 #endif  // RECSTORE_TESTS_TESTING_CHECKSUM_FIXUP_H_

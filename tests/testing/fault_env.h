@@ -147,6 +147,15 @@ class FaultEnv : public EnvWrapper {
     absl::Status s = real_->Unmap(addr, len, path);
     return injected.ok() ? s : injected;
   }
+  absl::StatusOr<void*> ReserveAddress(size_t len, const std::string& path) override {
+    if (absl::Status s = Check("ReserveAddress", path); !s.ok()) return s;
+    return real_->ReserveAddress(len, path);
+  }
+  absl::Status MapAt(void* addr, size_t len, int fd, const std::string& path, uint64_t offset,
+                     bool shared) override {
+    if (absl::Status s = Check("MapAt", path); !s.ok()) return s;
+    return real_->MapAt(addr, len, fd, path, offset, shared);
+  }
   absl::Status PopulateWrite(void* addr, size_t len, const std::string& path) override {
     if (absl::Status s = Check("PopulateWrite", path); !s.ok()) return s;
     return real_->PopulateWrite(addr, len, path);

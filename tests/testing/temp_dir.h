@@ -2,9 +2,12 @@
 #ifndef RECSTORE_TESTS_TESTING_TEMP_DIR_H_
 #define RECSTORE_TESTS_TESTING_TEMP_DIR_H_
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -19,6 +22,17 @@ inline std::string TestDir(const std::string& name = "store") {
   std::filesystem::remove_all(dir / name);
   std::filesystem::create_directories(dir);
   return (dir / name).string();
+}
+
+// The names in `dir` (not "." and ".."), sorted; empty when it cannot be read.
+inline std::vector<std::string> DirEntries(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace recstore::testing
