@@ -356,6 +356,11 @@ class Model {
   }
 }
 
+// Whether n elements at a and b are equal (either may be null when n is 0).
+bool SameElems(const Elem* a, const Elem* b, size_t n) {
+  return n == 0 || std::memcmp(a, b, n * sizeof(Elem)) == 0;
+}
+
 std::string Mismatch(const MappedVector<Elem>& v, const std::vector<Elem>& want) {
   std::string out = absl::StrCat(v.size(), " elements, the model ", want.size());
   const size_t n = std::min(v.size(), want.size());
@@ -448,12 +453,12 @@ TEST(VectorKillTest, ReopenShowsTheLastAcknowledgedSyncOrTheNext) {
     if (found == acked + 1) ++next_found;
     model->AdvanceTo(found);
     ASSERT_TRUE(v->size() == model->elems().size() &&
-                std::memcmp(v->data(), model->elems().data(), v->size() * sizeof(Elem)) == 0)
+                SameElems(v->data(), model->elems().data(), v->size()))
         << "kill " << kill << " (seed " << seed << "), sync " << found << ": "
         << Mismatch(*v, model->elems());
     if (read_only.has_value()) {
       ASSERT_TRUE(read_only_sync == found && read_only->size() == v->size() &&
-                  std::memcmp(read_only->data(), v->data(), v->size() * sizeof(Elem)) == 0)
+                  SameElems(read_only->data(), v->data(), v->size()))
           << "kill " << kill << " (seed " << seed << "): the read-only open showed sync "
           << read_only_sync << " with " << read_only->size() << " elements, the writer sync "
           << found << " with " << v->size();
