@@ -65,10 +65,13 @@ std::optional<JournalHeader> DecodeJournalHeader(std::string_view bytes, uint64_
 // The checksum seed and the bytes of the header it covers.
 inline constexpr size_t kJournalChecksummedHeader = 40;
 
-// A struct file's snapshot slot: seq (8), checksum (8), then the struct's bytes. The checksum
-// covers the seq and the payload, seeded with the file id, so a slot copied from another file
-// fails. Slot seq 0 is an empty slot.
-inline constexpr size_t kSlotHeaderSize = 16;
+// A struct file's snapshot slot: seq (8), file id (8), checksum (8), then the struct's bytes.
+// The checksum covers the seq and the payload, seeded with the file id; a slot is valid when
+// its file id is the header's and its checksum matches, so a slot copied from another file
+// fails. The slot's own file id lets an opener that finds no header tell a creation that never
+// finished (no slot checks under its own id) from a damaged header in front of snapshots.
+// Slot seq 0 is an empty slot.
+inline constexpr size_t kSlotHeaderSize = 24;
 // Offsets in a struct file of a `record_size`-byte struct: the live copy, then two slots.
 struct StructLayout {
   uint64_t live = 0;

@@ -38,6 +38,7 @@ uint64_t NewFileId(Env* env, const std::string& path) {
 std::string EncodeSlot(uint64_t file_id, uint64_t seq, std::string_view payload) {
   std::string out;
   base::PutFixed<uint64_t>(&out, seq);
+  base::PutFixed<uint64_t>(&out, file_id);
   base::PutFixed<uint64_t>(&out, format::SlotChecksum(file_id, seq, payload));
   out.append(payload);
   return out;
@@ -123,6 +124,28 @@ absl::Status StructStorage::OpenFile(const MappedStructOptions& options,
         path_, shared_ ? ": opened exclusively by another MappedStruct"
                        : ": open in another MappedStruct (in this process or another)"));
   }
+  if (!created) {
+    absl::StatusOr<bool> unfinished = UnfinishedCreation();
+    if (!unfinished.ok()) return unfinished.status();
+    if (*unfinished) {
+      if (!options.create_if_missing) {
+        return absl::DataLossError(
+            absl::StrCat(path_,
+                         ": has no header and no snapshot (an unfinished creation); open it with "
+                         "create_if_missing to initialize it, or remove it"));
+      }
+      // Initializing needs the file to itself: an opener that holds it shared is refused.
+      if (shared_) {
+        absl::Status x = env_->Lock(file_.fd(), path_, 0, LockKind::kExclusive);
+        if (!x.ok()) {
+          if (!absl::IsUnavailable(x)) return x;
+          return absl::UnavailableError(
+              absl::StrCat(path_, ": an unfinished creation held open by another process"));
+        }
+      }
+      created = true;
+    }
+  }
   if (created) {
     if (absl::Status s = Initialize(schema); !s.ok()) return s;
     if (shared_) {
@@ -141,11 +164,29 @@ absl::Status StructStorage::OpenFile(const MappedStructOptions& options,
   return JoinOrRestore();
 }
 
+absl::StatusOr<bool> StructStorage::UnfinishedCreation() {
+  std::string page(kMappedPage, '\0');
+  absl::StatusOr<size_t> n = env_->PRead(file_.fd(), path_, page.data(), page.size(), 0);
+  if (!n.ok()) return n.status();
+  page.resize(*n);
+  const bool zero = std::all_of(page.begin(), page.end(), [](char c) { return c == 0; });
+  if (!zero && !(page.size() < kMappedPage && format::LooksLikeMappedFile(page))) return false;
+  // No header. A snapshot that checks under its own file id means a header was written and
+  // then damaged: never initialized over.
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<std::optional<Slot>> slot = ReadSlot(i, std::nullopt);
+    if (!slot.ok()) return slot.status();
+    if (slot->has_value()) return false;
+  }
+  return true;
+}
+
 absl::Status StructStorage::Initialize(const RecordSchema& schema) {
   file_id_ = NewFileId(env_, path_);
   std::string image =
       format::EncodeMappedHeader({format::MappedKind::kStruct, file_id_, 0, 1, schema});
   image.resize(layout_.file_size, '\0');
+  if (absl::Status s = env_->Truncate(file_.fd(), path_, 0); !s.ok()) return s;
   const std::string slot = EncodeSlot(file_id_, 1, std::string(size_, '\0'));
   std::memcpy(image.data() + layout_.slot[0], slot.data(), slot.size());
   if (absl::Status s = env_->PWrite(file_.fd(), path_, image, 0); !s.ok()) return s;
@@ -177,7 +218,8 @@ absl::Status StructStorage::Validate(const RecordSchema& schema) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<StructStorage::Slot>> StructStorage::ReadSlot(int i) const {
+absl::StatusOr<std::optional<StructStorage::Slot>> StructStorage::ReadSlot(
+    int i, std::optional<uint64_t> file_id) const {
   std::string bytes(kSlotHeaderSize + size_, '\0');
   absl::StatusOr<size_t> n =
       env_->PRead(file_.fd(), path_, bytes.data(), bytes.size(), layout_.slot[i]);
@@ -185,9 +227,11 @@ absl::StatusOr<std::optional<StructStorage::Slot>> StructStorage::ReadSlot(int i
   if (*n != bytes.size()) return std::nullopt;
   Slot slot;
   slot.seq = base::DecodeFixed<uint64_t>(bytes.data());
-  const uint64_t sum = base::DecodeFixed<uint64_t>(bytes.data() + 8);
+  const uint64_t id = base::DecodeFixed<uint64_t>(bytes.data() + 8);
+  const uint64_t sum = base::DecodeFixed<uint64_t>(bytes.data() + 16);
   slot.payload = bytes.substr(kSlotHeaderSize);
-  if (slot.seq == 0 || sum != format::SlotChecksum(file_id_, slot.seq, slot.payload)) {
+  if (slot.seq == 0 || id != file_id.value_or(id) ||
+      sum != format::SlotChecksum(id, slot.seq, slot.payload)) {
     return std::nullopt;
   }
   return slot;
@@ -196,7 +240,7 @@ absl::StatusOr<std::optional<StructStorage::Slot>> StructStorage::ReadSlot(int i
 absl::StatusOr<std::optional<int>> StructStorage::NewestSlot(Slot* newest) const {
   std::optional<int> best;
   for (int i = 0; i < 2; ++i) {
-    absl::StatusOr<std::optional<Slot>> slot = ReadSlot(i);
+    absl::StatusOr<std::optional<Slot>> slot = ReadSlot(i, file_id_);
     if (!slot.ok()) return slot.status();
     if (slot->has_value() && (!best.has_value() || (*slot)->seq > newest->seq)) {
       *newest = **std::move(slot);
@@ -260,6 +304,10 @@ absl::Status StructStorage::Sync() {
     return absl::FailedPreconditionError(absl::StrCat(path_, ": Sync on a read-only struct"));
   }
   std::lock_guard<std::mutex> lock(sync_mu_);
+  if (!failed_.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(path_, ": an earlier sync failed to flush (",
+                                                      failed_.message(), "); reopen the struct"));
+  }
   if (absl::Status s = LockWithRetry(2, LockKind::kExclusive, 50000); !s.ok()) {
     if (!absl::IsUnavailable(s)) return s;
     return absl::UnavailableError(absl::StrCat(path_, ": another process kept syncing for 10 s"));
@@ -274,7 +322,12 @@ absl::Status StructStorage::Sync() {
     std::string payload(size_, '\0');
     Snapshot(payload.data());
     s = env_->PWrite(file_.fd(), path_, EncodeSlot(file_id_, seq, payload), layout_.slot[target]);
-    if (s.ok()) s = env_->SyncData(file_.fd(), path_);
+    if (s.ok()) {
+      s = env_->SyncData(file_.fd(), path_);
+      // A failed flush is final here (the kernel may have dropped the page it could not
+      // write): later syncs of this open are refused; other openers, and a reopen, go on.
+      if (!s.ok()) failed_ = s;
+    }
     if (s.ok()) seq_ = seq;
   }
   absl::Status unlock = env_->Lock(file_.fd(), path_, 2, LockKind::kUnlock);

@@ -52,8 +52,12 @@ class StructStorage {
   absl::Status Initialize(const RecordSchema& schema);
   absl::Status Validate(const RecordSchema& schema);
   absl::Status JoinOrRestore();
-  // The slot `i` as read with pread; nullopt when empty or failing its checksum.
-  absl::StatusOr<std::optional<Slot>> ReadSlot(int i) const;
+  // The slot `i` as read with pread; nullopt when empty, failing its checksum, or of another
+  // file id than `file_id` (nullopt: any, the slot's own).
+  absl::StatusOr<std::optional<Slot>> ReadSlot(int i, std::optional<uint64_t> file_id) const;
+  // Whether the file is what a creation that stopped early leaves: no header page (short or
+  // zero) and no slot that checks.
+  absl::StatusOr<bool> UnfinishedCreation();
   // The newest valid slot's index, or nullopt.
   absl::StatusOr<std::optional<int>> NewestSlot(Slot* newest) const;
   absl::Status LockWithRetry(uint64_t byte, LockKind kind, int tries);
@@ -70,7 +74,8 @@ class StructStorage {
   mapped::Region mapping_;  // writable opens: the whole file, shared
   mapped::Region copy_;     // read-only opens: the snapshot's copy
   std::byte* live_ = nullptr;
-  std::mutex sync_mu_;  // this process's syncs; other processes' are kept out by lock byte 2
+  absl::Status failed_;  // a failed flush of this open: final
+  std::mutex sync_mu_;   // this process's syncs; other processes' are kept out by lock byte 2
 };
 
 }  // namespace recstore::internal

@@ -14,11 +14,13 @@
 #include "src/base/checksum.h"
 #include "src/format/manifest.h"
 #include "src/mapped/journal.h"
+#include "src/mapped/vector_state.h"
 
 namespace recstore::internal {
 namespace {
 
 using format::kMappedPage;
+using mapped::AllZero;
 using mapped::kPage;
 using mapped::RoundUpToPage;
 
@@ -37,29 +39,6 @@ uint64_t NewFileId(Env* env, const std::string& path) {
   return id == 0 ? 1 : id;
 }
 
-bool AllZero(std::string_view bytes) {
-  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
-}
-
-// Whether a journal may stand in for the header page it was read beside: the header decodes
-// and the journal carries its next state or the one it says (a crash while the file was being
-// written leaves it so), or the header page is damaged or zeroed and the journal is valid.
-bool JournalApplies(const absl::StatusOr<format::MappedHeader>& header, std::string_view page,
-                    const format::JournalHeader& j) {
-  if (!header.ok()) {
-    return absl::IsDataLoss(header.status()) || (page.size() == kMappedPage && AllZero(page));
-  }
-  return j.file_id == header->file_id && (j.seq == header->seq || j.seq == header->seq + 1);
-}
-
-absl::StatusOr<std::string> ReadPage(Env* env, int fd, const std::string& path) {
-  std::string page(kMappedPage, '\0');
-  absl::StatusOr<size_t> n = env->PRead(fd, path, page.data(), page.size(), 0);
-  if (!n.ok()) return n.status();
-  page.resize(*n);
-  return page;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<VectorStorage>> VectorStorage::Open(
@@ -76,11 +55,12 @@ absl::StatusOr<std::unique_ptr<VectorStorage>> VectorStorage::Open(
   st->writable_ = !options.read_only;
   st->elem_size_ = schema.size;
   st->schema_ = schema;
-  absl::StatusOr<mapped::Region> region =
-      mapped::Region::Reserve(st->env_, options.max_bytes, st->path_);
-  if (!region.ok()) return region.status();
-  st->region_ = *std::move(region);
+  st->max_bytes_ = options.max_bytes;
   if (st->writable_) {
+    absl::StatusOr<mapped::Region> region =
+        mapped::Region::Reserve(st->env_, options.max_bytes, st->path_);
+    if (!region.ok()) return region.status();
+    st->region_ = *std::move(region);
     absl::Status s = st->OpenWriter(options, schema);
     if (!s.ok()) return s;
     return st;
@@ -155,16 +135,48 @@ absl::Status VectorStorage::OpenWriter(const MappedVectorOptions& options,
     }
     if (!absl::IsAlreadyExists(f.status()) || attempt >= 3) return f.status();
   }
-  if (absl::Status s = env_->Lock(file_.fd(), path_, 0, LockKind::kExclusive); !s.ok()) {
-    if (!absl::IsUnavailable(s)) return s;
+  // The creator makes the file before it can lock it. An opener that takes the lock in between
+  // finds the file empty: it lets the lock go and looks again, for as long as the creator
+  // retries its lock, so that the creator goes first.
+  constexpr int kTries = 2500;
+  constexpr auto kPause = std::chrono::microseconds(200);
+  absl::Status locked;
+  for (int i = 0; i < kTries; ++i) {
+    if (i > 0) std::this_thread::sleep_for(kPause);
+    locked = env_->Lock(file_.fd(), path_, 0, LockKind::kExclusive);
+    if (!locked.ok()) {
+      if (created && absl::IsUnavailable(locked)) continue;
+      break;
+    }
+    if (created) break;
+    absl::StatusOr<uint64_t> size = env_->FileSize(file_.fd(), path_);
+    if (!size.ok()) return size.status();
+    if (*size != 0 || i + 1 == kTries) break;
+    if (absl::Status u = env_->Lock(file_.fd(), path_, 0, LockKind::kUnlock); !u.ok()) return u;
+  }
+  if (!locked.ok()) {
+    if (!absl::IsUnavailable(locked)) return locked;
     return absl::UnavailableError(absl::StrCat(
         path_, ": open for writing by another MappedVector (in this process or another)"));
   }
   if (created) {
     if (absl::Status s = InitializeLocked(schema); !s.ok()) return s;
   }
+  if (absl::Status s = RecoverLocked(options, schema); !s.ok()) return s;
+  absl::StatusOr<uint64_t> file_size = env_->FileSize(file_.fd(), path_);
+  if (!file_size.ok()) return file_size.status();
+  const uint64_t data_bytes = (*file_size - kMappedPage) / kPage * kPage;
+  if (data_bytes > region_.reserved()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path_, ": holds ", data_bytes, " bytes of elements, more than max_bytes (",
+                     options.max_bytes, "); open it with a larger max_bytes"));
+  }
+  return region_.Extend(data_bytes, file_.fd(), kMappedPage, /*shared=*/false);
+}
 
-  absl::StatusOr<std::string> page = ReadPage(env_, file_.fd(), path_);
+absl::Status VectorStorage::RecoverLocked(const MappedVectorOptions& options,
+                                          const RecordSchema& schema) {
+  absl::StatusOr<std::string> page = mapped::ReadHeaderPage(env_, file_.fd(), path_);
   if (!page.ok()) return page.status();
   absl::StatusOr<os::File> j = os::File::Open(env_, journal_path_, O_RDWR);
   bool journal_missing = false;
@@ -182,40 +194,37 @@ absl::Status VectorStorage::OpenWriter(const MappedVectorOptions& options,
     if (!read.ok()) return read.status();
     journal = *std::move(read);
   }
+  absl::StatusOr<uint64_t> file_size = env_->FileSize(file_.fd(), path_);
+  if (!file_size.ok()) return file_size.status();
   // A creation that stopped before its header was durable leaves a short or zero header page
   // and no journal: there was never a synced state, so it is initialized again. Any other
   // damaged header is refused below: it may hide synced data. A short page must be zeros or
   // start with the magic: other short files are not ours to initialize over.
   const bool torn_header =
       AllZero(*page) || (page->size() < kMappedPage && format::LooksLikeMappedFile(*page));
-  if (torn_header && !journal.has_value()) {
-    absl::StatusOr<uint64_t> size = env_->FileSize(file_.fd(), path_);
-    if (!size.ok()) return size.status();
-    if (*size <= kMappedPage) {
-      if (!options.create_if_missing) {
-        return absl::DataLossError(absl::StrCat(
-            path_,
-            ": has no header (an unfinished creation); open it with create_if_missing to "
-            "initialize it, or remove it"));
-      }
-      if (absl::Status s = InitializeLocked(schema); !s.ok()) return s;
-      page = ReadPage(env_, file_.fd(), path_);
-      if (!page.ok()) return page.status();
-      journal_missing = false;
-      absl::StatusOr<os::File> jj = os::File::Open(env_, journal_path_, O_RDWR);
-      if (!jj.ok()) return jj.status();
-      journal_ = *std::move(jj);
+  if (torn_header && !journal.has_value() && *file_size <= kMappedPage) {
+    if (!options.create_if_missing) {
+      return absl::DataLossError(absl::StrCat(
+          path_,
+          ": has no header (an unfinished creation); open it with create_if_missing to "
+          "initialize it, or remove it"));
     }
+    if (absl::Status s = InitializeLocked(schema); !s.ok()) return s;
+    return RecoverLocked(options, schema);
   }
   absl::StatusOr<format::MappedHeader> header = format::DecodeMappedHeader(*page, path_);
-  if (journal.has_value() && JournalApplies(header, *page, journal->header)) {
+  if (journal.has_value() && mapped::JournalApplies(header, *page, journal->header)) {
+    // A journal with a valid checksum is still checked before it writes anything.
+    absl::Status s = mapped::CheckVectorHeader(path_ + "-journal", journal->file_header, schema,
+                                               mapped::CoveredBytes(*file_size, &*journal));
+    if (!s.ok()) return s;
     // Redo: the journal is durable, the file may hold part of it. Made durable before this
     // open returns, since the next sync overwrites the journal.
-    if (absl::Status s = mapped::ApplyJournal(env_, file_.fd(), path_, *journal); !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = env_->SyncData(file_.fd(), path_); !s.ok()) return s;
+    if (s = mapped::ApplyJournal(env_, file_.fd(), path_, *journal); !s.ok()) return s;
+    if (s = env_->SyncData(file_.fd(), path_); !s.ok()) return s;
     header = journal->file_header;
+    file_size = env_->FileSize(file_.fd(), path_);
+    if (!file_size.ok()) return file_size.status();
   } else if (header.ok() && journal.has_value() && journal->header.file_id == header->file_id &&
              journal->header.seq > header->seq + 1) {
     return absl::DataLossError(absl::StrCat(path_, ": its journal holds sync ", journal->header.seq,
@@ -232,26 +241,20 @@ absl::Status VectorStorage::OpenWriter(const MappedVectorOptions& options,
     return absl::DataLossError(
         absl::StrCat(header.status().message(), "; no valid journal restores it"));
   }
-  absl::StatusOr<uint64_t> file_size = env_->FileSize(file_.fd(), path_);
-  if (!file_size.ok()) return file_size.status();
-  if (absl::Status s = CheckHeader(*header, schema, *file_size); !s.ok()) return s;
+  absl::Status s =
+      mapped::CheckVectorHeader(path_, *header, schema, mapped::CoveredBytes(*file_size, nullptr));
+  if (!s.ok()) return s;
   // Only for a file known to be a vector of this type: a refused open creates nothing.
   if (journal_missing) {
     absl::StatusOr<os::File> jj = os::File::Open(env_, journal_path_, O_RDWR | O_CREAT, 0644);
     if (!jj.ok()) return jj.status();
     journal_ = *std::move(jj);
-    if (absl::Status s = os::SyncDir(env_, DirOf(path_)); !s.ok()) return s;
+    if (s = os::SyncDir(env_, DirOf(path_)); !s.ok()) return s;
   }
   file_id_ = header->file_id;
   seq_ = header->seq;
   size_ = header->size;
-  const uint64_t data_bytes = (*file_size - kMappedPage) / kPage * kPage;
-  if (data_bytes > region_.reserved()) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(path_, ": holds ", data_bytes, " bytes of elements, more than max_bytes (",
-                     options.max_bytes, "); open it with a larger max_bytes"));
-  }
-  return region_.Extend(data_bytes, file_.fd(), kMappedPage, /*shared=*/false);
+  return absl::OkStatus();
 }
 
 absl::Status VectorStorage::InitializeLocked(const RecordSchema& schema) {
@@ -267,24 +270,6 @@ absl::Status VectorStorage::InitializeLocked(const RecordSchema& schema) {
   if (!j.ok()) return j.status();
   if (absl::Status s = env_->SyncData(j->fd(), journal_path_); !s.ok()) return s;
   return os::SyncDir(env_, DirOf(path_));
-}
-
-absl::Status VectorStorage::CheckHeader(const format::MappedHeader& h, const RecordSchema& schema,
-                                        uint64_t file_size) const {
-  if (h.kind != format::MappedKind::kVector) {
-    return absl::FailedPreconditionError(absl::StrCat(path_, ": is a recstore ",
-                                                      std::string(format::MappedKindName(h.kind)),
-                                                      " file, not a vector file"));
-  }
-  absl::Status s = format::CompareSchemas(h.schema, schema, absl::StrCat("vector file ", path_));
-  if (!s.ok()) return s;
-  // Overflow-safe: size * elem <= file_size - page.
-  if (file_size < kMappedPage || h.size > (file_size - kMappedPage) / elem_size_) {
-    return absl::DataLossError(absl::StrCat(path_, ": the header says ", h.size, " elements of ",
-                                            elem_size_, " bytes but the file holds ", file_size,
-                                            " bytes"));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status VectorStorage::Grow(uint64_t bytes) {
@@ -380,74 +365,16 @@ absl::Status VectorStorage::Refresh() {
   if (writable_) {
     return absl::FailedPreconditionError(absl::StrCat(path_, ": Refresh is for read-only vectors"));
   }
-  absl::Status last;
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    if (attempt > 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    absl::StatusOr<std::string> page = ReadPage(env_, file_.fd(), path_);
-    if (!page.ok()) return page.status();
-    std::string raw_journal;
-    std::optional<mapped::Journal> journal;
-    if (journal_.valid()) {
-      absl::StatusOr<std::string> raw =
-          mapped::ReadJournalHeaderBytes(env_, journal_.fd(), journal_path_);
-      if (!raw.ok()) return raw.status();
-      raw_journal = *std::move(raw);
-      absl::StatusOr<std::optional<mapped::Journal>> read =
-          mapped::ReadJournal(env_, journal_.fd(), journal_path_);
-      if (!read.ok()) return read.status();
-      journal = *std::move(read);
-      if (journal.has_value() && journal->raw_header != raw_journal) continue;
-    }
-    absl::StatusOr<format::MappedHeader> header = format::DecodeMappedHeader(*page, path_);
-    const bool use_journal = journal.has_value() && JournalApplies(header, *page, journal->header);
-    if (use_journal) header = journal->file_header;
-    if (!header.ok()) {
-      // A writer may be rewriting the header page under this read (or creating the file).
-      last = header.status();
-      if (page->size() == kMappedPage && AllZero(*page)) {
-        last = absl::DataLossError(
-            absl::StrCat(path_, ": the header page is zeroed; no valid journal restores it"));
-      }
-      if (!absl::IsDataLoss(last) && page->size() == kMappedPage) return last;
-      continue;
-    }
-    absl::StatusOr<uint64_t> file_size = env_->FileSize(file_.fd(), path_);
-    if (!file_size.ok()) return file_size.status();
-    if (absl::Status s = CheckHeader(*header, schema_, *file_size); !s.ok()) return s;
-    const uint64_t bytes = header->size * elem_size_;
-    if (RoundUpToPage(bytes) > region_.mapped()) {
-      absl::Status s = region_.Extend(RoundUpToPage(bytes) - region_.mapped(), -1, 0, false);
-      if (!s.ok()) return s;
-    }
-    absl::StatusOr<size_t> n = env_->PRead(file_.fd(), path_, region_.base(), bytes, kMappedPage);
-    if (!n.ok()) return n.status();
-    if (*n != bytes) continue;  // shrunk under the read: a writer recreated it
-    if (use_journal) {
-      for (size_t i = 1; i < journal->numbers.size(); ++i) {
-        const uint64_t at = (journal->numbers[i] - 1) * kPage;
-        std::memcpy(region_.base() + at, journal->pages.data() + i * kPage,
-                    std::min<uint64_t>(kPage, bytes - at));
-      }
-    }
-    // The same header page and journal header after the copy: no sync moved under it (a
-    // writer rewrites the journal before it touches the file).
-    absl::StatusOr<std::string> again = ReadPage(env_, file_.fd(), path_);
-    if (!again.ok()) return again.status();
-    if (*again != *page) continue;
-    if (journal_.valid()) {
-      absl::StatusOr<std::string> raw =
-          mapped::ReadJournalHeaderBytes(env_, journal_.fd(), journal_path_);
-      if (!raw.ok()) return raw.status();
-      if (*raw != raw_journal) continue;
-    }
-    file_id_ = header->file_id;
-    seq_ = header->seq;
-    size_ = header->size;
-    return absl::OkStatus();
-  }
-  if (!last.ok()) return last;
-  return absl::UnavailableError(absl::StrCat(
-      path_, ": the writer synced throughout 100 attempts to read a consistent state"));
+  // Into a fresh region: a failed Refresh leaves the vector as it was.
+  absl::StatusOr<mapped::VectorSnapshot> snap =
+      mapped::ReadVectorSnapshot(env_, file_.fd(), path_, journal_.valid() ? journal_.fd() : -1,
+                                 journal_path_, schema_, max_bytes_);
+  if (!snap.ok()) return snap.status();
+  file_id_ = snap->file_id;
+  seq_ = snap->seq;
+  size_ = snap->size;
+  region_ = std::move(snap->region);
+  return absl::OkStatus();
 }
 
 }  // namespace recstore::internal

@@ -49,8 +49,9 @@ class VectorStorage {
   absl::Status OpenWriter(const MappedVectorOptions& options, const RecordSchema& schema);
   absl::Status Create(const RecordSchema& schema);
   absl::Status InitializeLocked(const RecordSchema& schema);
-  absl::Status CheckHeader(const format::MappedHeader& h, const RecordSchema& schema,
-                           uint64_t file_size) const;
+  // With the lock: redoes a committed journal, initializes an unfinished creation, checks
+  // the header; sets file_id_, seq_, size_.
+  absl::Status RecoverLocked(const MappedVectorOptions& options, const RecordSchema& schema);
   absl::Status Fail(absl::Status s);
 
   Env* env_ = nullptr;
@@ -59,6 +60,7 @@ class VectorStorage {
   bool writable_ = false;
   bool scratch_ = false;
   size_t elem_size_ = 0;
+  uint64_t max_bytes_ = 0;
   RecordSchema schema_;
   os::LockFile file_;  // the vector file (writers: holds the lock)
   os::File journal_;
