@@ -1,7 +1,9 @@
 // Throughput of recstore's append and scan paths beside memcpy baselines, in one run, followed
 // by a summary of the ratios append/memcpy and scan/memcpy, and the compaction row: Merge()
 // and key Compact() rates and append throughput while a merge runs. Only the compaction row
-// (about 20 s): --benchmark_filter=compact
+// (about 20 s): --benchmark_filter=compact. Then the mapped rows: MappedVector's push_back,
+// Sync() and read pass beside std::vector and the log, MappedStruct's fetch_add and Sync();
+// only those: --benchmark_filter=mapped
 //
 //   ./bazelw run --config=opt //tools/bench:recstore_bench -- [flags]
 //
@@ -16,6 +18,11 @@
 //                      superseded by a newer record of their key)
 //   --compact_append_cap=N
 //                      most records appended while a merge runs (default 30M)
+//   --mapped_records=N 24-byte records per push_back pass of the mapped rows and in their read
+//                      data (default 8Mi)
+//   --mapped_sync_records=N
+//                      24-byte records in the vector whose Sync() the mapped rows time
+//                      (default 1Mi)
 //   --prewarm=0        do not touch and free anonymous memory of a run's size before each run
 //                      that takes new pages (appends, fresh-page baselines); see PrewarmPages
 //   --mutex_deadlock_detection=off
@@ -113,6 +120,8 @@ void RegisterAll() {
       ->UseManualTime()
       ->Iterations(1)
       ->Unit(benchmark::kMillisecond);
+
+  RegisterMapped();
 }
 
 int Main(int argc, char** argv) {
@@ -132,6 +141,10 @@ int Main(int argc, char** argv) {
       config().compact_records = std::stoull(v);
     } else if (ParseFlag(argv[i], "compact_append_cap", &v)) {
       config().compact_append_cap = std::stoull(v);
+    } else if (ParseFlag(argv[i], "mapped_records", &v)) {
+      config().mapped_records = std::stoull(v);
+    } else if (ParseFlag(argv[i], "mapped_sync_records", &v)) {
+      config().mapped_sync_records = std::stoull(v);
     } else if (ParseFlag(argv[i], "prewarm", &v)) {
       config().prewarm = v != "0" && v != "false";
     } else if (ParseFlag(argv[i], "mutex_deadlock_detection", &v)) {
@@ -168,6 +181,7 @@ int Main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   PrintSummary(reporter);
   DropScanData();
+  DropMappedData();
   std::filesystem::remove_all(config().root, ec);
   benchmark::Shutdown();
   return 0;

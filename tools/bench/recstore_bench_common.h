@@ -55,6 +55,10 @@ struct Config {
   // most records the appending thread writes while a merge runs.
   uint64_t compact_records = 4'500'000;
   uint64_t compact_append_cap = 30'000'000;
+  // The mapped rows (recstore_bench_mapped.cc): 24-byte records per push_back pass and in the
+  // read data (8Mi: 192 MiB), and in the vector whose Sync() is measured (1Mi: 24 MiB).
+  uint64_t mapped_records = uint64_t{8} << 20;
+  uint64_t mapped_sync_records = uint64_t{1} << 20;
 };
 
 inline Config& config() {
@@ -218,6 +222,11 @@ void DropScanData();
 // Compaction (recstore_bench_compact.cc).
 void BM_Compact64(benchmark::State& state, bool by_key);
 void BM_AppendDuringMerge64(benchmark::State& state);
+
+// MappedVector and MappedStruct (recstore_bench_mapped.cc): registers their rows; frees the
+// read pass's data.
+void RegisterMapped();
+void DropMappedData();
 
 struct Rates {
   double items_per_s = 0;  // from wall-clock time

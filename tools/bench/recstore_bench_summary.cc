@@ -32,6 +32,72 @@ void PrintCompactionSummary(const SummaryReporter& rep) {
   }
 }
 
+// The mapped rows: push_back and read rates beside std::vector (with the targets:
+// push_back >= 50% of std::vector::push_back, reads within 10% of std::vector), Sync() costs,
+// and MappedStruct's fetch_add beside std::atomic.
+void PrintMappedSummary(const SummaryReporter& rep) {
+  auto pct = [](double a, double b) { return b > 0 ? a / b * 100 : 0.0; };
+  auto beside = [&](const char* label, const std::string& name, const Rates* base,
+                    double target_pct) {
+    const Rates* r = rep.Find(name);
+    if (r == nullptr) return;
+    std::string text = fmt::format("  {:<36} {:7.1f} M rec/s {:7.3f} GB/s", label,
+                                   r->items_per_s / 1e6, r->bytes_per_s / 1e9);
+    if (base != nullptr && base != r) {
+      const double p = pct(r->items_per_s, base->items_per_s);
+      text += fmt::format("  {:5.1f}% of std::vector", p);
+      if (target_pct > 0) {
+        text += fmt::format(" (target >= {:.0f}%: {})", target_pct,
+                            p >= target_pct ? "met" : "NOT met");
+      }
+    }
+    std::printf("%s\n", text.c_str());
+  };
+  const Rates* push = rep.Find("mapped/push_back24/std::vector");
+  beside("push_back 24B std::vector, reserved", "mapped/push_back24/std::vector", push, 0);
+  beside("push_back 24B MappedVector, reserved", "mapped/push_back24/file", push, 50);
+  beside("push_back 24B MappedVector, growing", "mapped/push_back24/file-no-reserve", push, 50);
+  beside("push_back 24B Scratch, reserved", "mapped/push_back24/scratch", push, 50);
+  beside("push_back 24B Scratch(dir), reserved", "mapped/push_back24/scratch-dir", push, 50);
+  beside("Log<Rec24>::Append", "mapped/push_back24/log-append", push, 0);
+  const Rates* warm = rep.Find("mapped/push_back24-warm/std::vector");
+  beside("push_back 24B std::vector, warm", "mapped/push_back24-warm/std::vector", warm, 0);
+  beside("push_back 24B MappedVector, warm", "mapped/push_back24-warm/file", warm, 50);
+  beside("push_back 24B Scratch, warm", "mapped/push_back24-warm/scratch", warm, 50);
+  beside("push_back 24B Scratch(dir), warm", "mapped/push_back24-warm/scratch-dir", warm, 50);
+  for (const char* loop : {"range", "index"}) {
+    const Rates* base = rep.Find(fmt::format("mapped/readsum24/{}/std::vector", loop));
+    for (const char* target : {"std::vector", "written", "reopened", "read-only"}) {
+      const std::string label = fmt::format("read sum 24B {} ({})", target, loop);
+      beside(label.c_str(), fmt::format("mapped/readsum24/{}/{}", loop, target), base, 90);
+    }
+  }
+  beside("read sum 24B, read-only open per pass", "mapped/readsum24/range/open-read-only-each-pass",
+         rep.Find("mapped/readsum24/range/std::vector"), 0);
+  for (const char* dirty :
+       {"1/consecutive", "100/consecutive", "100/spread", "10000/consecutive", "10000/spread"}) {
+    const Rates* r = rep.Find(fmt::format("mapped/vector-sync/dirty:{}", dirty));
+    if (r == nullptr) continue;
+    std::string label = fmt::format("MappedVector Sync, {}", dirty);
+    std::replace(label.begin(), label.end(), '/', ' ');
+    std::printf("  %-36s %8.1f us per Sync, %5.0f dirty pages, %8.1f KB written, %.0f fdatasync\n",
+                label.c_str(), r->seconds_per_iteration * 1e6, CounterOf(*r, "dirty_pages"),
+                CounterOf(*r, "KB_written/sync"), CounterOf(*r, "fdatasync/sync"));
+  }
+  const Rates* atomic = rep.Find("mapped/struct-fetch_add/std::atomic");
+  const Rates* add = rep.Find("mapped/struct-fetch_add/MappedStruct");
+  if (atomic != nullptr && add != nullptr) {
+    std::printf("  %-36s %7.1f M ops/s, std::atomic %7.1f M ops/s: %5.1f%%\n",
+                "MappedStruct Atomic().fetch_add", add->items_per_s / 1e6,
+                atomic->items_per_s / 1e6, pct(add->items_per_s, atomic->items_per_s));
+  }
+  if (const Rates* r = rep.Find("mapped/struct-sync"); r != nullptr) {
+    std::printf("  %-36s %8.1f us per Sync, %5.0f bytes written, %.0f fdatasync\n",
+                "MappedStruct Sync", r->seconds_per_iteration * 1e6,
+                CounterOf(*r, "B_written/sync"), CounterOf(*r, "fdatasync/sync"));
+  }
+}
+
 }  // namespace
 
 void PrintSummary(const SummaryReporter& rep) {
@@ -109,6 +175,7 @@ void PrintSummary(const SummaryReporter& rep) {
                 r->seconds_per_iteration * 1e6);
   }
   PrintCompactionSummary(rep);
+  PrintMappedSummary(rep);
   for (const char* kind : {"single", "batch256"}) {
     const Rates* on = rep.Find(fmt::format("append64/{}/prefault:on", kind));
     const Rates* off = rep.Find(fmt::format("append64/{}/prefault:off", kind));

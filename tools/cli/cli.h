@@ -85,6 +85,9 @@ absl::StatusOr<DiskUsage> DirUsage(const std::string& dir);
 
 std::string_view KindName(CollectionKind kind);
 
+// Prints the "schema:" line and the field table of `info` (inspect.cc).
+void PrintRecordSchema(const RecordSchema& schema);
+
 // Human-readable counts: 1234567 -> "1.23M"; bytes: 1234567 -> "1.2 MiB".
 std::string Count(double n);
 std::string Bytes(uint64_t n);

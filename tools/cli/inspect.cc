@@ -1,12 +1,27 @@
 // recstore info DIR            what the manifest and the segment files say
+// recstore info FILE           a vector or struct file (mapped.cc)
 // recstore verify DIR [COLL]   check every segment header and record checksum
 //
-// Both open the store read-only, so they may run while a writer is appending.
+// All open the store (or file) read-only, so they may run while a writer is appending.
 #include <algorithm>
 
 #include "tools/cli/cli.h"
+#include "tools/cli/mapped.h"
 
 namespace recstore::cli {
+
+void PrintRecordSchema(const RecordSchema& schema) {
+  fmt::print("  schema:        {} ({} bytes, align {}, {} fields)\n", schema.type_name, schema.size,
+             schema.align, schema.fields.size());
+  size_t width = 5;
+  for (const FieldInfo& f : schema.fields) width = std::max(width, f.name.size());
+  fmt::print("    {:<{}}  {:<7} {:>6} {:>6} {:>6}\n", "field", width, "type", "offset", "size",
+             "count");
+  for (const FieldInfo& f : schema.fields) {
+    fmt::print("    {:<{}}  {:<7} {:>6} {:>6} {:>6}\n", f.name, width, FieldTypeName(f.type),
+               f.offset, f.size, f.count);
+  }
+}
 
 namespace {
 
@@ -34,17 +49,7 @@ void PrintSchema(const CollectionInfo& info) {
     fmt::print("  schema:        none (variable-size byte records)\n");
     return;
   }
-  const RecordSchema& schema = info.schema;
-  fmt::print("  schema:        {} ({} bytes, align {}, {} fields)\n", schema.type_name, schema.size,
-             schema.align, schema.fields.size());
-  size_t width = 5;
-  for (const FieldInfo& f : schema.fields) width = std::max(width, f.name.size());
-  fmt::print("    {:<{}}  {:<7} {:>6} {:>6} {:>6}\n", "field", width, "type", "offset", "size",
-             "count");
-  for (const FieldInfo& f : schema.fields) {
-    fmt::print("    {:<{}}  {:<7} {:>6} {:>6} {:>6}\n", f.name, width, FieldTypeName(f.type),
-               f.offset, f.size, f.count);
-  }
+  PrintRecordSchema(info.schema);
 }
 
 void PrintSegments(const std::string& dir) {
@@ -81,6 +86,7 @@ int InfoCommand(int argc, char** argv) {
   std::optional<Args> args = Args::Parse("info", argc, argv, {}, 1, 1);
   if (!args) return kExitError;
   const std::string& dir = args->positional()[0];
+  if (IsFileArgument(dir)) return MappedInfoCommand(dir);
   absl::StatusOr<std::unique_ptr<Store>> store = OpenReadOnly(dir);
   if (!store.ok()) return FailStatus(store.status(), "info");
   const std::vector<CollectionInfo> collections = (*store)->ListCollections();

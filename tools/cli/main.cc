@@ -1,6 +1,6 @@
-// recstore: the command-line tool for recstore stores. main() picks the command; each
-// command lives in its own file (demo.cc, inspect.cc, dump.cc, tail.cc, append.cc,
-// compact.cc, checkpoint.cc).
+// recstore: the command-line tool for recstore stores (and vector and struct files). main()
+// picks the command; each command lives in its own file (demo.cc, inspect.cc, dump.cc,
+// tail.cc, append.cc, compact.cc, checkpoint.cc; mapped.cc for vector and struct files).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -25,6 +25,14 @@ commands:
       Describe every collection: id, kind, record size, schema, segment files, records,
       retention, consumer cursors (position, lag, records lost to retention), durable end
       and what recovery found. Opens the store read-only.
+  info FILE
+      Describe a vector file (MappedVector) or a struct file (MappedStruct), told apart from
+      a store by being a regular file: its record type and schema; for a vector the elements
+      and sync count of the last sync, the file size and the elements it has room for, and
+      the journal FILE-journal (absent, empty, or the sync it holds: applied, or committed
+      but not applied, a redo pending that the next writable open does); for a struct the
+      newest snapshot's sync count and both snapshot slots (seq, valid or not, the newest).
+      Takes no lock: a writer may work beside it.
   verify DIR [COLLECTION]
       Check every segment header and record checksum of every (or one) collection; print a
       line per collection, with file, offset, seq and reason for a bad record.
@@ -36,6 +44,11 @@ commands:
       record longer than N bytes (default 4096; 0: no cap) prints its first N bytes, then
       the mark \u2026(+M bytes) in JSON, or the character itself in CSV, inside the string,
       for the M bytes left out.
+  dump FILE [--from INDEX] [--limit N] [--format json|csv]
+      Print the last synced state of a vector or struct file (a committed journal's sync
+      included) with the schema in the file, as dump DIR COLLECTION does: a vector's
+      elements from INDEX on, the first column being "index" instead of "seq"; a struct's
+      newest snapshot as one record whose "seq" is the snapshot's sync count.
   tail DIR COLLECTION [--from SEQ | --cursor NAME] [--limit N] [--follow] [--durable]
        [--format json|csv] [--max-bytes N]
       Print the last 10 records (or those from SEQ on; at most N) as dump does, opening

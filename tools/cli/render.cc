@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <iterator>
+#include <utility>
 
 #include "fmt/format.h"
 
@@ -120,7 +121,7 @@ void AppendCsvString(std::string_view s, std::string* out) {
 }
 
 absl::StatusOr<RecordRenderer> RecordRenderer::Create(const CollectionInfo& info, Format format,
-                                                      uint64_t max_bytes) {
+                                                      uint64_t max_bytes, std::string key) {
   if (info.kind == CollectionKind::kFixed) {
     for (const FieldInfo& f : info.schema.fields) {
       if (uint64_t{f.offset} + f.size > info.record_size) {
@@ -136,12 +137,12 @@ absl::StatusOr<RecordRenderer> RecordRenderer::Create(const CollectionInfo& info
       }
     }
   }
-  return RecordRenderer(info, format, max_bytes);
+  return RecordRenderer(info, format, max_bytes, std::move(key));
 }
 
 std::string RecordRenderer::Header() const {
   if (format_ != Format::kCsv) return "";
-  std::string out = "seq";
+  std::string out = key_;
   if (info_.kind == CollectionKind::kVariable) {
     out += ",bytes";
   } else {
@@ -213,7 +214,11 @@ void RecordRenderer::RenderBytes(std::string_view bytes, std::string* out) const
 void RecordRenderer::Render(uint64_t seq, std::span<const std::byte> record,
                             std::string* out) const {
   const bool json = format_ == Format::kJson;
-  if (json) out->append("{\"seq\":");
+  if (json) {
+    out->append("{\"");
+    out->append(key_);
+    out->append("\":");
+  }
   fmt::format_to(std::back_inserter(*out), "{}", seq);
   if (info_.kind == CollectionKind::kVariable) {
     out->append(json ? ",\"bytes\":" : ",");

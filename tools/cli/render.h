@@ -3,6 +3,8 @@
 // JSON: one object per record and line, {"seq":N,<field>:<value>,...}; byte records are
 // {"seq":N,"bytes":"..."}.
 // CSV: a header line "seq,<field>,..." (or "seq,bytes"), then one line per record.
+// The first column is "seq" unless the caller names another key (dump of a vector file:
+// "index").
 //
 // Values, by field type:
 //   integers     decimal
@@ -28,6 +30,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "recstore/recstore.h"
@@ -47,9 +50,11 @@ void AppendCsvString(std::string_view s, std::string* out);
 class RecordRenderer {
  public:
   // InvalidArgument when the schema describes fields outside the record. `max_bytes`: the
-  // cap on the payload bytes of a byte record (0: no cap).
+  // cap on the payload bytes of a byte record (0: no cap). `key`: the name of the first
+  // column, the number Render() is given (a C++ identifier).
   static absl::StatusOr<RecordRenderer> Create(const CollectionInfo& info, Format format,
-                                               uint64_t max_bytes = kDefaultMaxBytes);
+                                               uint64_t max_bytes = kDefaultMaxBytes,
+                                               std::string key = "seq");
 
   // The CSV header line, newline included; empty for JSON.
   std::string Header() const;
@@ -57,14 +62,15 @@ class RecordRenderer {
   void Render(uint64_t seq, std::span<const std::byte> record, std::string* out) const;
 
  private:
-  RecordRenderer(const CollectionInfo& info, Format format, uint64_t max_bytes)
-      : info_(info), format_(format), max_bytes_(max_bytes) {}
+  RecordRenderer(const CollectionInfo& info, Format format, uint64_t max_bytes, std::string key)
+      : info_(info), format_(format), max_bytes_(max_bytes), key_(std::move(key)) {}
   void RenderField(const FieldInfo& field, const std::byte* data, std::string* out) const;
   void RenderBytes(std::string_view bytes, std::string* out) const;
 
   CollectionInfo info_;
   Format format_;
   uint64_t max_bytes_;
+  std::string key_;
 };
 
 }  // namespace recstore::cli
