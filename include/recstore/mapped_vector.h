@@ -20,15 +20,19 @@
 // OK, or of the one that was running, if it had reached its commit point: never a mix, never a
 // torn record. Changes not synced when the vector is destroyed are dropped. A sync writes each
 // changed 4 KiB page twice (journal and file) plus two header pages and makes two fdatasync
-// calls; docs/performance.md has measurements. After a Sync() fails on its fdatasync the vector
-// refuses further syncs (FailedPrecondition): the kernel may have dropped pages it could not
-// write, so only a reopen knows what is on disk.
+// calls; docs/performance.md has measurements. Once the file holds the sync, a word in the
+// journal says so (not flushed), so the next open has nothing to redo. A Sync() that fails
+// before its commit point (writing the journal) can be retried. One that fails at or after it
+// (an fdatasync, or a write into the file) is final for the handle: the kernel may have
+// dropped pages it could not write, so later syncs return FailedPrecondition and only a
+// reopen (which redoes the journal) knows what is on disk.
 //
 // Processes. One writer per file, held by an open-file-description lock (a second writer,
 // in this process or another, gets Unavailable). Any number of read-only opens, in any
 // process, without a lock: each shows the state of the last sync when it was opened, copied
-// into its own memory (a read-only open reads the whole file), and Refresh() moves it to the
-// newest sync.
+// into its own memory (a read-only open reads the whole file, reserving address space for what
+// it holds when that is more than max_bytes), and Refresh() moves it to the newest sync; a
+// failed Refresh() leaves the vector as it was.
 //
 // References, pointers and iterators: the vector's elements live in one address range
 // reserved at Open (options.max_bytes of address space, no memory), so growth never moves
@@ -73,8 +77,10 @@ struct MappedVectorOptions {
   bool create_if_missing = false;
   // Open without the writer lock: a copy of the last synced state (see the top of this file).
   bool read_only = false;
-  // The most bytes the elements may take: the address space reserved at Open. Growing past it
-  // fails with ResourceExhausted; nothing moves in memory below it.
+  // The most bytes the elements may take: the address space reserved at Open (at most 64 TiB;
+  // more is InvalidArgument). Growing past it fails with ResourceExhausted; nothing moves in
+  // memory below it. A writer open of a file larger than this fails with ResourceExhausted
+  // (after redoing a committed journal, which any open does).
   uint64_t max_bytes = uint64_t{64} << 30;
   // The OS seam; nullptr: Env::Default().
   Env* env = nullptr;
@@ -204,12 +210,15 @@ class MappedVector : public MappedVectorBase {
   const T& back() const { return data()[size_ - 1]; }
 
   absl::Status push_back(const T& value) {
-    if (size_ == capacity_) [[unlikely]] {
-      if (absl::Status s = Grow(size_ + 1); !s.ok()) return s;
+    const size_t n = size_;
+    if (n == capacity_) [[unlikely]] {
+      if (absl::Status s = Grow(n + 1); !s.ok()) return s;
     }
-    std::memcpy(base_ + size_ * sizeof(T), &value, sizeof(T));
-    MarkDirty(size_ * sizeof(T), sizeof(T));
-    ++size_;
+    // A typed store: a byte copy could alias every member, and the compiler would reload them
+    // all for each element.
+    mutable_data()[n] = value;
+    MarkDirty(n * sizeof(T), sizeof(T));
+    size_ = n + 1;
     return absl::OkStatus();
   }
   // Appends every element of `values` (all or none).
@@ -232,7 +241,7 @@ class MappedVector : public MappedVectorBase {
   absl::Status Set(size_t index, const T& value) {
     if (absl::Status s = CheckWritable(); !s.ok()) return s;
     if (index >= size_) return IndexError("Set", index, size_);
-    std::memcpy(base_ + index * sizeof(T), &value, sizeof(T));
+    mutable_data()[index] = value;
     MarkDirty(index * sizeof(T), sizeof(T));
     return absl::OkStatus();
   }
@@ -243,13 +252,14 @@ class MappedVector : public MappedVectorBase {
     if (absl::Status s = CheckWritable(); !s.ok()) return s;
     if (index >= size_) return IndexError("Mutable", index, size_);
     MarkDirty(index * sizeof(T), sizeof(T));
-    return reinterpret_cast<T*>(base_) + index;
+    return mutable_data() + index;
   }
   // Grows with zero-filled elements or shrinks to n.
   absl::Status resize(size_t n) { return ResizeBytes(n); }
 
  private:
   MappedVector() { elem_size_ = sizeof(T); }
+  T* mutable_data() { return reinterpret_cast<T*>(base_); }
 };
 
 }  // namespace recstore

@@ -114,6 +114,7 @@ std::string EncodeJournalHeader(const JournalHeader& h) {
   EncodeFixed<uint64_t>(out.data() + 24, h.seq);
   EncodeFixed<uint64_t>(out.data() + 32, h.page_count);
   EncodeFixed<uint64_t>(out.data() + 40, h.checksum);
+  EncodeFixed<uint64_t>(out.data() + kJournalAppliedAt, h.applied);
   return out;
 }
 
@@ -131,6 +132,7 @@ std::optional<JournalHeader> DecodeJournalHeader(std::string_view bytes, uint64_
   h.seq = DecodeFixed<uint64_t>(bytes.data() + 24);
   h.page_count = DecodeFixed<uint64_t>(bytes.data() + 32);
   h.checksum = DecodeFixed<uint64_t>(bytes.data() + 40);
+  h.applied = DecodeFixed<uint64_t>(bytes.data() + kJournalAppliedAt);
   // Each page costs 8 bytes of number and a page: refuse a count the file cannot hold before
   // any arithmetic on it.
   if (h.page_count == 0 || h.page_count > journal_size / (kMappedPage + 8)) return std::nullopt;
@@ -155,6 +157,36 @@ uint64_t SlotChecksum(uint64_t file_id, uint64_t seq, std::string_view payload) 
   char seq_bytes[8];
   EncodeFixed<uint64_t>(seq_bytes, seq);
   return base::ChecksumBuilder(file_id).Add(seq_bytes, 8).Add(payload).Finish();
+}
+
+uint64_t AppliedTag(uint64_t file_id, uint64_t seq) {
+  char seq_bytes[8];
+  EncodeFixed<uint64_t>(seq_bytes, seq);
+  return base::ChecksumBuilder(file_id).Add("applied", 7).Add(seq_bytes, 8).Finish() | 1;
+}
+
+std::string EncodeSlot(uint64_t file_id, uint64_t seq, std::string_view payload) {
+  std::string out;
+  base::PutFixed<uint64_t>(&out, seq);
+  base::PutFixed<uint64_t>(&out, file_id);
+  base::PutFixed<uint64_t>(&out, SlotChecksum(file_id, seq, payload));
+  out.append(payload.data(), payload.size());
+  return out;
+}
+
+std::optional<Slot> DecodeSlot(std::string_view bytes, uint32_t record_size,
+                               std::optional<uint64_t> file_id) {
+  if (bytes.size() < kSlotHeaderSize + uint64_t{record_size}) return std::nullopt;
+  Slot slot;
+  slot.seq = DecodeFixed<uint64_t>(bytes.data());
+  slot.file_id = DecodeFixed<uint64_t>(bytes.data() + 8);
+  const uint64_t sum = DecodeFixed<uint64_t>(bytes.data() + 16);
+  slot.payload = bytes.substr(kSlotHeaderSize, record_size);
+  if (slot.seq == 0 || slot.file_id != file_id.value_or(slot.file_id) ||
+      sum != SlotChecksum(slot.file_id, slot.seq, slot.payload)) {
+    return std::nullopt;
+  }
+  return slot;
 }
 
 }  // namespace recstore::format

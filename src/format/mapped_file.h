@@ -47,14 +47,20 @@ absl::StatusOr<MappedHeader> DecodeMappedHeader(std::string_view page, const std
 // The vector's journal (file "<path>-journal"): a header, the numbers of the file pages it
 // carries (strictly increasing, the first being 0, the header page), then the pages, starting
 // at the first page boundary after the numbers. The checksum covers the header's first 40
-// bytes, the numbers and the pages.
-inline constexpr size_t kJournalHeaderSize = 48;
+// bytes, the numbers and the pages. The applied word (not checksummed) is written once the
+// vector file holds the sync durably: AppliedTag(file_id, seq), 0 before.
+inline constexpr size_t kJournalHeaderSize = 56;
+inline constexpr size_t kJournalAppliedAt = 48;
 struct JournalHeader {
   uint64_t file_id = 0;
   uint64_t seq = 0;         // the sync whose pages it carries
   uint64_t page_count = 0;  // pages carried, 1 and up
   uint64_t checksum = 0;
+  uint64_t applied = 0;
 };
+// The applied word's value for a journal of `file_id` and `seq`: a hash, so no bit flip of 0
+// makes one.
+uint64_t AppliedTag(uint64_t file_id, uint64_t seq);
 std::string EncodeJournalHeader(const JournalHeader& h);
 // Offset of the first page in a journal of `page_count` pages.
 uint64_t JournalPagesOffset(uint64_t page_count);
@@ -80,6 +86,17 @@ struct StructLayout {
 };
 StructLayout StructLayoutFor(uint32_t record_size);
 uint64_t SlotChecksum(uint64_t file_id, uint64_t seq, std::string_view payload);
+// A slot of `payload.size()` payload bytes.
+std::string EncodeSlot(uint64_t file_id, uint64_t seq, std::string_view payload);
+struct Slot {
+  uint64_t seq = 0;
+  uint64_t file_id = 0;
+  std::string_view payload;  // into the bytes decoded
+};
+// `bytes`: kSlotHeaderSize + record_size bytes. nullopt when short, empty (seq 0), failing its
+// checksum, or of another file id than `file_id` (nullopt: any; the slot's own is checked).
+std::optional<Slot> DecodeSlot(std::string_view bytes, uint32_t record_size,
+                               std::optional<uint64_t> file_id);
 
 }  // namespace recstore::format
 

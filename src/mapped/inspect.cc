@@ -94,10 +94,7 @@ absl::StatusOr<Inspection> Inspect(Env* env, const std::string& path) {
         if (!bytes.ok()) return bytes.status();
         if (bytes->size() != format::kSlotHeaderSize + in.schema_.size) continue;
         slot.seq = base::DecodeFixed<uint64_t>(bytes->data());
-        const uint64_t sum = base::DecodeFixed<uint64_t>(bytes->data() + 8);
-        slot.valid =
-            slot.seq != 0 && sum == format::SlotChecksum(header->file_id, slot.seq,
-                                                         std::string_view(*bytes).substr(16));
+        slot.valid = format::DecodeSlot(*bytes, in.schema_.size, header->file_id).has_value();
         if (slot.valid && (in.newest_slot_ < 0 || slot.seq > in.slots_[in.newest_slot_].seq)) {
           in.newest_slot_ = i;
         }

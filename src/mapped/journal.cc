@@ -61,6 +61,28 @@ absl::StatusOr<std::string> ReadJournalHeaderBytes(Env* env, int fd, const std::
   return bytes;
 }
 
+absl::StatusOr<std::optional<format::JournalHeader>> ReadJournalHead(Env* env, int fd,
+                                                                     const std::string& path) {
+  absl::StatusOr<uint64_t> size = env->FileSize(fd, path);
+  if (!size.ok()) return size.status();
+  absl::StatusOr<std::string> raw = ReadJournalHeaderBytes(env, fd, path);
+  if (!raw.ok()) return raw.status();
+  return format::DecodeJournalHeader(*raw, *size);
+}
+
+absl::Status MarkJournalApplied(Env* env, int fd, const std::string& path,
+                                const format::JournalHeader& header) {
+  std::string word;
+  base::PutFixed<uint64_t>(&word, format::AppliedTag(header.file_id, header.seq));
+  return env->PWrite(fd, path, word, format::kJournalAppliedAt);
+}
+
+bool AppliedTo(const std::optional<format::JournalHeader>& head,
+               const absl::StatusOr<format::MappedHeader>& header) {
+  return head.has_value() && header.ok() && head->file_id == header->file_id &&
+         head->seq == header->seq && head->applied == format::AppliedTag(head->file_id, head->seq);
+}
+
 absl::StatusOr<std::optional<Journal>> ReadJournal(Env* env, int fd, const std::string& path) {
   absl::StatusOr<uint64_t> size = env->FileSize(fd, path);
   if (!size.ok()) return size.status();

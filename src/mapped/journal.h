@@ -39,6 +39,20 @@ struct Journal {
   std::string raw_header;
 };
 
+// Reads only the journal's header: nullopt when there is none (the checksum is not checked).
+absl::StatusOr<std::optional<format::JournalHeader>> ReadJournalHead(Env* env, int fd,
+                                                                     const std::string& path);
+
+// Marks the journal applied (format.md 10.3): the vector file holds its sync durably. Not
+// flushed: a crash that loses the mark costs the next open a redo, nothing else.
+absl::Status MarkJournalApplied(Env* env, int fd, const std::string& path,
+                                const format::JournalHeader& header);
+
+// Whether `head` is the applied journal of the sync `header` describes: nothing to redo and
+// nothing to lay over the file.
+bool AppliedTo(const std::optional<format::JournalHeader>& head,
+               const absl::StatusOr<format::MappedHeader>& header);
+
 // Reads the journal in `fd`. nullopt when it is empty, not a journal, fails its checksum or is
 // malformed in any way (a journal torn by a crash before its commit looks so). Every value is
 // range-checked: page numbers past the elements its own header page declares are refused.

@@ -35,15 +35,6 @@ uint64_t NewFileId(Env* env, const std::string& path) {
   return id == 0 ? 1 : id;
 }
 
-std::string EncodeSlot(uint64_t file_id, uint64_t seq, std::string_view payload) {
-  std::string out;
-  base::PutFixed<uint64_t>(&out, seq);
-  base::PutFixed<uint64_t>(&out, file_id);
-  base::PutFixed<uint64_t>(&out, format::SlotChecksum(file_id, seq, payload));
-  out.append(payload);
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StructStorage>> StructStorage::Open(
@@ -187,7 +178,7 @@ absl::Status StructStorage::Initialize(const RecordSchema& schema) {
       format::EncodeMappedHeader({format::MappedKind::kStruct, file_id_, 0, 1, schema});
   image.resize(layout_.file_size, '\0');
   if (absl::Status s = env_->Truncate(file_.fd(), path_, 0); !s.ok()) return s;
-  const std::string slot = EncodeSlot(file_id_, 1, std::string(size_, '\0'));
+  const std::string slot = format::EncodeSlot(file_id_, 1, std::string(size_, '\0'));
   std::memcpy(image.data() + layout_.slot[0], slot.data(), slot.size());
   if (absl::Status s = env_->PWrite(file_.fd(), path_, image, 0); !s.ok()) return s;
   if (absl::Status s = env_->SyncData(file_.fd(), path_); !s.ok()) return s;
@@ -224,17 +215,11 @@ absl::StatusOr<std::optional<StructStorage::Slot>> StructStorage::ReadSlot(
   absl::StatusOr<size_t> n =
       env_->PRead(file_.fd(), path_, bytes.data(), bytes.size(), layout_.slot[i]);
   if (!n.ok()) return n.status();
-  if (*n != bytes.size()) return std::nullopt;
-  Slot slot;
-  slot.seq = base::DecodeFixed<uint64_t>(bytes.data());
-  const uint64_t id = base::DecodeFixed<uint64_t>(bytes.data() + 8);
-  const uint64_t sum = base::DecodeFixed<uint64_t>(bytes.data() + 16);
-  slot.payload = bytes.substr(kSlotHeaderSize);
-  if (slot.seq == 0 || id != file_id.value_or(id) ||
-      sum != format::SlotChecksum(id, slot.seq, slot.payload)) {
-    return std::nullopt;
-  }
-  return slot;
+  bytes.resize(*n);
+  std::optional<format::Slot> slot =
+      format::DecodeSlot(bytes, static_cast<uint32_t>(size_), file_id);
+  if (!slot.has_value()) return std::nullopt;
+  return Slot{slot->seq, std::string(slot->payload)};
 }
 
 absl::StatusOr<std::optional<int>> StructStorage::NewestSlot(Slot* newest) const {
@@ -321,7 +306,8 @@ absl::Status StructStorage::Sync() {
     const uint64_t seq = best->has_value() ? newest.seq + 1 : seq_ + 1;
     std::string payload(size_, '\0');
     Snapshot(payload.data());
-    s = env_->PWrite(file_.fd(), path_, EncodeSlot(file_id_, seq, payload), layout_.slot[target]);
+    s = env_->PWrite(file_.fd(), path_, format::EncodeSlot(file_id_, seq, payload),
+                     layout_.slot[target]);
     if (s.ok()) {
       s = env_->SyncData(file_.fd(), path_);
       // A failed flush is final here (the kernel may have dropped the page it could not

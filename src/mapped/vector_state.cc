@@ -66,18 +66,24 @@ absl::StatusOr<VectorSnapshot> ReadVectorSnapshot(Env* env, int fd, const std::s
     if (attempt > 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     absl::StatusOr<std::string> page = ReadHeaderPage(env, fd, path);
     if (!page.ok()) return page.status();
+    absl::StatusOr<format::MappedHeader> header = format::DecodeMappedHeader(*page, path);
     std::string raw_journal;
     std::optional<Journal> journal;
     if (journal_fd >= 0) {
       absl::StatusOr<std::string> raw = ReadJournalHeaderBytes(env, journal_fd, journal_path);
       if (!raw.ok()) return raw.status();
       raw_journal = *std::move(raw);
-      absl::StatusOr<std::optional<Journal>> read = ReadJournal(env, journal_fd, journal_path);
-      if (!read.ok()) return read.status();
-      journal = *std::move(read);
+      absl::StatusOr<std::optional<format::JournalHeader>> head =
+          ReadJournalHead(env, journal_fd, journal_path);
+      if (!head.ok()) return head.status();
+      // Applied to the file (and marked so after the file's flush): not read further.
+      if (!AppliedTo(*head, header)) {
+        absl::StatusOr<std::optional<Journal>> read = ReadJournal(env, journal_fd, journal_path);
+        if (!read.ok()) return read.status();
+        journal = *std::move(read);
+      }
       if (journal.has_value() && journal->raw_header != raw_journal) continue;
     }
-    absl::StatusOr<format::MappedHeader> header = format::DecodeMappedHeader(*page, path);
     const bool use_journal = journal.has_value() && JournalApplies(header, *page, journal->header);
     if (use_journal) header = journal->file_header;
     if (!header.ok()) {

@@ -189,10 +189,17 @@ absl::Status VectorStorage::RecoverLocked(const MappedVectorOptions& options,
   }
   std::optional<mapped::Journal> journal;
   if (!journal_missing) {
-    absl::StatusOr<std::optional<mapped::Journal>> read =
-        mapped::ReadJournal(env_, journal_.fd(), journal_path_);
-    if (!read.ok()) return read.status();
-    journal = *std::move(read);
+    // The journal of the sync the header names, marked applied, has nothing to redo: it is
+    // not read further.
+    absl::StatusOr<std::optional<format::JournalHeader>> head =
+        mapped::ReadJournalHead(env_, journal_.fd(), journal_path_);
+    if (!head.ok()) return head.status();
+    if (!mapped::AppliedTo(*head, format::DecodeMappedHeader(*page, path_))) {
+      absl::StatusOr<std::optional<mapped::Journal>> read =
+          mapped::ReadJournal(env_, journal_.fd(), journal_path_);
+      if (!read.ok()) return read.status();
+      journal = *std::move(read);
+    }
   }
   absl::StatusOr<uint64_t> file_size = env_->FileSize(file_.fd(), path_);
   if (!file_size.ok()) return file_size.status();
@@ -355,6 +362,11 @@ absl::Status VectorStorage::Sync(size_t size, std::vector<uint64_t>& dirty) {
   }
   if (s = env_->PWrite(file_.fd(), path_, header, 0); !s.ok()) return Fail(s);
   if (s = env_->SyncData(file_.fd(), path_); !s.ok()) return Fail(s);
+  // 3. A hint for the next open: the file holds this sync, nothing to redo. Losing it (an
+  // error here, or a crash before the kernel writes it) costs a redo, never a wrong state.
+  mapped::MarkJournalApplied(env_, journal_.fd(), journal_path_,
+                             {.file_id = file_id_, .seq = seq_ + 1})
+      .IgnoreError();
   ++seq_;
   size_ = size;
   std::fill(dirty.begin(), dirty.end(), 0);

@@ -23,6 +23,7 @@
 #include "recstore/mapped_vector.h"
 #include "src/base/checksum.h"
 #include "src/base/endian.h"
+#include "src/format/mapped_file.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/mapped_seeds.h"
 #include "tests/fuzz/scratch_dir.h"
@@ -46,15 +47,20 @@ void FixHeader(std::string* file) {
 
 // The journal's checksum (docs/format.md 10.3), over the pages its header counts.
 void FixJournal(std::string* j) {
-  if (j->size() < 48) return;
+  if (j->size() < 56) return;
   const uint64_t seq = base::DecodeFixed64(j->data() + 24);
   const uint64_t count = base::DecodeFixed64(j->data() + 32);
   if (count == 0 || count > j->size() / (4096 + 8)) return;
-  const uint64_t pages_at = (48 + 8 * count + 4095) / 4096 * 4096;
+  // Half the inputs also mark it applied to its sync (docs/format.md 10.3).
+  if (count % 2 == 0) {
+    base::EncodeFixed64(j->data() + 48,
+                        format::AppliedTag(base::DecodeFixed64(j->data() + 16), seq));
+  }
+  const uint64_t pages_at = (56 + 8 * count + 4095) / 4096 * 4096;
   if (pages_at + 4096 * count > j->size()) return;
   const uint64_t sum = base::ChecksumBuilder(seq)
                            .Add(j->data(), 40)
-                           .Add(j->data() + 48, 8 * count)
+                           .Add(j->data() + 56, 8 * count)
                            .Add(j->data() + pages_at, 4096 * count)
                            .Finish();
   base::EncodeFixed64(j->data() + 40, sum);

@@ -82,7 +82,7 @@ std::vector<std::string> MappedEdgeInputs() {
     m.journal = "";
     in.push_back(EncodeMappedInput(m));
     m.file = "RSMAPPED" + std::string(4088, '\xff');
-    m.journal = "RSJOURNL" + std::string(40, '\xff') + std::string(8192, '\x01');
+    m.journal = "RSJOURNL" + std::string(48, '\xff') + std::string(8192, '\x01');
     in.push_back(EncodeMappedInput(m));
     m.file.clear();
     in.push_back(EncodeMappedInput(m));

@@ -268,7 +268,7 @@ class HostileJournal : public ::testing::Test {
   // a page of 0xAB bytes; its checksum is made valid.
   void WriteJournal(uint64_t seq, const std::string& header, const std::vector<uint64_t>& numbers,
                     uint64_t file_id = 0) {
-    std::string j(48, '\0');
+    std::string j(format::kJournalHeaderSize, '\0');
     std::memcpy(j.data(), "RSJOURNL", 8);
     base::EncodeFixed<uint32_t>(j.data() + 8, format::kMappedFormatVersion);
     base::EncodeFixed<uint64_t>(j.data() + 16, file_id != 0 ? file_id : file_id_);

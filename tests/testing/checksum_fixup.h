@@ -59,13 +59,14 @@ inline void FixMappedHeaderChecksum(char* page) {
       base::ChecksumBuilder().Add(page, kChecksumAt).Add(page + kSchemaAt, schema_len).Finish());
 }
 
-// Sets the checksum of a MappedVector journal ("<path>-journal": a 48-byte header with seq at
-// 24, page count n at 32 and the checksum at 40; n page numbers of 8 bytes from 48; the n
+// Sets the checksum of a MappedVector journal ("<path>-journal": a 56-byte header with seq at
+// 24, page count n at 32, the checksum at 40 and the applied word at 48 (not covered); n page
+// numbers of 8 bytes from 56; the n
 // pages from the first 4096-byte boundary after them). The checksum is XXH3 seeded with the
 // seq over the header's first 40 bytes, the numbers and the pages. A journal shorter than its
 // page count says is left alone.
 inline void FixJournalChecksum(std::string* journal) {
-  constexpr size_t kPage = 4096, kHeader = 48;
+  constexpr size_t kPage = 4096, kHeader = 56;
   if (journal->size() < kHeader) return;
   char* h = journal->data();
   const uint64_t seq = base::DecodeFixed<uint64_t>(h + 24);

@@ -296,7 +296,7 @@ TEST(MappedCliTest, TruncatedVectorFile) {
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, absl::StrCat("recstore: dump: ", path,
                                 ": the header says 3 elements of 24 bytes but the file holds "
-                                "4136 bytes\n"));
+                                "40 bytes of elements\n"));
 }
 
 TEST(MappedCliTest, OtherFilesAndUsage) {
