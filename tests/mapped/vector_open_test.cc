@@ -14,6 +14,7 @@
 #include "src/base/endian.h"
 #include "src/format/mapped_file.h"
 #include "tests/testing/checksum_fixup.h"
+#include "tests/testing/fault_env.h"
 #include "tests/testing/file_bytes.h"
 #include "tests/testing/mapped_records.h"
 #include "tests/testing/status_matchers.h"
@@ -362,6 +363,49 @@ TEST_F(HostileJournal, SkippedSyncsAreDataLoss) {
   EXPECT_THAT(MappedVector<Tiny>::Open(path_),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr(path_)));
   EXPECT_TRUE(testing::ReadFileBytes(path_) == file_) << "the file changed";
+}
+
+}  // namespace
+}  // namespace recstore
+
+namespace recstore {
+namespace {
+
+// After a completed sync the journal is marked applied: a writer open writes nothing to the
+// vector file and a reader does not read the journal's pages. With the mark lost (a crash
+// before the kernel wrote it), the open redoes the journal and shows the same state.
+TEST(VectorOpen, AppliedJournalIsNotRedone) {
+  const std::string path = testing::TestDir("v.rsv");
+  ASSERT_NO_FATAL_FAILURE(MakeTiny(path, 5000));
+  std::string journal = testing::ReadFileBytes(path + "-journal");
+  ASSERT_GE(journal.size(), format::kJournalHeaderSize);
+  const uint64_t applied = base::DecodeFixed<uint64_t>(journal.data() + format::kJournalAppliedAt);
+  EXPECT_EQ(applied, format::AppliedTag(base::DecodeFixed<uint64_t>(journal.data() + 16),
+                                        base::DecodeFixed<uint64_t>(journal.data() + 24)));
+  testing::FaultEnv env;
+  {
+    ASSERT_OK_AND_ASSIGN(auto v, MappedVector<Tiny>::Open(path, {.env = &env}));
+    ASSERT_NO_FATAL_FAILURE(ExpectTiny(v, 5000));
+    EXPECT_EQ(env.Calls("PWrite"), 0);
+    EXPECT_EQ(env.Calls("SyncData"), 0);
+  }
+  // The mark lost: redo, same state.
+  base::EncodeFixed<uint64_t>(journal.data() + format::kJournalAppliedAt, 0);
+  testing::WriteFileBytes(path + "-journal", journal);
+  env.Clear();
+  const int writes_before = env.Calls("PWrite");
+  {
+    ASSERT_OK_AND_ASSIGN(auto r, MappedVector<Tiny>::Open(path, {.read_only = true}));
+    ASSERT_NO_FATAL_FAILURE(ExpectTiny(r, 5000));
+    ASSERT_OK_AND_ASSIGN(auto v, MappedVector<Tiny>::Open(path, {.env = &env}));
+    ASSERT_NO_FATAL_FAILURE(ExpectTiny(v, 5000));
+    EXPECT_GT(env.Calls("PWrite"), writes_before);
+  }
+  // A mark one bit away from the tag is not a mark.
+  base::EncodeFixed<uint64_t>(journal.data() + format::kJournalAppliedAt, applied ^ 4);
+  testing::WriteFileBytes(path + "-journal", journal);
+  ASSERT_OK_AND_ASSIGN(auto v, MappedVector<Tiny>::Open(path));
+  ASSERT_NO_FATAL_FAILURE(ExpectTiny(v, 5000));
 }
 
 }  // namespace
