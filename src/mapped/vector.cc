@@ -53,6 +53,10 @@ absl::Status MappedVectorBase::Init(
   size_ = storage_->size();
   writable_ = storage_->writable();
   capacity_ = writable_ ? storage_->capacity_bytes() / elem_size_ : size_;
+  if (capacity_ < size_) {
+    return absl::InternalError(
+        absl::StrCat(storage_->path(), ": ", size_, " elements but memory for ", capacity_));
+  }
   dirty_.assign(DirtyWords(storage_->capacity_bytes()), 0);
   return absl::OkStatus();
 }

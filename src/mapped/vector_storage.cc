@@ -165,7 +165,15 @@ absl::Status VectorStorage::OpenWriter(const MappedVectorOptions& options,
   if (absl::Status s = RecoverLocked(options, schema); !s.ok()) return s;
   absl::StatusOr<uint64_t> file_size = env_->FileSize(file_.fd(), path_);
   if (!file_size.ok()) return file_size.status();
-  const uint64_t data_bytes = (*file_size - kMappedPage) / kPage * kPage;
+  // Whole pages only can be mapped: a file whose length is not 4096 plus whole pages (this
+  // build never writes one) is extended to the next page first, so that every element the
+  // header counts lies in the mapping.
+  const uint64_t data_bytes = RoundUpToPage(*file_size - kMappedPage);
+  if (kMappedPage + data_bytes > *file_size) {
+    absl::Status s =
+        env_->Allocate(file_.fd(), path_, *file_size, kMappedPage + data_bytes - *file_size);
+    if (!s.ok()) return s;
+  }
   if (data_bytes > region_.reserved()) {
     return absl::ResourceExhaustedError(
         absl::StrCat(path_, ": holds ", data_bytes, " bytes of elements, more than max_bytes (",

@@ -5,6 +5,7 @@
 #include "recstore/mapped_struct.h"
 #include "recstore/mapped_vector.h"
 #include "src/base/endian.h"
+#include "src/format/mapped_file.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/testing/file_bytes.h"
 
@@ -87,6 +88,15 @@ std::vector<std::string> MappedEdgeInputs() {
     m.file.clear();
     in.push_back(EncodeMappedInput(m));
   }
+  // Found by the fuzzer: a file 4096 + 8191 bytes long whose header counts 341 elements (8184
+  // bytes). The writer mapped whole pages only (4096 bytes), so capacity was below the size and
+  // the next push_back wrote past the mapping. The writer now extends such a file to a page.
+  m.control = 8;
+  m.file = format::EncodeMappedHeader(
+               {format::MappedKind::kVector, 0x1234, 1, 341, SchemaOf<FuzzPoint>()}) +
+           std::string(8191, '\x01');
+  m.journal.clear();
+  in.push_back(EncodeMappedInput(m));
   return in;
 }
 
