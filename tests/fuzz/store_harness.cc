@@ -112,8 +112,14 @@ void RunStoreWithManifest(const std::string& manifest, bool follow_schema) {
   static testing::HeapMapEnv* env = new testing::HeapMapEnv;
   const std::string dir = ScratchDir() + "/store-input";
   std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  std::filesystem::copy(TemplateStoreDir(), dir, std::filesystem::copy_options::recursive, ec);
+  // libFuzzer's timeout timer (SIGALRM, without SA_RESTART) can interrupt the copy's system
+  // calls, which std::filesystem does not retry: copy again.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    std::filesystem::remove_all(dir, ec);
+    ec.clear();
+    std::filesystem::copy(TemplateStoreDir(), dir, std::filesystem::copy_options::recursive, ec);
+    if (ec != std::errc::interrupted) break;
+  }
   FUZZ_CHECK(!ec) << "copying the template store: " << ec.message();
   WriteFileBytes(dir + "/MANIFEST", manifest);
   if (follow_schema) {
