@@ -152,7 +152,8 @@ class MappedVectorBase {
   absl::Status InsertBytes(size_t index, const void* src, size_t count);
   absl::Status EraseBytes(size_t first, size_t last);
 
-  // Marks bytes [offset, offset+len) of the elements as changed. len > 0.
+  // Marks bytes [offset, offset+len) of the elements below low_water_ as changed (above it,
+  // everything counts as changed). len > 0.
   void MarkDirty(size_t offset, size_t len) {
     const size_t first = offset >> kPageShift;
     const size_t last = (offset + len - 1) >> kPageShift;
@@ -161,9 +162,17 @@ class MappedVectorBase {
     last_dirty_page_ = last;
   }
 
+  // After an operation that shrinks the vector.
+  void Shrunk() {
+    if (size_ < low_water_) low_water_ = size_;
+  }
+
   static constexpr size_t kPageShift = 12;
   std::byte* base_ = nullptr;
   size_t size_ = 0;
+  // The smallest size since the last Sync (or Open): every element at or above it may have
+  // been written since (push_back marks nothing), so Sync writes their pages.
+  size_t low_water_ = 0;
   size_t capacity_ = 0;
   size_t elem_size_ = 0;
   bool writable_ = false;
@@ -215,9 +224,9 @@ class MappedVector : public MappedVectorBase {
       if (absl::Status s = Grow(n + 1); !s.ok()) return s;
     }
     // A typed store: a byte copy could alias every member, and the compiler would reload them
-    // all for each element.
+    // all for each element. Nothing to mark: elements at and above low_water_ count as
+    // changed at the next Sync.
     mutable_data()[n] = value;
-    MarkDirty(n * sizeof(T), sizeof(T));
     size_ = n + 1;
     return absl::OkStatus();
   }

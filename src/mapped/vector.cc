@@ -21,6 +21,7 @@ MappedVectorBase& MappedVectorBase::operator=(MappedVectorBase&& o) noexcept {
   if (this != &o) {
     base_ = std::exchange(o.base_, nullptr);
     size_ = std::exchange(o.size_, 0);
+    low_water_ = std::exchange(o.low_water_, 0);
     capacity_ = std::exchange(o.capacity_, 0);
     elem_size_ = o.elem_size_;
     writable_ = std::exchange(o.writable_, false);
@@ -51,6 +52,7 @@ absl::Status MappedVectorBase::Init(
   storage_ = *std::move(storage);
   base_ = storage_->base();
   size_ = storage_->size();
+  low_water_ = size_;
   writable_ = storage_->writable();
   capacity_ = writable_ ? storage_->capacity_bytes() / elem_size_ : size_;
   if (capacity_ < size_) {
@@ -70,7 +72,7 @@ uint64_t MappedVectorBase::sync_count() const { return storage_ ? storage_->sync
 
 bool MappedVectorBase::has_unsynced_changes() const {
   if (!writable_) return false;
-  if (size_ != storage_->synced_size()) return true;
+  if (size_ != storage_->synced_size() || low_water_ != size_) return true;
   return std::any_of(dirty_.begin(), dirty_.end(), [](uint64_t w) { return w != 0; });
 }
 
@@ -87,8 +89,11 @@ absl::Status MappedVectorBase::IndexError(const char* op, size_t index, size_t l
 
 absl::Status MappedVectorBase::Sync() {
   if (absl::Status s = CheckWritable(); !s.ok()) return s;
-  absl::Status s = storage_->Sync(size_, dirty_);
-  if (s.ok()) last_dirty_page_ = ~size_t{0};
+  absl::Status s = storage_->Sync(size_, low_water_, dirty_);
+  if (s.ok()) {
+    last_dirty_page_ = ~size_t{0};
+    low_water_ = size_;
+  }
   return s;
 }
 
@@ -98,6 +103,7 @@ absl::Status MappedVectorBase::Refresh() {
   if (!s.ok()) return s;
   base_ = storage_->base();
   size_ = storage_->size();
+  low_water_ = size_;
   capacity_ = size_;
   return absl::OkStatus();
 }
@@ -119,11 +125,15 @@ absl::Status MappedVectorBase::Grow(size_t n) {
 absl::Status MappedVectorBase::reserve(size_t n) { return Grow(n); }
 
 void MappedVectorBase::clear() {
-  if (writable_) size_ = 0;
+  if (!writable_) return;
+  size_ = 0;
+  Shrunk();
 }
 
 void MappedVectorBase::pop_back() {
-  if (writable_ && size_ > 0) --size_;
+  if (!writable_ || size_ == 0) return;
+  --size_;
+  Shrunk();
 }
 
 absl::Status MappedVectorBase::ResizeBytes(size_t n) {
@@ -132,9 +142,9 @@ absl::Status MappedVectorBase::ResizeBytes(size_t n) {
     if (absl::Status s = Grow(n); !s.ok()) return s;
     // The bytes above size() hold whatever earlier elements left there.
     std::memset(base_ + size_ * elem_size_, 0, (n - size_) * elem_size_);
-    MarkDirty(size_ * elem_size_, (n - size_) * elem_size_);
   }
   size_ = n;
+  Shrunk();
   return absl::OkStatus();
 }
 
@@ -156,7 +166,8 @@ absl::Status MappedVectorBase::InsertBytes(size_t index, const void* src, size_t
   if (absl::Status s = Grow(size_ + count); !s.ok()) return s;
   std::memmove(base_ + (index + count) * e, base_ + index * e, (size_ - index) * e);
   std::memcpy(base_ + index * e, from, count * e);
-  MarkDirty(index * e, (size_ + count - index) * e);
+  // What lies above the old size counts as changed already (low_water_ <= size_).
+  if (index < size_) MarkDirty(index * e, (size_ - index) * e);
   size_ += count;
   return absl::OkStatus();
 }
@@ -169,6 +180,7 @@ absl::Status MappedVectorBase::EraseBytes(size_t first, size_t last) {
     if (first < last) MarkDirty(first * e, (size_ - last) * e);
   }
   size_ -= last - first;
+  Shrunk();
   return absl::OkStatus();
 }
 

@@ -317,7 +317,7 @@ absl::Status VectorStorage::Fail(absl::Status s) {
   return s;
 }
 
-absl::Status VectorStorage::Sync(size_t size, std::vector<uint64_t>& dirty) {
+absl::Status VectorStorage::Sync(size_t size, size_t low_water, std::vector<uint64_t>& dirty) {
   if (scratch_) {
     std::fill(dirty.begin(), dirty.end(), 0);
     size_ = size;
@@ -331,8 +331,12 @@ absl::Status VectorStorage::Sync(size_t size, std::vector<uint64_t>& dirty) {
         absl::StrCat(path_, ": an earlier sync failed (", failed_.message(),
                      "); reopen the vector to learn what is durable"));
   }
-  // The changed pages that still hold elements.
+  // The changed pages that still hold elements: those marked, and those from the low water
+  // mark up (written by push_back, which marks nothing).
   const uint64_t pages = RoundUpToPage(uint64_t{size} * elem_size_) / kPage;
+  for (uint64_t p = uint64_t{low_water} * elem_size_ / kPage; low_water < size && p < pages; ++p) {
+    dirty[p >> 6] |= uint64_t{1} << (p & 63);
+  }
   std::vector<mapped::PageRun> runs;
   for (size_t w = 0; w < dirty.size(); ++w) {
     uint64_t bits = dirty[w];

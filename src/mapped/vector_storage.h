@@ -39,8 +39,9 @@ class VectorStorage {
 
   // Makes capacity_bytes() >= bytes: file space first, then memory.
   absl::Status Grow(uint64_t bytes);
-  // Syncs `size` elements whose changed pages are set in `dirty` (cleared on success).
-  absl::Status Sync(size_t size, std::vector<uint64_t>& dirty);
+  // Syncs `size` elements whose changed pages are set in `dirty` (cleared on success), and
+  // every element from `low_water` up.
+  absl::Status Sync(size_t size, size_t low_water, std::vector<uint64_t>& dirty);
   // Read-only: loads the newest synced state.
   absl::Status Refresh();
 
