@@ -13,27 +13,16 @@
 #include "src/base/checksum.h"
 #include "src/base/endian.h"
 #include "src/format/manifest.h"
+#include "src/mapped/file_names.h"
 
 namespace recstore::internal {
 namespace {
 
+using mapped::DirOf;
+using mapped::NewFileId;
+
 using format::kMappedPage;
 using format::kSlotHeaderSize;
-
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-uint64_t NewFileId(Env* env, const std::string& path) {
-  static std::atomic<uint64_t> counter{0};
-  const uint64_t seed[4] = {static_cast<uint64_t>(env->NowUnixNanos()),
-                            static_cast<uint64_t>(getpid()), counter.fetch_add(1),
-                            reinterpret_cast<uintptr_t>(&counter)};
-  const uint64_t id = base::Checksum64(seed, sizeof(seed), base::StringChecksum64(path) + 1);
-  return id == 0 ? 1 : id;
-}
 
 }  // namespace
 
@@ -242,15 +231,7 @@ absl::Status StructStorage::JoinOrRestore() {
     if (s.ok()) {
       // No other opener: the live struct may be anything a crash left; the newest snapshot
       // is the truth.
-      Slot newest;
-      absl::StatusOr<std::optional<int>> best = NewestSlot(&newest);
-      if (!best.ok()) return best.status();
-      if (!best->has_value()) {
-        return absl::DataLossError(
-            absl::StrCat(path_, ": neither snapshot slot holds a valid snapshot"));
-      }
-      std::memcpy(live_, newest.payload.data(), size_);
-      seq_ = newest.seq;
+      if (absl::Status r = LoadNewestSnapshot(); !r.ok()) return r;
       if (!shared_) return absl::OkStatus();
       return env_->Lock(file_.fd(), path_, 1, LockKind::kShared);
     }
@@ -324,6 +305,10 @@ absl::Status StructStorage::Refresh() {
   if (!read_only_) {
     return absl::FailedPreconditionError(absl::StrCat(path_, ": Refresh is for read-only structs"));
   }
+  return LoadNewestSnapshot();
+}
+
+absl::Status StructStorage::LoadNewestSnapshot() {
   Slot newest;
   absl::StatusOr<std::optional<int>> best = NewestSlot(&newest);
   if (!best.ok()) return best.status();

@@ -60,6 +60,8 @@ class StructStorage {
   absl::StatusOr<bool> UnfinishedCreation();
   // The newest valid slot's index, or nullopt.
   absl::StatusOr<std::optional<int>> NewestSlot(Slot* newest) const;
+  // Copies the newest valid snapshot into live_ (DataLoss when neither slot is valid).
+  absl::Status LoadNewestSnapshot();
   absl::Status LockWithRetry(uint64_t byte, LockKind kind, int tries);
 
   Env* env_ = nullptr;
