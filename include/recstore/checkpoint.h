@@ -30,6 +30,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "recstore/config.h"  // first: fails clearly below C++20
 #include "recstore/log.h"
 
 namespace recstore {
@@ -38,18 +39,34 @@ namespace internal {
 class CheckpointState;
 }  // namespace internal
 
+// The keep of a set that records none (created with keep 0 and never saved to, or saved to
+// only by a version before keep was recorded), and the largest keep a set can record.
+inline constexpr uint32_t kDefaultCheckpointKeep = 2;
+inline constexpr uint32_t kMaxCheckpointKeep = 65535;
+
 struct CheckpointOptions {
-  // Versions kept (at least 1). Load falls back only among these; List shows them.
-  uint32_t keep = 2;
+  // Versions kept, 1 to kMaxCheckpointKeep. Load falls back only among these; List shows
+  // them. Each Save records the keep in force with its version, so 0 (the default) means the
+  // keep recorded with the newest version (kDefaultCheckpointKeep for a set without one):
+  // readers and tools open a set with keep 0 and use the writer's.
+  uint32_t keep = 0;
   // Create the set (its byte log) if it does not exist (writers only).
   bool create_if_missing = true;
+  // Segment capacity of the set's log when this call creates it (an existing set keeps its
+  // own), as StoreOptions::segment_size. 0: kDefaultCheckpointSegmentSize, or the store's
+  // segment size when that is smaller. A set holds a few versions, so its segments are small
+  // by default; a version larger than a segment gets a segment of its own size.
+  uint64_t segment_size = 0;
 };
+
+inline constexpr uint64_t kDefaultCheckpointSegmentSize = uint64_t{1} << 20;
 
 // One saved version.
 struct CheckpointInfo {
   uint64_t seq = 0;     // sequence number of its record in the log: grows with every Save
   int64_t time_ns = 0;  // when it was saved, Unix nanoseconds (the store's clock)
   uint64_t size = 0;    // payload bytes
+  uint32_t keep = 0;    // the set's keep when it was saved (0: not recorded)
 };
 
 // A loaded version: its description and a copy of its payload.
@@ -122,6 +139,8 @@ class Checkpoints {
   // The intact versions among the last `keep`, newest first (damaged ones are left out).
   [[nodiscard]] absl::StatusOr<std::vector<CheckpointInfo>> List() const;
 
+  // The keep in force: CheckpointOptions::keep, or the one recorded with the newest version
+  // when that was 0 (fixed at open).
   uint32_t keep() const;
   // The byte log underneath (for tools and tests).
   const ByteLog& log() const;

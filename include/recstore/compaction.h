@@ -15,6 +15,8 @@
 #include <span>
 #include <string>
 
+#include "recstore/config.h"  // first: fails clearly below C++20
+
 namespace recstore {
 
 // Per-collection retention, stored in the manifest and applied by the writer: at open, after
@@ -29,7 +31,7 @@ struct RetentionPolicy {
   // Fixed-size logs: the schema field (int64 or uint64) holding the record's time in
   // nanoseconds since the Unix epoch. Age retention drops records up to the first one that
   // is young enough.
-  std::string time_field;
+  std::string time_field{};
 
   // Reader-aware retention (include/recstore/cursor.h). With keep_unconsumed, the limits
   // above never drop a record that a consumer cursor of this collection has not consumed
@@ -55,7 +57,7 @@ struct RetentionPolicy {
 // Where a record's compaction key is.
 struct KeySpec {
   // Fixed-size logs: the schema field whose bytes are the key.
-  std::string field;
+  std::string field{};
   // Byte logs: the first `prefix` bytes of the record are the key; a record of exactly
   // `prefix` bytes (a key with an empty value) is a tombstone. A shorter record has no key
   // and is always kept.
@@ -75,10 +77,10 @@ struct CompactionProgress {
 struct CompactOptions {
   // Key compaction: keep only the newest record of each key (looking at the whole log, so a
   // record is dropped when a newer record of its key exists anywhere after it).
-  KeySpec key;
+  KeySpec key{};
   // Fixed-size logs with a key: a record whose field `tombstone_field` (any integer or bool
   // field) is non-zero is a tombstone: it deletes its key. Empty: no tombstones.
-  std::string tombstone_field;
+  std::string tombstone_field{};
   // A tombstone that is the newest record of its key is itself dropped once it is older than
   // this: for byte logs by its append time, for fixed-size logs when at least
   // `tombstone_grace_records` records follow it. Tombstones below that stay, so a reader that
@@ -87,9 +89,9 @@ struct CompactOptions {
   uint64_t tombstone_grace_records = 0;
   // Predicate compaction: keep a record only if this returns true (called after the key
   // rules, in sequence order, from the compacting thread). Empty: keep.
-  std::function<bool(uint64_t seq, std::span<const std::byte> record)> keep;
+  std::function<bool(uint64_t seq, std::span<const std::byte> record)> keep{};
   // Called every few thousand records and once at the end.
-  std::function<void(const CompactionProgress&)> progress;
+  std::function<void(const CompactionProgress&)> progress{};
 };
 
 // What a retention or compaction call did.

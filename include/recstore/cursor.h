@@ -40,6 +40,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "recstore/config.h"  // first: fails clearly below C++20
 
 namespace recstore {
 

@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "recstore/config.h"  // first: fails clearly below C++20
 
 #if __cplusplus < 202002L
 #error "recstore needs C++20 (-std=c++20)"

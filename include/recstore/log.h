@@ -37,17 +37,21 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "recstore/compaction.h"
+#include "recstore/config.h"  // first: fails clearly below C++20
 #include "recstore/options.h"
 #include "recstore/schema.h"
 
@@ -148,10 +152,15 @@ class ScanBase {
   };
   // Fills `batch` with the next verified records; count 0 once the scan is over.
   void Next(Batch* batch);
+  // Tag of the newest-first constructor (the handles' ScanReverse).
+  struct Reverse {};
 
  protected:
   // Takes the snapshot. Made by the handles' Scan().
   ScanBase(const std::shared_ptr<internal::Collection>& collection, uint64_t from);
+  // The same, for records [from, before) newest first (ScanReverse).
+  ScanBase(const std::shared_ptr<internal::Collection>& collection, uint64_t from, uint64_t before,
+           Reverse);
 
  private:
   std::unique_ptr<internal::Scanner> scanner_;
@@ -229,6 +238,9 @@ class BatchIterator {
 //
 // A scan is a range over its own state: iterate it once, in place. What it yields stays valid
 // while the ScanRange exists.
+//
+// Prefer ForEach, which returns why the scan ended: a range-for loop ends the same way at the
+// end of the records and at an invalid one, so after one, check status().
 template <typename View>
 class ScanRange : public ScanBase {
  public:
@@ -238,9 +250,35 @@ class ScanRange : public ScanBase {
   // Made by the handles' Scan(); `collection` is a handle's collection.
   ScanRange(const std::shared_ptr<internal::Collection>& collection, uint64_t from)
       : ScanBase(collection, from) {}
+  // Made by the handles' ScanReverse().
+  ScanRange(const std::shared_ptr<internal::Collection>& collection, uint64_t from, uint64_t before,
+            Reverse r)
+      : ScanBase(collection, from, before, r) {}
 
   iterator begin() { return iterator(this); }
   iterator end() { return iterator(); }
+
+  // Calls fn(seq, record) for each record, in order, and returns why the scan ended: OK once
+  // every record of [from(), end()) was passed to fn (under RecoveryMode::kSalvage, all but
+  // skipped() invalid ones); the scan's error (status(), DataLoss for an invalid record) when
+  // it stopped early; or the first non-OK status fn returned, which stops the scan. fn returns
+  // void or absl::Status. Records retention had dropped before the scan began are not an error
+  // here: lost() names them. Call it once, on a scan not iterated otherwise.
+  template <typename Fn>
+  absl::Status ForEach(Fn&& fn) {
+    using Result = std::invoke_result_t<Fn&, uint64_t, typename View::value_type>;
+    static_assert(std::is_void_v<Result> || std::is_convertible_v<Result, absl::Status>,
+                  "ForEach: fn(seq, record) must return void or absl::Status");
+    for (auto [seq, value] : *this) {
+      if constexpr (std::is_void_v<Result>) {
+        fn(seq, value);
+      } else {
+        absl::Status s = fn(seq, value);
+        if (!s.ok()) return s;
+      }
+    }
+    return status();
+  }
 };
 
 // What to wait for (LogBase::WaitFor, Follow).
@@ -256,7 +294,7 @@ struct WaitOptions {
 };
 
 struct FollowOptions {
-  WaitOptions wait;
+  WaitOptions wait{};
   // When records the follow has not yielded yet were dropped by retention or TruncateBefore
   // (its position fell below begin()): kStop ends the follow with OutOfRange naming the
   // range lost (gaps() has it); kSkip goes on from begin() and records the range in gaps().
@@ -374,7 +412,12 @@ class LogBase {
 
   uint64_t begin() const;  // first live sequence number
   uint64_t end() const;    // one past the last visible record
-  uint64_t size() const;   // visible records: end() - begin() of one snapshot
+  // Two counts, each of one snapshot. size(): the records a scan from begin() would yield
+  // now, the live records. seq_count(): the sequence numbers in [begin(), end()), which also
+  // counts those compaction removed (it never renumbers), so it equals size() until a
+  // Compact() drops records. O(compacted segments) and O(1).
+  uint64_t size() const;
+  uint64_t seq_count() const;
   // Durable end known to this process: a writer's own; for a read-only handle, what the
   // writer last reported in the state page (capped at end()), or the recovery durable point.
   uint64_t durable() const;
@@ -427,6 +470,10 @@ class LogBase {
   [[nodiscard]] absl::StatusOr<uint64_t> AppendFixed(const void* records, size_t n) const;
   [[nodiscard]] absl::StatusOr<uint64_t> AppendBytes(const std::string_view* records,
                                                      size_t n) const;
+  // The first record of one snapshot at which pred(seq, payload) holds, by binary search
+  // (see Log<T>::Seek).
+  [[nodiscard]] absl::StatusOr<uint64_t> LowerBoundRecords(
+      const std::function<bool(uint64_t, std::span<const std::byte>)>& pred) const;
 
   std::shared_ptr<internal::Collection> c_;
 };
@@ -462,6 +509,33 @@ class Log : public LogBase {
 
   // Records [from, end()) in order; see ScanRange.
   ScanRange<scan_detail::FixedRecords<T>> Scan(uint64_t from = 0) const { return {c_, from}; }
+  // Records [from, before) of one snapshot (before capped at end() then), newest first: as
+  // Scan, with each record checked as Get checks it. O(1) per record (O(log n) below a
+  // compaction, whose gaps it skips).
+  ScanRange<scan_detail::FixedRecords<T>> ScanReverse(uint64_t from = 0,
+                                                      uint64_t before = UINT64_MAX) const {
+    return {c_, from, before, ScanBase::Reverse{}};
+  }
+  // Scan(from).ForEach(fn): fn(uint64_t seq, const T& record) for each record, in order;
+  // returns OK only when it saw them all (see ScanRange::ForEach).
+  template <typename Fn>
+  absl::Status ForEach(Fn&& fn, uint64_t from = 0) const {
+    return Scan(from).ForEach(std::forward<Fn>(fn));
+  }
+  // The first record of one snapshot for which pred(const T&) is true, assuming it is false
+  // for a prefix of the log and true for the rest: for example `r.ts_ns >= t` in a log whose
+  // ts_ns never decreases, which is how a fixed log seeks by time (its records carry no
+  // append time; they carry their own time fields). A binary search: O(log n) records read,
+  // each checked as Get checks it; compaction gaps are skipped. Returns end() of that
+  // snapshot when pred holds for no record. With a pred that is not monotone it returns some
+  // record where pred holds and the record before does not. Errors: DataLoss for an invalid
+  // record it reads; FailedPrecondition for a handle that is not open.
+  template <typename Pred>
+  [[nodiscard]] absl::StatusOr<uint64_t> Seek(Pred pred) const {
+    return LowerBoundRecords([&](uint64_t, std::span<const std::byte> r) {
+      return static_cast<bool>(pred(*reinterpret_cast<const T*>(r.data())));
+    });
+  }
   // Records from `from` on, as they arrive; see FollowRange.
   FollowRange<scan_detail::FixedRecords<T>> Follow(uint64_t from,
                                                    const FollowOptions& options = {}) const {
@@ -496,8 +570,26 @@ class ByteLog : public LogBase {
   // When record `seq` was appended, in Unix seconds, as the store's clock said then (second
   // resolution; docs/format.md 3.4 says what a clock that jumps does). Errors as Get.
   [[nodiscard]] absl::StatusOr<int64_t> AppendTime(uint64_t seq) const;
+  // The first record of one snapshot appended at or after `t` by its append time, in whole
+  // seconds: records stamped with the second that holds t count (so the first may have been
+  // appended up to a second before t; none after t is left out). Found
+  // by binary search (O(log n) records read, each checked). Assumes append times never
+  // decrease; after the store's clock was set back it returns some record whose time is at
+  // or after t while the one before it is earlier (docs/format.md 3.4). end() of that
+  // snapshot when every record is older. Errors: DataLoss for an invalid record it reads.
+  [[nodiscard]] absl::StatusOr<uint64_t> SeekTime(absl::Time t) const;
 
   ScanRange<scan_detail::ByteRecords> Scan(uint64_t from = 0) const { return {c_, from}; }
+  // As Log<T>::ScanReverse; O(log segments) per record.
+  ScanRange<scan_detail::ByteRecords> ScanReverse(uint64_t from = 0,
+                                                  uint64_t before = UINT64_MAX) const {
+    return {c_, from, before, ScanBase::Reverse{}};
+  }
+  // fn(uint64_t seq, std::span<const std::byte> record); see Log<T>::ForEach.
+  template <typename Fn>
+  absl::Status ForEach(Fn&& fn, uint64_t from = 0) const {
+    return Scan(from).ForEach(std::forward<Fn>(fn));
+  }
   FollowRange<scan_detail::ByteRecords> Follow(uint64_t from,
                                                const FollowOptions& options = {}) const {
     return {c_, from, options};
@@ -516,6 +608,15 @@ class UntypedLog : public LogBase {
   }
 
   ScanRange<scan_detail::AnyRecords> Scan(uint64_t from = 0) const { return {c_, from}; }
+  ScanRange<scan_detail::AnyRecords> ScanReverse(uint64_t from = 0,
+                                                 uint64_t before = UINT64_MAX) const {
+    return {c_, from, before, ScanBase::Reverse{}};
+  }
+  // fn(uint64_t seq, std::span<const std::byte> record); see Log<T>::ForEach.
+  template <typename Fn>
+  absl::Status ForEach(Fn&& fn, uint64_t from = 0) const {
+    return Scan(from).ForEach(std::forward<Fn>(fn));
+  }
   FollowRange<scan_detail::AnyRecords> Follow(uint64_t from,
                                               const FollowOptions& options = {}) const {
     return {c_, from, options};

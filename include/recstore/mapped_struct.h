@@ -51,6 +51,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "recstore/config.h"  // first: fails clearly below C++20
 #include "recstore/env.h"
 #include "recstore/schema.h"
 

@@ -67,6 +67,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "recstore/config.h"  // first: fails clearly below C++20
 #include "recstore/env.h"
 #include "recstore/schema.h"
 
@@ -92,7 +93,7 @@ struct ScratchOptions {
   // Empty: anonymous memory. A directory: the elements live in an unlinked file created there
   // (O_TMPFILE), so the kernel pages them out to that file rather than to swap. Either way
   // nothing remains when the vector is destroyed, and Sync() does nothing.
-  std::string dir;
+  std::string dir{};
   uint64_t max_bytes = uint64_t{64} << 30;
   Env* env = nullptr;
 };

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "recstore/config.h"  // first: fails clearly below C++20
 #include "recstore/env.h"
 
 namespace recstore {
@@ -71,7 +72,7 @@ struct StoreOptions {
   // Permission bits for new files and directories (directories add the execute bits that
   // match each read bit).
   uint32_t file_mode = 0644;
-  SyncPolicy sync_policy;
+  SyncPolicy sync_policy{};
   RecoveryMode recovery_mode = RecoveryMode::kTolerateTornTail;
   // Pre-fault the pages ahead of the writer in the active segment (MADV_POPULATE_WRITE), so
   // appends rarely take a page fault.

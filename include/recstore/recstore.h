@@ -8,6 +8,7 @@
 #define RECSTORE_RECSTORE_H_
 
 #include "recstore/checkpoint.h"
+#include "recstore/config.h"  // first: fails clearly below C++20
 #include "recstore/cursor.h"
 #include "recstore/log.h"
 #include "recstore/mapped_struct.h"

@@ -7,9 +7,12 @@
 //
 // captures, at compile time, the type's name, size and alignment and each listed field's name,
 // type, offset, size and element count. RECSTORE_RECORD must appear in the namespace that
-// declares the struct (it defines a function found by argument-dependent lookup) and may list
-// up to 32 fields. The manifest stores the schema, so tools can render records without the C++
-// type, and reopening a collection with a type whose schema differs fails.
+// declares the struct (it defines a function found by argument-dependent lookup) and must list
+// every field of the struct, up to 32, each once (any order): a struct with a field left out
+// fails to compile, as its bytes would be in no schema. The fields must be the struct's own
+// public members (or all in one base class), not bit-fields or an anonymous union. The manifest
+// stores the schema, so tools can render records without the C++ type, and reopening a collection
+// with a type whose schema differs fails.
 //
 // Supported field types: int8..int64, uint8..uint64, float, double, bool, char (use char arrays
 // for fixed-size strings), enums (stored as their underlying integer), and arrays (of any
@@ -24,6 +27,8 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include "recstore/config.h"  // first: fails clearly below C++20
 
 namespace recstore {
 
@@ -172,21 +177,27 @@ FieldInfo MakeField(const char* name, size_t offset) {
 }  // namespace schema_internal
 
 // Declares the schema of record type `Type` (see the top of this file).
-#define RECSTORE_RECORD(Type, ...)                                                        \
-  [[maybe_unused]] inline const ::recstore::RecordSchema& RecstoreSchemaOf(const Type*) { \
-    static_assert(std::is_trivially_copyable_v<Type>,                                     \
-                  "recstore: a record type must be trivially copyable");                  \
-    static_assert(std::is_standard_layout_v<Type>,                                        \
-                  "recstore: a record type must be standard-layout");                     \
-    static_assert(alignof(Type) <= 4096, "recstore: record alignment above 4096");        \
-    static const ::recstore::RecordSchema schema = [] {                                   \
-      ::recstore::RecordSchema s{#Type, sizeof(Type), alignof(Type), {}};                 \
-      auto& fields = s.fields;                                                            \
-      RECSTORE_FOR_EACH_(RECSTORE_FIELD_, Type, __VA_ARGS__)                              \
-      return s;                                                                           \
-    }();                                                                                  \
-    return schema;                                                                        \
-  }                                                                                       \
+#define RECSTORE_RECORD(Type, ...)                                                            \
+  [[maybe_unused]] inline const ::recstore::RecordSchema& RecstoreSchemaOf(const Type*) {     \
+    static_assert(std::is_trivially_copyable_v<Type>,                                         \
+                  "recstore: a record type must be trivially copyable");                      \
+    static_assert(std::is_standard_layout_v<Type>,                                            \
+                  "recstore: a record type must be standard-layout");                         \
+    static_assert(alignof(Type) <= 4096, "recstore: record alignment above 4096");            \
+    /* Every field listed: the names bind to the struct's fields in declaration order, so */  \
+    /* a missing or extra name fails to compile ("only N names provided for structured     */ \
+    /* binding"): RECSTORE_RECORD must list every field of Type.                           */ \
+    [[maybe_unused]] auto every_field_listed = [](const Type& record_) {                      \
+      [[maybe_unused]] const auto& [__VA_ARGS__] = record_;                                   \
+    };                                                                                        \
+    static const ::recstore::RecordSchema schema = [] {                                       \
+      ::recstore::RecordSchema s{#Type, sizeof(Type), alignof(Type), {}};                     \
+      auto& fields = s.fields;                                                                \
+      RECSTORE_FOR_EACH_(RECSTORE_FIELD_, Type, __VA_ARGS__)                                  \
+      return s;                                                                               \
+    }();                                                                                      \
+    return schema;                                                                            \
+  }                                                                                           \
   static_assert(true, "")
 
 // True for types declared with RECSTORE_RECORD.

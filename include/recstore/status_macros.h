@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "recstore/config.h"  // first: fails clearly below C++20
 
 namespace recstore::status_internal {
 

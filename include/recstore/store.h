@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "recstore/checkpoint.h"
+#include "recstore/config.h"  // first: fails clearly below C++20
 #include "recstore/cursor.h"
 #include "recstore/log.h"
 #include "recstore/options.h"
@@ -91,9 +92,9 @@ class Store {
   // Opens the checkpoint set `name` (include/recstore/checkpoint.h): the byte log
   // "checkpoint.<name>", created when missing if options.create_if_missing (writers only).
   // Errors: InvalidArgument (bad name: as ValidateName, and the log name "checkpoint.<name>"
-  // must be valid too; keep is 0), NotFound (missing and not created), FailedPrecondition (a
-  // collection of that name holds fixed-size records), DataLoss (recovery found corruption it
-  // may not fix), or the I/O error of opening the log.
+  // must be valid too; keep above kMaxCheckpointKeep), NotFound (missing and not created),
+  // FailedPrecondition (a collection of that name holds fixed-size records), DataLoss (recovery
+  // found corruption it may not fix), or the I/O error of opening the log.
   [[nodiscard]] absl::StatusOr<Checkpoints> OpenCheckpoints(std::string_view name,
                                                             const CheckpointOptions& options = {});
 

@@ -37,14 +37,13 @@ void Appender::Start(uint64_t data_end) {
 
 absl::Status Appender::CheckWritable() const { return fail_->status(); }
 
-absl::Status Appender::AddSegmentsLocked(const std::vector<uint64_t>& firsts,
-                                         const std::vector<uint64_t>& capacities,
+absl::Status Appender::AddSegmentsLocked(const std::vector<NewSegment>& segments,
                                          bool replace_last) {
   std::vector<Segment::Created> made;
-  for (size_t k = 0; k < firsts.size(); ++k) {
-    absl::StatusOr<Segment::Created> c =
-        Segment::Create(shape_.env(), shape_.SegmentPath(firsts[k]),
-                        shape_.HeaderFor(firsts[k], capacities[k]), shape_.file_mode());
+  for (const NewSegment& n : segments) {
+    absl::StatusOr<Segment::Created> c = Segment::Create(
+        shape_.env(), shape_.SegmentPath(n.first), shape_.HeaderFor(n.first, n.capacity),
+        shape_.file_mode(), n.front_end, n.back_begin);
     if (!c.ok()) {
       // None of them holds a record or is published: the next open would remove them anyway.
       for (const Segment::Created& m : made) shape_.env()->Remove(m.segment->path()).IgnoreError();
@@ -87,16 +86,21 @@ absl::StatusOr<uint64_t> Appender::AppendFixed(const void* records, size_t n) {
   const uint64_t per = g.per_segment;
   const uint64_t newest_first = published_->current().dense.back()->first_seq();
   uint64_t count = first - newest_first;  // records in the newest segment
-  // Create every segment the batch needs before writing, so a failure writes nothing.
+  // Reserve the space and create every segment the batch needs before writing, so a
+  // failure writes nothing.
   size_t seg = published_->current().dense.size() - 1;
+  RECSTORE_RETURN_IF_ERROR(published_->current().dense.back()->Reserve(
+      g.Offset(count + std::min<uint64_t>(n, per - count)), UINT64_MAX));
   if (n > per - count) {
-    const uint64_t needed = (n - (per - count) + per - 1) / per;
-    std::vector<uint64_t> firsts, capacities;
-    for (uint64_t k = 1; k <= needed; ++k) {
-      firsts.push_back(newest_first + k * per);
-      capacities.push_back(shape_.segment_size());
+    std::vector<NewSegment> made;
+    for (uint64_t left = n - (per - count), k = 1; left > 0; ++k) {
+      const uint64_t here = std::min(left, per);
+      made.push_back({.first = newest_first + k * per,
+                      .capacity = shape_.segment_size(),
+                      .front_end = g.Offset(here)});
+      left -= here;
     }
-    RECSTORE_RETURN_IF_ERROR(AddSegmentsLocked(firsts, capacities, /*replace_last=*/false));
+    RECSTORE_RETURN_IF_ERROR(AddSegmentsLocked(made, /*replace_last=*/false));
   }
   const SegmentSet& set = published_->current();
   const std::byte* src = static_cast<const std::byte*>(records);
@@ -143,37 +147,47 @@ absl::StatusOr<uint64_t> Appender::AppendBytes(const std::string_view* records, 
     // The newest segment is empty and too small for the first record: replace it (same first
     // sequence number, so same file name) with one that fits.
     RECSTORE_RETURN_IF_ERROR(AddSegmentsLocked(
-        {first}, {ByteSegmentCapacity(shape_, format::FrameSpace(records[0].size()))},
+        {{.first = first,
+          .capacity = ByteSegmentCapacity(shape_, format::FrameSpace(records[0].size()))}},
         /*replace_last=*/true));
     newest = published_->current().dense.back().get();
   }
   // Placement, planned once: each record's segment (0: the newest, k: the k-th new one) and
-  // frame offset. Every segment the batch needs is created before anything is written.
+  // frame offset, and the space each segment's frames and slots will take. That space is
+  // reserved, and every segment the batch needs created, before anything is written.
   struct Place {
     size_t segment;
     uint64_t offset = 0;
   };
   absl::InlinedVector<Place, 4> plan(n);
-  std::vector<uint64_t> firsts, capacities;
+  std::vector<NewSegment> made;
   uint64_t count = first - newest->first_seq(), end = data_end_, capacity = newest->capacity();
+  uint64_t newest_front = end, newest_back = capacity - format::kSlotSize * count;
   for (size_t i = 0; i < n; ++i) {
     const uint64_t need = format::FrameSpace(records[i].size());
     if (end + need > capacity - format::kSlotSize * count) {
       capacity = ByteSegmentCapacity(shape_, need);
-      firsts.push_back(first + i);
-      capacities.push_back(capacity);
+      made.push_back({.first = first + i, .capacity = capacity});
       count = 0;
       end = format::kDataStart;
     }
-    plan[i] = {firsts.size(), end};
+    plan[i] = {made.size(), end};
     end += need - format::kSlotSize;
     ++count;
+    if (made.empty()) {
+      newest_front = end;
+      newest_back = capacity - format::kSlotSize * count;
+    } else {
+      made.back().front_end = end;
+      made.back().back_begin = capacity - format::kSlotSize * count;
+    }
   }
-  if (!firsts.empty()) {
-    RECSTORE_RETURN_IF_ERROR(AddSegmentsLocked(firsts, capacities, /*replace_last=*/false));
+  RECSTORE_RETURN_IF_ERROR(newest->Reserve(newest_front, newest_back));
+  if (!made.empty()) {
+    RECSTORE_RETURN_IF_ERROR(AddSegmentsLocked(made, /*replace_last=*/false));
   }
   const SegmentSet& set = published_->current();
-  const size_t base = set.dense.size() - 1 - firsts.size();
+  const size_t base = set.dense.size() - 1 - made.size();
   const uint32_t stamp = format::AppendStamp(shape_.time_base(), shape_.env()->NowUnixNanos());
   for (size_t i = 0; i < n; ++i) {
     const Segment& s = *set.dense[base + plan[i].segment];

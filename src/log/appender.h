@@ -36,8 +36,9 @@ class Appender {
   // segment's last frame.
   void Start(uint64_t data_end) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // See Log<T>::AppendBatch and ByteLog::AppendBatch. Segments a batch needs are all created
-  // before anything is written, so a failure leaves the log as it was.
+  // See Log<T>::AppendBatch and ByteLog::AppendBatch. Segments a batch needs are all created,
+  // and the disk space it writes reserved (Segment::Reserve), before anything is written, so
+  // a failure (ResourceExhausted on a full disk) leaves the log as it was.
   absl::StatusOr<uint64_t> AppendFixed(const void* records, size_t n) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<uint64_t> AppendBytes(const std::string_view* records, size_t n)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -57,10 +58,17 @@ class Appender {
 
  private:
   absl::Status CheckWritable() const;
-  // Creates segments starting at `firsts` (with `capacities`) and publishes them, all or
-  // none; `replace_last` swaps the newest (empty) segment for the first one created.
-  absl::Status AddSegmentsLocked(const std::vector<uint64_t>& firsts,
-                                 const std::vector<uint64_t>& capacities, bool replace_last)
+  // A segment an append needs: where it starts, its capacity, and the space the append will
+  // write in it ([0, front_end) and [back_begin, capacity); Segment::Reserve).
+  struct NewSegment {
+    uint64_t first = 0;
+    uint64_t capacity = 0;
+    uint64_t front_end = 0;
+    uint64_t back_begin = UINT64_MAX;
+  };
+  // Creates the segments `made` describes and publishes them, all or none; `replace_last`
+  // swaps the newest (empty) segment for the first one created.
+  absl::Status AddSegmentsLocked(const std::vector<NewSegment>& made, bool replace_last)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PrefaultLocked(const Segment& s, uint64_t write_offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -193,6 +193,24 @@ absl::StatusOr<int64_t> Collection::AppendTime(uint64_t seq) const {
   });
 }
 
+absl::StatusOr<uint64_t> Collection::LowerBound(
+    const std::function<bool(uint64_t, std::span<const std::byte>)>& pred) const {
+  const log::Snapshot snap = published_.Pin();
+  return log::LowerBound(shape_, *snap.set, snap.end, pred);
+}
+
+absl::StatusOr<uint64_t> Collection::SeekAppendTime(int64_t seconds) const {
+  if (shape_.fixed()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("collection '", shape_.name(),
+                     "' holds fixed-size records, which carry no append time; seek by a time "
+                     "field of the record with Log<T>::Seek"));
+  }
+  return LowerBound([&](uint64_t, std::span<const std::byte> payload) {
+    return log::AppendTimeOf(shape_, payload) >= seconds;
+  });
+}
+
 VerifyReport Collection::Verify() const { return log::Verify(shape_, published_.Pin()); }
 
 absl::StatusOr<CompactionStats> Collection::TruncateBefore(uint64_t seq) {
@@ -220,6 +238,22 @@ uint64_t Collection::begin() const {
 }
 
 uint64_t Collection::size() const {
+  return published_.Read([](const log::SegmentSet& set, uint64_t end) {
+    const uint64_t begin = set.state.first_seq;
+    if (end <= begin) return uint64_t{0};
+    // Below compacted_end only the records the compacted parts hold are live; from there on
+    // (ordinary segments) every sequence number up to end is a record.
+    uint64_t live = 0;
+    for (const auto& part : set.compacted) {
+      if (part->last() < begin) continue;
+      live += part->count - part->LowerBound(begin);
+    }
+    const uint64_t dense_from = set.state.live_from();
+    return live + (end > dense_from ? end - dense_from : 0);
+  });
+}
+
+uint64_t Collection::seq_count() const {
   return published_.Read([](const log::SegmentSet& set, uint64_t end) {
     return end > set.state.first_seq ? end - set.state.first_seq : 0;
   });

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -77,6 +78,11 @@ class Collection {
   void WakeWaiters();
   absl::StatusOr<std::span<const std::byte>> Get(uint64_t seq) const;
   absl::StatusOr<int64_t> AppendTime(uint64_t seq) const;
+  // log::LowerBound over one snapshot.
+  absl::StatusOr<uint64_t> LowerBound(
+      const std::function<bool(uint64_t, std::span<const std::byte>)>& pred) const;
+  // The first record appended at or after Unix second `seconds` (byte logs).
+  absl::StatusOr<uint64_t> SeekAppendTime(int64_t seconds) const;
   VerifyReport Verify() const;
   absl::StatusOr<CompactionStats> TruncateBefore(uint64_t seq);
   absl::StatusOr<CompactionStats> ApplyRetention();
@@ -87,7 +93,8 @@ class Collection {
 
   uint64_t begin() const;
   uint64_t end() const { return published_.end(); }
-  uint64_t size() const;
+  uint64_t size() const;       // live records (LogBase::size)
+  uint64_t seq_count() const;  // end() - begin() (LogBase::seq_count)
   uint64_t durable() const;
   CollectionInfo info() const;
   const log::Shape& shape() const { return shape_; }

@@ -22,6 +22,9 @@ const RecoveryReport& EmptyReport() {
 
 ScanBase::ScanBase(const std::shared_ptr<internal::Collection>& collection, uint64_t from)
     : scanner_(std::make_unique<internal::Scanner>(collection, from)) {}
+ScanBase::ScanBase(const std::shared_ptr<internal::Collection>& collection, uint64_t from,
+                   uint64_t before, Reverse)
+    : scanner_(std::make_unique<internal::Scanner>(collection, from, before, /*reverse=*/true)) {}
 ScanBase::ScanBase(ScanBase&&) noexcept = default;
 ScanBase& ScanBase::operator=(ScanBase&&) noexcept = default;
 ScanBase::~ScanBase() = default;
@@ -73,6 +76,7 @@ absl::StatusOr<VerifyReport> LogBase::Verify() const {
 uint64_t LogBase::begin() const { return c_ == nullptr ? 0 : c_->begin(); }
 uint64_t LogBase::end() const { return c_ == nullptr ? 0 : c_->end(); }
 uint64_t LogBase::size() const { return c_ == nullptr ? 0 : c_->size(); }
+uint64_t LogBase::seq_count() const { return c_ == nullptr ? 0 : c_->seq_count(); }
 uint64_t LogBase::durable() const { return c_ == nullptr ? 0 : c_->durable(); }
 CollectionInfo LogBase::info() const { return c_ == nullptr ? CollectionInfo{} : c_->info(); }
 
@@ -130,6 +134,19 @@ absl::StatusOr<uint64_t> LogBase::AppendBytes(const std::string_view* records, s
 absl::StatusOr<int64_t> ByteLog::AppendTime(uint64_t seq) const {
   if (c_ == nullptr) return NotOpen();
   return c_->AppendTime(seq);
+}
+
+absl::StatusOr<uint64_t> LogBase::LowerBoundRecords(
+    const std::function<bool(uint64_t, std::span<const std::byte>)>& pred) const {
+  if (c_ == nullptr) return NotOpen();
+  return c_->LowerBound(pred);
+}
+
+absl::StatusOr<uint64_t> ByteLog::SeekTime(absl::Time t) const {
+  if (c_ == nullptr) return NotOpen();
+  // Append times are whole seconds: records of t's second count (rounded toward the past).
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  return c_->SeekAppendTime(seconds);
 }
 
 }  // namespace recstore

@@ -192,6 +192,47 @@ absl::Status ForEachRecord(const Shape& shape, const Snapshot& snap, uint64_t fr
   return absl::OkStatus();
 }
 
+namespace {
+
+// The first record at or after `seq` that the set holds (compaction gaps skipped); `end` if
+// none does.
+uint64_t FirstAtOrAfter(const SegmentSet& set, uint64_t seq, uint64_t end) {
+  if (seq < set.state.compacted_end) {
+    const size_t k = set.PartFor(seq);
+    if (k < set.compacted.size()) {
+      const CompactedPart& p = *set.compacted[k];
+      return std::min(p.seqs[p.LowerBound(seq)], end);  // p.last() >= seq: found
+    }
+    seq = set.state.compacted_end;
+  }
+  return std::min(seq, end);
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> LowerBound(
+    const Shape& shape, const SegmentSet& set, uint64_t end,
+    const std::function<bool(uint64_t, std::span<const std::byte>)>& pred) {
+  // Invariant: the answer is the first record in [lo, hi) where pred holds, or hi's first
+  // record at or after it when there is none.
+  uint64_t lo = set.state.first_seq, hi = std::max(end, lo);
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    const uint64_t s = FirstAtOrAfter(set, mid, hi);
+    if (s >= hi) {  // no record in [mid, hi)
+      hi = mid;
+      continue;
+    }
+    RECSTORE_ASSIGN_OR_RETURN(std::span<const std::byte> record, GetRecord(shape, set, end, s));
+    if (pred(s, record)) {
+      hi = mid;  // no record in [mid, s): the answer is below mid, or s
+    } else {
+      lo = s + 1;
+    }
+  }
+  return FirstAtOrAfter(set, lo, std::max(end, set.state.first_seq));
+}
+
 VerifyReport Verify(const Shape& shape, const Snapshot& snap) {
   const SegmentSet& set = *snap.set;
   VerifyReport report;

@@ -45,6 +45,14 @@ absl::Status NextBatch(const Shape& shape, const SegmentSet& set, uint64_t end, 
 absl::Status ForEachRecord(const Shape& shape, const Snapshot& snap, uint64_t from, uint64_t end,
                            const std::function<bool(uint64_t, std::span<const std::byte>)>& fn);
 
+// The first record of [first live record, end) at which pred(seq, payload) holds, assuming it
+// holds for a suffix of the records: a binary search, O(log n) records read, each checked as
+// GetRecord checks it; `end` when it holds for none. Compaction gaps are skipped. Errors:
+// DataLoss for an invalid record it reads.
+absl::StatusOr<uint64_t> LowerBound(
+    const Shape& shape, const SegmentSet& set, uint64_t end,
+    const std::function<bool(uint64_t, std::span<const std::byte>)>& pred);
+
 // Checks every record of `snap`: the compacted segments' sequence numbers and records, then
 // every ordinary segment's records up to the snapshot's end.
 VerifyReport Verify(const Shape& shape, const Snapshot& snap);

@@ -311,6 +311,8 @@ absl::Status ApplyRecovery(const Shape& shape, RecoveryPlan* plan, GroupCommit* 
   }
   for (const auto& [i, fix] : plan->fixes) {
     const Segment& s = *set.dense[i];
+    // The slot's space: a crash may have lost an allocation no flush had made durable.
+    RECSTORE_RETURN_IF_ERROR(s.Reserve(0, s.capacity() - format::kSlotSize * (fix.index + 1)));
     base::EncodeFixed32(s.mutable_data() + s.capacity() - format::kSlotSize * (fix.index + 1),
                         fix.offset);
   }

@@ -18,8 +18,10 @@ namespace recstore::internal {
 class Scanner {
  public:
   // Takes the snapshot now, yielding records below `limit` at most (a follow of durable
-  // records). `collection` may be null (a handle that is not open).
-  Scanner(std::shared_ptr<Collection> collection, uint64_t from, uint64_t limit = UINT64_MAX);
+  // records), in order, or newest first when `reverse` (one record per batch, each checked
+  // as Get checks it). `collection` may be null (a handle that is not open).
+  Scanner(std::shared_ptr<Collection> collection, uint64_t from, uint64_t limit = UINT64_MAX,
+          bool reverse = false);
 
   // The next batch of verified records (count 0 at the end or on an error: see status()).
   void Next(ScanBase::Batch* batch);
@@ -36,10 +38,13 @@ class Scanner {
   log::Snapshot snap_;
   uint64_t requested_ = 0;
   uint64_t from_ = 0;
-  uint64_t next_ = 0;  // where the next batch starts
+  bool reverse_ = false;
+  uint64_t next_ = 0;  // where the next batch starts (reverse: one past its record)
   absl::Status status_;
   uint64_t skipped_ = 0;
   std::vector<std::span<const std::byte>> spans_;  // the current batch's byte records
+
+  void NextReverse(ScanBase::Batch* batch);
 };
 
 }  // namespace recstore::internal

@@ -36,13 +36,19 @@ bool Segment::IsInvalid(const absl::Status& s) {
 }
 
 absl::StatusOr<Segment::Created> Segment::Create(Env* env, const std::string& path,
-                                                 const SegmentHeader& header, mode_t mode) {
+                                                 const SegmentHeader& header, mode_t mode,
+                                                 uint64_t front_end, uint64_t back_begin) {
   const std::string tmp = path + ".tmp";
   RECSTORE_ASSIGN_OR_RETURN(
       os::File file, os::File::Open(env, tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, mode));
   absl::StatusOr<os::Mapping> map = absl::UnknownError("not mapped");
   absl::StatusOr<Env::FileId> id = absl::UnknownError("not identified");
-  absl::Status s = env->Allocate(file.fd(), tmp, 0, header.capacity);
+  // The whole length at once (sparse), then the space the first writes need.
+  Segment space(env, tmp, Env::FileId{}, os::Mapping(), header);
+  absl::Status s = env->Truncate(file.fd(), tmp, header.capacity);
+  if (s.ok()) {
+    s = space.ReserveThrough(file.fd(), tmp, std::max(front_end, format::kDataStart), back_begin);
+  }
   if (s.ok()) {
     std::byte page[format::kEncodedSegmentHeaderSize];
     format::EncodeSegmentHeader(header, page);
@@ -69,7 +75,10 @@ absl::StatusOr<Segment::Created> Segment::Create(Env* env, const std::string& pa
   }
   file.set_path(path);
   Created c;
-  c.segment = std::shared_ptr<const Segment>(new Segment(env, path, *id, *std::move(map), header));
+  auto segment = std::shared_ptr<Segment>(new Segment(env, path, *id, *std::move(map), header));
+  segment->reserved_front_ = space.reserved_front_;
+  segment->reserved_back_ = space.reserved_back_;
+  c.segment = std::move(segment);
   c.file = std::move(file);
   return c;
 }
@@ -114,9 +123,9 @@ absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(Env* env, const std
   }
   if (h.capacity != size || h.capacity < format::kDataStart + format::kPageSize ||
       h.capacity > format::kMaxSegmentSize) {
-    return InvalidAt(path, 48,
-                     absl::StrCat("segment capacity ", h.capacity, " but the file holds ", size,
-                                  " bytes"));
+    return InvalidAt(
+        path, 48,
+        absl::StrCat("segment capacity ", h.capacity, " but the file holds ", size, " bytes"));
   }
   RECSTORE_ASSIGN_OR_RETURN(os::Mapping map, os::Mapping::Map(file, h.capacity, writable));
   if (file_out != nullptr) *file_out = std::move(file);
@@ -124,8 +133,7 @@ absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(Env* env, const std
 }
 
 absl::StatusOr<os::File> Segment::Reopen() const {
-  RECSTORE_ASSIGN_OR_RETURN(os::File file,
-                            os::File::Open(env_, path_, O_RDWR | O_NOFOLLOW));
+  RECSTORE_ASSIGN_OR_RETURN(os::File file, os::File::Open(env_, path_, O_RDWR | O_NOFOLLOW));
   RECSTORE_ASSIGN_OR_RETURN(Env::FileId id, env_->Identify(file.fd(), path_));
   if (!(id == id_)) {
     return absl::FailedPreconditionError(
@@ -134,9 +142,49 @@ absl::StatusOr<os::File> Segment::Reopen() const {
   return file;
 }
 
+absl::Status Segment::Reserve(uint64_t front_end, uint64_t back_begin) const {
+  if (front_end <= reserved_front_ && back_begin >= reserved_back_) return absl::OkStatus();
+  RECSTORE_ASSIGN_OR_RETURN(os::File file, Reopen());
+  return ReserveThrough(file.fd(), path_, front_end, back_begin);
+}
+
+absl::Status Segment::ReserveThrough(int fd, const std::string& path, uint64_t front_end,
+                                     uint64_t back_begin) const {
+  const uint64_t cap = capacity();
+  uint64_t front = reserved_front_, back = reserved_back_;
+  if (front_end > front) {
+    front = std::max({front_end, 2 * front, kReserveUnit});
+    front = std::min(format::RoundUp(front, kReserveUnit), cap);
+  }
+  if (back_begin < back) {
+    const uint64_t grow = std::max({cap - back_begin, 2 * (cap - back), kReserveUnit});
+    back = grow >= cap ? 0 : (cap - grow) / kReserveUnit * kReserveUnit;
+  }
+  if (front >= back) {
+    // The areas meet: allocate the gap between them, and the whole file is allocated.
+    if (reserved_back_ > reserved_front_) {
+      RECSTORE_RETURN_IF_ERROR(
+          env_->Allocate(fd, path, reserved_front_, reserved_back_ - reserved_front_));
+    }
+    reserved_front_ = cap;
+    reserved_back_ = 0;
+    return absl::OkStatus();
+  }
+  if (front > reserved_front_) {
+    RECSTORE_RETURN_IF_ERROR(env_->Allocate(fd, path, reserved_front_, front - reserved_front_));
+    reserved_front_ = front;
+  }
+  if (back < reserved_back_) {
+    RECSTORE_RETURN_IF_ERROR(env_->Allocate(fd, path, back, reserved_back_ - back));
+    reserved_back_ = back;
+  }
+  return absl::OkStatus();
+}
+
 void Segment::Populate(uint64_t offset, uint64_t len) const {
-  if (offset >= capacity() || map_.mutable_data() == nullptr) return;
-  if (len > capacity() - offset) len = capacity() - offset;
+  const uint64_t limit = std::min(capacity(), reserved_front_);
+  if (offset >= limit || map_.mutable_data() == nullptr) return;
+  if (len > limit - offset) len = limit - offset;
   env_->PopulateWrite(map_.mutable_data() + offset, len, path_).IgnoreError();
 }
 

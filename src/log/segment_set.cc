@@ -42,6 +42,18 @@ size_t SegmentSet::PartFor(uint64_t seq) const {
   return static_cast<size_t>(it - compacted.begin());
 }
 
+bool SegmentSet::CompactedAtOrBelow(uint64_t seq, uint64_t* out) const {
+  size_t k = PartFor(seq);
+  if (k < compacted.size() && compacted[k]->first() <= seq) {
+    const CompactedPart& p = *compacted[k];
+    *out = *(std::upper_bound(p.seqs, p.seqs + p.count, seq) - 1);
+    return true;
+  }
+  if (k == 0) return false;
+  *out = compacted[k - 1]->last();
+  return true;
+}
+
 size_t SegmentSet::FindDense(uint64_t seq) const {
   auto it = std::partition_point(dense.begin(), dense.end(),
                                  [&](const auto& s) { return s->first_seq() <= seq; });

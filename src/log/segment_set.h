@@ -61,6 +61,9 @@ class SegmentSet {
   // Index of the compacted part holding `seq` or the first one after it; compacted.size()
   // if none.
   size_t PartFor(uint64_t seq) const;
+  // The largest sequence number at or below `seq` that a compacted part holds, in *out;
+  // false if none does.
+  bool CompactedAtOrBelow(uint64_t seq, uint64_t* out) const;
   // Index of the last dense segment whose first record is <= seq; dense.size() if none.
   size_t FindDense(uint64_t seq) const;
   // One past the last record of dense segment `i` when the log ends at `end`.

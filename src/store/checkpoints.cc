@@ -1,7 +1,8 @@
 // Checkpoints (include/recstore/checkpoint.h) over a byte log, and Store::OpenCheckpoints.
 //
-// Record layout (docs/checkpoints.md): u32 magic "RSCK", u16 version, u16 flags (0),
-// i64 time_ns, u64 payload size, payload. The log's record checksum covers all of it.
+// Record layout (docs/checkpoints.md): u32 magic "RSCK", u16 version, u16 keep (the set's keep
+// when saved; 0: not recorded), i64 time_ns, u64 payload size, payload. The log's record
+// checksum covers all of it.
 //
 // Dropping old versions: TruncateBefore deletes whole segments only and rewrites the manifest,
 // so it is called only when it is sure to free a segment. The state keeps the frame space
@@ -31,6 +32,7 @@ namespace internal {
 
 class CheckpointState {
  public:
+  // keep 0: the keep recorded with the newest version (Init).
   CheckpointState(std::shared_ptr<Collection> collection, uint32_t keep, Env* env)
       : collection_(collection),
         log_(std::move(collection)),
@@ -56,7 +58,7 @@ class CheckpointState {
     std::string record(kCheckpointHeaderSize + payload.size(), '\0');
     base::EncodeFixed32(record.data(), kCheckpointMagic);
     base::EncodeFixed16(record.data() + 4, kCheckpointVersion);
-    base::EncodeFixed16(record.data() + 6, 0);
+    base::EncodeFixed16(record.data() + 6, static_cast<uint16_t>(keep_));
     base::EncodeFixed64(record.data() + 8, static_cast<uint64_t>(info.time_ns));
     base::EncodeFixed64(record.data() + 16, payload.size());
     if (!payload.empty()) {
@@ -87,9 +89,22 @@ class CheckpointState {
   }
 
   absl::Status Init() {
+    if (keep_ == 0) keep_ = RecordedKeep();
     base::MutexLock lock(&mu_);
     if (!log_.read_only()) Track();
     return absl::OkStatus();
+  }
+
+  // The keep recorded with the newest intact version that has one (looking at the last few
+  // records only); kDefaultCheckpointKeep when none does.
+  uint32_t RecordedKeep() const {
+    const log::Snapshot snap = Snapshot();
+    const uint64_t begin = snap.set->state.first_seq;
+    for (uint64_t seq = snap.end, looked = 0; seq > begin && looked < 16; ++looked) {
+      absl::StatusOr<Checkpoint> c = Read(snap, --seq);
+      if (c.ok() && c->info.keep != 0) return c->info.keep;
+    }
+    return kDefaultCheckpointKeep;
   }
 
   absl::StatusOr<Checkpoint> Read(const log::Snapshot& snap, uint64_t seq) const {
@@ -112,8 +127,10 @@ class CheckpointState {
                                               " in a record of ", r.size(), " bytes)"));
     }
     Checkpoint c;
-    c.info = {
-        .seq = seq, .time_ns = static_cast<int64_t>(base::DecodeFixed64(p + 8)), .size = size};
+    c.info = {.seq = seq,
+              .time_ns = static_cast<int64_t>(base::DecodeFixed64(p + 8)),
+              .size = size,
+              .keep = base::DecodeFixed16(p + 6)};
     c.data.assign(reinterpret_cast<const char*>(p) + kCheckpointHeaderSize, size);
     return c;
   }
@@ -148,7 +165,7 @@ class CheckpointState {
 
   const std::shared_ptr<Collection> collection_;
   const ByteLog log_;
-  const uint32_t keep_;
+  uint32_t keep_;  // set by the constructor or Init, then never changed
   Env* const env_;
   const uint64_t data_area_;
   base::Mutex mu_;
@@ -240,11 +257,17 @@ absl::Status Checkpoints::SizeMismatch(const CheckpointInfo& info, size_t want) 
 absl::StatusOr<Checkpoints> Store::OpenCheckpoints(std::string_view name,
                                                    const CheckpointOptions& options) {
   RECSTORE_RETURN_IF_ERROR(ValidateName(name));
-  if (options.keep == 0) return absl::InvalidArgumentError("CheckpointOptions::keep must be >= 1");
+  if (options.keep > kMaxCheckpointKeep) {
+    return absl::InvalidArgumentError(absl::StrCat("CheckpointOptions::keep is ", options.keep,
+                                                   ", above the limit of ", kMaxCheckpointKeep));
+  }
   const std::string log_name = absl::StrCat("checkpoint.", std::string(name));
   RECSTORE_RETURN_IF_ERROR(ValidateName(log_name));
   CollectionOptions copts;
   copts.create_if_missing = options.create_if_missing;
+  copts.segment_size = options.segment_size != 0 ? options.segment_size
+                                                 : std::min(kDefaultCheckpointSegmentSize,
+                                                            state_->options().segment_size);
   RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::Collection> c,
                             OpenCollection(log_name, CollectionKind::kVariable, nullptr, copts));
   auto state =

@@ -1,5 +1,6 @@
 // Variable-size byte logs: rotation, oversized records, empty records, seek by sequence.
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,13 @@ TEST(ByteLogTest, RoundTripsAcrossSegmentsAndReopens) {
     ASSERT_OK_AND_ASSIGN(auto bytes, log.Get(i));
     ASSERT_EQ(AsString(bytes), Payload(i));
   }
+  expect = n;
+  for (const auto& [seq, bytes] : log.ScanReverse()) {
+    ASSERT_EQ(seq, expect - 1);
+    ASSERT_EQ(AsString(bytes), Payload(seq));
+    --expect;
+  }
+  EXPECT_EQ(expect, 0u);
   for (uint64_t from : {uint64_t{1}, uint64_t{777}, n - 1}) {
     auto scan = log.Scan(from);
     auto it = scan.begin();
@@ -135,6 +143,17 @@ TEST(ByteLogTest, CorruptFrameIsDataLoss) {
   ASSERT_OK_AND_ASSIGN(auto got, log.Get(1));
   const_cast<std::byte*>(got.data())[1] ^= std::byte{1};
   EXPECT_THAT(log.Get(1), StatusIs(absl::StatusCode::kDataLoss));
+  std::vector<std::string> seen;
+  EXPECT_THAT(
+      log.ForEach([&](uint64_t, std::span<const std::byte> r) { seen.emplace_back(AsString(r)); }),
+      StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(seen, ::testing::ElementsAre("one"));
+  ASSERT_OK_AND_ASSIGN(auto untyped, store->OpenUntyped("events"));
+  seen.clear();
+  EXPECT_THAT(untyped.ForEach(
+                  [&](uint64_t, std::span<const std::byte> r) { seen.emplace_back(AsString(r)); }),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(seen, ::testing::ElementsAre("one"));
   ASSERT_OK_AND_ASSIGN(VerifyReport v, log.Verify());
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.first_bad.seq, 1u);

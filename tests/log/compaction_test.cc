@@ -2,6 +2,7 @@
 // against an in-memory model of each collection's contents: surviving records keep their
 // sequence numbers and bytes, scans skip the gaps, Get of a removed record is NotFound, and
 // reopening gives the same contents.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -15,8 +16,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
-#include "tests/testing/open_store.h"
 #include "tests/log/compaction_model.h"
+#include "tests/testing/open_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -89,10 +90,27 @@ struct ProgressLog {
 };
 
 // Every seq in [begin, end): Get succeeds with the model's bytes, or is NotFound when the
-// model lacks it.
+// model lacks it. size() counts the model's records in [begin, end); seq_count() every seq.
 void CheckGets(const Log<Keyed>& log, const Contents& model) {
   std::map<uint64_t, const std::string*> by_seq;
-  for (const ModelRecord& r : model) by_seq[r.seq] = &r.bytes;
+  uint64_t live = 0;
+  for (const ModelRecord& r : model) {
+    by_seq[r.seq] = &r.bytes;
+    live += r.seq >= log.begin() && r.seq < log.end();
+  }
+  EXPECT_EQ(log.size(), live);
+  EXPECT_EQ(log.seq_count(), log.end() - log.begin());
+  // A reverse scan yields the same records newest first, skipping the gaps.
+  std::vector<uint64_t> want, got;
+  for (const ModelRecord& r : model) {
+    if (r.seq >= log.begin() && r.seq < log.end()) want.push_back(r.seq);
+  }
+  std::reverse(want.begin(), want.end());
+  EXPECT_OK(log.ScanReverse().ForEach([&](uint64_t seq, const Keyed& k) {
+    got.push_back(seq);
+    if (by_seq.count(seq) == 0 || BytesOf(k) != *by_seq[seq]) ADD_FAILURE() << "seq " << seq;
+  }));
+  EXPECT_EQ(got, want);
   int bad = 0;
   for (uint64_t seq = log.begin(); seq < log.end() && bad < 5; ++seq) {
     absl::StatusOr<const Keyed*> got = log.Get(seq);
@@ -223,6 +241,13 @@ TEST(KeyCompactionTest, ScriptedTombstonesGapsAndReopen) {
   EXPECT_EQ(log.info().generation, 2u);
   EXPECT_EQ(log.info().compacted_end, active);
   CheckFiles(CollectionFolder(dir, "keyed"), 2, active, stats);
+
+  // Retention into the compacted range: size() counts from the new begin().
+  const uint64_t cut = model[model.size() / 3].seq + 1;
+  ASSERT_OK(log.TruncateBefore(cut).status());
+  ASSERT_EQ(log.begin(), cut);
+  CheckGets(log, model);
+  EXPECT_LT(log.size(), log.seq_count());
 }
 
 TEST(KeyCompactionTest, RandomKeysMatchTheModel) {
@@ -322,6 +347,21 @@ TEST(KeyCompactionTest, ByteLogPrefixKeysAndTombstoneGraceByAppendTime) {
           EXPECT_THAT(log.Get(s), StatusIs(absl::StatusCode::kNotFound)) << s;
           EXPECT_THAT(log.AppendTime(s), StatusIs(absl::StatusCode::kNotFound)) << s;
         }
+      }
+      // Seeking by append time lands on the first survivor at or after the time, across
+      // the gaps; a time between two seconds counts its whole second.
+      for (int64_t t = times.begin()->second - 5; t <= now + 2; t += 37) {
+        uint64_t want = log.end();
+        for (const ModelRecord& r : model) {
+          if (times[r.seq] >= t) {
+            want = r.seq;
+            break;
+          }
+        }
+        EXPECT_THAT(log.SeekTime(absl::FromUnixSeconds(t)), testing::IsOkAndHolds(want)) << t;
+        EXPECT_THAT(log.SeekTime(absl::FromUnixSeconds(t) + absl::Milliseconds(500)),
+                    testing::IsOkAndHolds(want))
+            << t;
       }
     }
     ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, Opts()));

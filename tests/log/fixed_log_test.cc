@@ -1,7 +1,9 @@
 // Fixed-size typed logs: round trips across many segment rotations, reopen, zero-copy reads.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -226,6 +228,79 @@ TEST(FixedLogTest, CorruptRecordIsDataLossOnGetScanAndVerify) {
   EXPECT_EQ(v.first_bad.seq, 4u);
   EXPECT_EQ(v.first_bad.offset, 4096u + 4 * 40);
   EXPECT_THAT(v.first_bad.file, HasSubstr("00000000000000000000.seg"));
+}
+
+TEST(FixedLogTest, ForEachReturnsWhyTheScanEnded) {
+  const std::string dir = TestDir();
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, Small()));
+  ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
+  const uint64_t n = 2 * kPerSegment + 7;  // three segments
+  for (uint64_t i = 0; i < n; ++i) ASSERT_OK(trades.Append(MakeTrade(i)).status());
+
+  // Every record, in order, from 0 and from a later position; OK at the end.
+  for (uint64_t from : {uint64_t{0}, kPerSegment + 3}) {
+    uint64_t expect = from;
+    ASSERT_OK(trades.ForEach(
+        [&](uint64_t seq, const Trade& t) {
+          EXPECT_EQ(seq, expect);
+          EXPECT_EQ(t.ts_ns, MakeTrade(seq).ts_ns);
+          ++expect;
+        },
+        from));
+    EXPECT_EQ(expect, n) << "from " << from;
+  }
+
+  // fn's error stops the scan and is returned.
+  uint64_t calls = 0;
+  EXPECT_THAT(trades.Scan().ForEach([&](uint64_t seq, const Trade&) -> absl::Status {
+    ++calls;
+    if (seq == 10) return absl::AbortedError("stop at 10");
+    return absl::OkStatus();
+  }),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("stop at 10")));
+  EXPECT_EQ(calls, 11u);
+
+  // Seek: binary search on a monotone predicate (ts_ns = 1000 i + 7).
+  for (uint64_t i : {uint64_t{0}, uint64_t{1}, kPerSegment - 1, kPerSegment, n - 1}) {
+    EXPECT_THAT(trades.Seek([&](const Trade& r) { return r.ts_ns >= 1000 * i + 7; }),
+                ::recstore::testing::IsOkAndHolds(i));
+    EXPECT_THAT(trades.Seek([&](const Trade& r) { return r.ts_ns >= 1000 * i + 1; }),
+                ::recstore::testing::IsOkAndHolds(i));
+  }
+  EXPECT_THAT(trades.Seek([](const Trade&) { return false; }),
+              ::recstore::testing::IsOkAndHolds(n));
+  EXPECT_THAT(trades.Seek([](const Trade&) { return true; }),
+              ::recstore::testing::IsOkAndHolds(0u));
+  // Newest first, from any bounds.
+  for (auto [from, before] : {std::pair<uint64_t, uint64_t>{0, UINT64_MAX},
+                              {kPerSegment - 2, kPerSegment + 3},
+                              {5, 5},
+                              {n - 1, n + 100}}) {
+    uint64_t expect = std::min(before, n);
+    auto scan = trades.ScanReverse(from, before);
+    for (const auto& [seq, t] : scan) {
+      ASSERT_EQ(seq, expect - 1);
+      ASSERT_EQ(t.ts_ns, MakeTrade(seq).ts_ns);
+      --expect;
+    }
+    EXPECT_OK(scan.status());
+    EXPECT_EQ(expect, std::min(from, std::min(before, n))) << from << ".." << before;
+  }
+
+  // An invalid record in the middle: the records before it, then DataLoss (a range-for loop
+  // would end there the same way as at the end).
+  ASSERT_OK_AND_ASSIGN(const Trade* t, trades.Get(kPerSegment + 1));
+  const_cast<Trade*>(t)->qty ^= 1;
+  uint64_t seen = 0;
+  EXPECT_THAT(trades.ForEach([&](uint64_t, const Trade&) { ++seen; }),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("record " + std::to_string(kPerSegment + 1))));
+  EXPECT_EQ(seen, kPerSegment + 1);
+  // Newest first: the records after it, then DataLoss.
+  seen = 0;
+  EXPECT_THAT(trades.ScanReverse().ForEach([&](uint64_t, const Trade&) { ++seen; }),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(seen, n - (kPerSegment + 2));
 }
 
 }  // namespace

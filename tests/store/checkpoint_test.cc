@@ -207,14 +207,63 @@ TEST(CheckpointTest, LoadAfterReopenAndFromAReader) {
 
 TEST(CheckpointTest, BadOptionsAndNames) {
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(TestDir(), {.create_if_missing = true}));
-  EXPECT_THAT(store->OpenCheckpoints("m", {.keep = 0}),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store->OpenCheckpoints("m", {.keep = kMaxCheckpointKeep + 1}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("65535")));
   EXPECT_THAT(store->OpenCheckpoints("a/b"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(store->OpenCheckpoints(".x"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(store->OpenCheckpoints(std::string(120, 'n')),
               StatusIs(absl::StatusCode::kInvalidArgument));
   Checkpoints unopened;
   EXPECT_THAT(unopened.Load(), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST(CheckpointTest, TheKeepIsRecordedWithEachVersion) {
+  const std::string dir = TestDir();
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.create_if_missing = true}));
+  {
+    // A new set opened with keep 0 uses the default until a version records another.
+    ASSERT_OK_AND_ASSIGN(Checkpoints fresh, store->OpenCheckpoints("m"));
+    EXPECT_EQ(fresh.keep(), kDefaultCheckpointKeep);
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(Checkpoints ckpt, store->OpenCheckpoints("m", {.keep = 5}));
+    for (int i = 0; i < 7; ++i) ASSERT_OK(ckpt.Save(Payload(i, 100)));
+    ASSERT_OK_AND_ASSIGN(Checkpoint c, ckpt.Load());
+    EXPECT_EQ(c.info.keep, 5u);
+  }
+  // Reopened without a keep (as the CLI and readers do): the recorded one, 5 versions listed.
+  ASSERT_OK_AND_ASSIGN(Checkpoints again, store->OpenCheckpoints("m"));
+  EXPECT_EQ(again.keep(), 5u);
+  ASSERT_OK_AND_ASSIGN(auto listed, again.List());
+  EXPECT_EQ(listed.size(), 5u);
+  ASSERT_OK_AND_ASSIGN(auto reader, Store::Open(dir, {.read_only = true}));
+  ASSERT_OK_AND_ASSIGN(Checkpoints ro, reader->OpenCheckpoints("m", {.create_if_missing = false}));
+  EXPECT_EQ(ro.keep(), 5u);
+  // An explicit keep overrides it, and the next version records the new one.
+  ASSERT_OK_AND_ASSIGN(Checkpoints three, store->OpenCheckpoints("m", {.keep = 3}));
+  ASSERT_OK(three.Save(Payload(7, 100)));
+  ASSERT_OK_AND_ASSIGN(Checkpoints after, store->OpenCheckpoints("m"));
+  EXPECT_EQ(after.keep(), 3u);
+}
+
+TEST(CheckpointTest, SetsGetSmallSegmentsByDefault) {
+  const std::string dir = TestDir();
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.create_if_missing = true}));
+  ASSERT_OK_AND_ASSIGN(Checkpoints small, store->OpenCheckpoints("small"));
+  EXPECT_EQ(small.log().info().segment_size, kDefaultCheckpointSegmentSize);
+  ASSERT_OK_AND_ASSIGN(Checkpoints chosen,
+                       store->OpenCheckpoints("chosen", {.segment_size = 256 << 10}));
+  EXPECT_EQ(chosen.log().info().segment_size, uint64_t{256} << 10);
+  // A version larger than a segment gets a segment of its own.
+  const std::string big(3 << 20, 'x');
+  ASSERT_OK(small.Save(big));
+  ASSERT_OK_AND_ASSIGN(Checkpoint c, small.Load());
+  EXPECT_EQ(c.data, big);
+  // A store whose segments are smaller than the default keeps its own size.
+  ASSERT_OK_AND_ASSIGN(
+      auto tiny, Store::Open(TestDir(), {.create_if_missing = true, .segment_size = 64 << 10}));
+  ASSERT_OK_AND_ASSIGN(Checkpoints t, tiny->OpenCheckpoints("t"));
+  EXPECT_EQ(t.log().info().segment_size, uint64_t{64} << 10);
 }
 
 // Saves versions 0..2 (2000 bytes each) and closes; returns the segment file.

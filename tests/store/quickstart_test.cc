@@ -24,9 +24,9 @@ absl::Status RunQuickstart(const std::string& dir, uint64_t* scanned) {
   ASSIGN_OR_RETURN(uint64_t seq,
                    trades.Append({.ts_ns = 1, .symbol_id = 7, .price = 10.5, .qty = 3}));
   RETURN_IF_ERROR(trades.Sync());  // everything appended so far is durable
-  for (const auto& [s, t] : trades.Scan()) {
+  RETURN_IF_ERROR(trades.ForEach([&](uint64_t s, const Trade& t) {  // t: into the mapping
     *scanned += t.qty + s;
-  }
+  }));  // returns DataLoss if a record is damaged, OK once it has seen them all
   ASSIGN_OR_RETURN(const Trade* t, trades.Get(seq));
   if (t->price != 10.5) return absl::InternalError("wrong price");
   ASSIGN_OR_RETURN(auto events, store->OpenByteLog("events"));  // variable-size records

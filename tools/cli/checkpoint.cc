@@ -1,7 +1,8 @@
 // recstore checkpoint DIR NAME --show [--keep K] [--bytes N]
 //
 // Opens the store read-only and prints the checkpoint set NAME (the byte log
-// "checkpoint.NAME"): one line per kept version (the last K, default 2), newest first, with
+// "checkpoint.NAME"): one line per kept version (the last K; without --keep, the keep the
+// writer recorded with its newest version), newest first, with
 // its sequence number, save time (ISO-8601 UTC) and size, then the first N bytes (default 64)
 // of the version Load() returns, as hex. A damaged version is reported on stderr and makes
 // the exit status 1; a set with no version prints "no checkpoint saved".
@@ -49,11 +50,13 @@ int CheckpointCommand(int argc, char** argv) {
                                          {{"show", false}, {"keep", true}, {"bytes", true}}, 2, 2);
   if (!args) return kExitError;
   if (!args->Has("show")) return Fail(kExitError, "checkpoint: nothing to do (use --show)");
-  const std::optional<uint64_t> keep = args->UInt("keep", 2);
+  // No --keep: the keep the writer recorded with its newest version.
+  const std::optional<uint64_t> keep = args->UInt("keep", 0);
   const std::optional<uint64_t> nbytes = args->UInt("bytes", 64);
   if (!keep || !nbytes) return kExitError;
-  if (*keep == 0 || *keep > 1'000'000)
-    return Fail(kExitError, "checkpoint: --keep must be 1 to 1000000");
+  if (args->Has("keep") && (*keep == 0 || *keep > kMaxCheckpointKeep)) {
+    return Fail(kExitError, "checkpoint: --keep must be 1 to {}", kMaxCheckpointKeep);
+  }
   const std::string& dir = args->positional()[0];
   const std::string& name = args->positional()[1];
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir, {.read_only = true});
@@ -65,8 +68,8 @@ int CheckpointCommand(int argc, char** argv) {
   if (!list.ok()) return FailStatus(list.status(), fmt::format("checkpoint set '{}'", name));
   const ByteLog& log = ckpt->log();
   fmt::print("checkpoint set {} (log {}): records [{}, {}), keep {}\n", name, log.name(),
-             log.begin(), log.end(), *keep);
-  const uint64_t kept = std::min<uint64_t>(*keep, log.end() - log.begin());
+             log.begin(), log.end(), ckpt->keep());
+  const uint64_t kept = std::min<uint64_t>(ckpt->keep(), log.end() - log.begin());
   if (kept == 0) {
     fmt::print("no checkpoint saved\n");
     return kExitOk;
