@@ -80,6 +80,20 @@ run verify "$T/none"
 expect_rc 2 "verify of a missing store"
 expect_in "$err" "does not exist" "verify of a missing store"
 
+# A store path that is a regular file, or whose parent is missing.
+echo "not a store" >"$T/afile"
+run append "$T/afile" log </dev/null
+expect_rc 2 "append to a regular file"
+expect_in "$err" "recstore: append: store path $T/afile exists but is not a directory" \
+  "append to a regular file"
+run verify "$T/afile"
+expect_rc 2 "verify of a regular file"
+expect_in "$err" "store path $T/afile exists but is not a directory" "verify of a regular file"
+run append "$T/no/such/parent" log </dev/null
+expect_rc 2 "append below a missing parent"
+expect_in "$err" "parent directory $T/no/such does not exist" "append below a missing parent"
+[[ ! -e "$T/no" ]] || fail "append below a missing parent created $T/no"
+
 # --- demo ------------------------------------------------------------------------------------
 DEMO="$T/demo"
 run demo "$DEMO" --records 20000
