@@ -385,7 +385,8 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
                                             : "variable-size records; open it with OpenByteLog"));
   }
   if (schema != nullptr) {
-    RECSTORE_RETURN_IF_ERROR(format::CompareSchemas(info.schema, *schema, absl::StrCat("collection '", info.name, "'")));
+    RECSTORE_RETURN_IF_ERROR(
+        format::CompareSchemas(info.schema, *schema, absl::StrCat("collection '", info.name, "'")));
   }
   auto it = open_.find(info.name);
   if (it != open_.end()) {

@@ -121,7 +121,7 @@ run info "$DEMO"
 expect_rc 0 "info"
 expect_in "$out" "store $DEMO: 2 collections" "info"
 expect_in "$out" "collection trades" "info"
-expect_in "$out" "schema:        Trade (64 bytes, align 8, 12 fields)" "info schema"
+expect_in "$out" "schema:        demo::Trade (64 bytes, align 8, 12 fields)" "info schema"
 for field in ts_ns order_id price qty symbol_id trader_id venue fee flags side maker levels; do
   expect_in "$out" "    $field " "info field list"
 done

@@ -57,7 +57,7 @@ ToolRun RunTool(const std::vector<std::string>& args) {
 }
 
 constexpr char kPointSchema[] =
-    "  schema:        Point (24 bytes, align 8, 3 fields)\n"
+    "  schema:        recstore::testing::Point (24 bytes, align 8, 3 fields)\n"
     "    field  type    offset   size  count\n"
     "    x      double       0      8      1\n"
     "    y      double       8      8      1\n"
@@ -171,7 +171,7 @@ TEST(MappedCliTest, StructInfoAndDump) {
   const std::string head = absl::StrCat(
       "struct file ", path,
       "\n"
-      "  schema:        Counters (32 bytes, align 8, 3 fields)\n"
+      "  schema:        recstore::testing::Counters (32 bytes, align 8, 3 fields)\n"
       "    field     type    offset   size  count\n"
       "    requests  uint64       0      8      1\n"
       "    errors    uint64       8      8      1\n"

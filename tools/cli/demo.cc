@@ -18,9 +18,9 @@
 #include "fmt/format.h"
 #include "tools/cli/cli.h"
 
-namespace recstore::cli {
-
-namespace {
+// The record type, in a namespace of its own: the schema stores its qualified name,
+// "demo::Trade", which `recstore info` shows.
+namespace demo {
 
 enum class Side : uint8_t { kBuy = 0, kSell = 1 };
 
@@ -42,6 +42,15 @@ struct Trade {
 RECSTORE_RECORD(Trade, ts_ns, order_id, price, qty, symbol_id, trader_id, venue, fee, flags, side,
                 maker, levels);
 static_assert(sizeof(Trade) == 64);
+
+}  // namespace demo
+
+namespace recstore::cli {
+
+namespace {
+
+using ::demo::Side;
+using ::demo::Trade;
 
 constexpr size_t kBatch = 4096;
 constexpr uint64_t kDefaultRecords = 1'000'000;
