@@ -230,6 +230,36 @@ expect_reason "dump of a missing collection"
 run dump "$S" log --format xml
 expect_rc 2 "dump --format xml"
 
+# Each rejected number gets its own reason (exit 2, nothing on stdout).
+expect_number_reason() {  # VALUE REASON
+  run dump "$S" log --from "$1"
+  expect_rc 2 "dump --from '$1'"
+  expect_out '' "dump --from '$1'"
+  if [[ "$err" != "recstore: dump: --from $2" ]]; then
+    fail "dump --from '$1': reason '$err', want 'recstore: dump: --from $2'"
+  fi
+}
+expect_number_reason "" "needs a non-negative integer, got an empty value"
+expect_number_reason "-1" "cannot be negative ('-1')"
+expect_number_reason "-0" "cannot be negative ('-0')"
+expect_number_reason "+5" "takes digits without a sign ('+5')"
+expect_number_reason "-" "needs a non-negative integer (decimal digits only), not '-'"
+expect_number_reason "abc" "needs a non-negative integer (decimal digits only), not 'abc'"
+expect_number_reason "12x" "needs a non-negative integer (decimal digits only), not '12x'"
+expect_number_reason " 5" "needs a non-negative integer (decimal digits only), not ' 5'"
+expect_number_reason "0x10" "needs a non-negative integer (decimal digits only), not '0x10'"
+expect_number_reason "1e3" "needs a non-negative integer (decimal digits only), not '1e3'"
+expect_number_reason "18446744073709551616" \
+  "'18446744073709551616' is too large (at most 18446744073709551615)"
+expect_number_reason "99999999999999999999999" \
+  "'99999999999999999999999' is too large (at most 18446744073709551615)"
+run dump "$S" log --from 18446744073709551615
+expect_rc 0 "dump --from 2^64-1"
+expect_out '' "dump --from 2^64-1"
+run dump "$S" log --from 0004 --limit=01
+expect_rc 0 "dump with leading zeros"
+expect_out '{"seq":4,"bytes":"five"}' "dump with leading zeros"
+
 # --- verify, before and after corruption -----------------------------------------------------
 run verify "$S"
 expect_rc 0 "verify a good store"

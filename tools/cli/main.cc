@@ -83,6 +83,9 @@ commands:
   help, --help
       Print this text.
 
+Numbers (SEQ, N, K, INDEX) are decimal integers from 0 to 18446744073709551615, without a
+sign.
+
 exit status: 0 success; 1 a data problem was found (verify failed, corrupt record while
 reading); 2 bad usage or an I/O error. Errors print one line "recstore: ..." on stderr.
 )";
