@@ -113,6 +113,29 @@ std::string Args::Str(const std::string& flag, const std::string& fallback) cons
   return it == flags_.end() ? fallback : it->second;
 }
 
+std::string CheckpointSetHint(const Store& store, std::string_view command, const std::string& dir,
+                              const std::string& name) {
+  const std::string log_name = "checkpoint." + name;
+  bool is_collection = false, is_checkpoint_set = false;
+  for (const CollectionInfo& c : store.ListCollections()) {
+    is_collection |= c.name == name;
+    is_checkpoint_set |= c.name == log_name;
+  }
+  if (is_collection || !is_checkpoint_set) return "";
+  return fmt::format("'{}' is a checkpoint set: use `recstore checkpoint {} {} --show`, or {} '{}'",
+                     name, dir, name, command, log_name);
+}
+
+int FailCollectionOpen(const absl::Status& status, const Store& store, std::string_view command,
+                       const std::string& dir, const std::string& name) {
+  if (status.code() == absl::StatusCode::kNotFound) {
+    if (std::string hint = CheckpointSetHint(store, command, dir, name); !hint.empty()) {
+      return Fail(kExitError, "{}: no collection '{}' in store {}; {}", command, name, dir, hint);
+    }
+  }
+  return FailStatus(status, command);
+}
+
 std::string CollectionDir(const std::string& store_dir, const CollectionInfo& info) {
   return fmt::format("{}/{:06}-{}", store_dir, info.id, info.name);
 }

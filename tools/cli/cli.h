@@ -68,6 +68,17 @@ class Args {
   std::map<std::string, std::string> flags_;
 };
 
+// Prints why collection `name` of the store at `dir` could not be opened by `command` and
+// returns the exit code. When `status` is NotFound and the store holds the checkpoint set
+// `name` (the byte log "checkpoint.<name>"), the message says so: "no collection 'x' in store
+// DIR; 'x' is a checkpoint set: use `recstore checkpoint DIR x --show`, or <command>
+// 'checkpoint.x'". Otherwise as FailStatus(status, command).
+int FailCollectionOpen(const absl::Status& status, const Store& store, std::string_view command,
+                       const std::string& dir, const std::string& name);
+// The hint above, or "" when `name` is no checkpoint set of `store` (or is a collection).
+std::string CheckpointSetHint(const Store& store, std::string_view command, const std::string& dir,
+                              const std::string& name);
+
 // A decimal number in [0, 2^64): digits only. Otherwise InvalidArgument (empty, a sign, any
 // other character) or OutOfRange (2^64 or more), the message giving the reason to follow
 // the flag's name: "cannot be negative ('-1')", "'18446744073709551616' is too large (at

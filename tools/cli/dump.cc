@@ -41,7 +41,7 @@ int DumpCommand(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir, {.read_only = true});
   if (!store.ok()) return FailStatus(store.status(), "dump");
   absl::StatusOr<UntypedLog> log = (*store)->OpenUntyped(name);
-  if (!log.ok()) return FailStatus(log.status(), "dump");
+  if (!log.ok()) return FailCollectionOpen(log.status(), **store, "dump", dir, name);
   absl::StatusOr<RecordRenderer> renderer =
       RecordRenderer::Create(log->info(), choice->format, choice->max_bytes);
   if (!renderer.ok()) return FailStatus(renderer.status(), "dump");

@@ -155,7 +155,11 @@ int VerifyCommand(int argc, char** argv) {
     absl::StatusOr<VerifyReport> report =
         log.ok() ? log->Verify() : absl::StatusOr<VerifyReport>(log.status());
     if (!report.ok()) {
-      fmt::print("{}: ERROR: {}\n", name, std::string(report.status().message()));
+      const std::string hint = report.status().code() == absl::StatusCode::kNotFound
+                                   ? CheckpointSetHint(**store, "verify", dir, name)
+                                   : "";
+      fmt::print("{}: ERROR: {}{}\n", name, std::string(report.status().message()),
+                 hint.empty() ? "" : "; " + hint);
       exit_code = std::max(exit_code, ExitCodeFor(report.status()));
       ++failed;
     } else if (!report->ok) {
