@@ -194,6 +194,12 @@ TEST(MappedCliTest, StructInfoAndDump) {
   EXPECT_EQ(r.out, "seq,requests,errors,host\n3,5,1,\"web-1\"\n");
   r = RunTool({"dump", path, "--from", "1", "--format", "csv"});
   EXPECT_EQ(r.out, "seq,requests,errors,host\n");
+  // --max-bytes caps char arrays, as in a store's dump.
+  r = RunTool({"dump", path, "--max-bytes", "3"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"seq\":3,\"requests\":5,\"errors\":1,\"host\":\"web\\u2026(+2 bytes)\"}\n");
+  r = RunTool({"dump", path, "--max-bytes", "3", "--format", "csv"});
+  EXPECT_EQ(r.out, "seq,requests,errors,host\n3,5,1,\"web\u2026(+2 bytes)\"\n");
 
   // A torn sync into slot 1 (the older one): the newest stays, the torn one shows.
   FlipByte(path, 12288 + 20);
@@ -320,8 +326,9 @@ TEST(MappedCliTest, OtherFilesAndUsage) {
   EXPECT_EQ(r.code, 2);
   r = RunTool({"--help"});
   EXPECT_NE(r.out.find("  info FILE\n"), std::string::npos);
-  EXPECT_NE(r.out.find("  dump FILE [--from INDEX] [--limit N] [--format json|csv]\n"),
-            std::string::npos);
+  EXPECT_NE(
+      r.out.find("  dump FILE [--from INDEX] [--limit N] [--format json|csv] [--max-bytes N]\n"),
+      std::string::npos);
 }
 
 }  // namespace

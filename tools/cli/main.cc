@@ -41,14 +41,17 @@ commands:
       with "seq", or CSV with a header line. Byte records print as {"seq":N,"bytes":"..."}.
       char arrays are strings cut at the first NUL; other arrays are [a,b] in JSON and
       [a;b] in CSV; bytes outside printable ASCII are \u00XX in JSON strings. A byte
-      record longer than N bytes (default 4096; 0: no cap) prints its first N bytes, then
-      the mark \u2026(+M bytes) in JSON, or the character itself in CSV, inside the string,
-      for the M bytes left out.
-  dump FILE [--from INDEX] [--limit N] [--format json|csv]
+      record, or a char array of a typed record, longer than N bytes (default 4096; 0: no
+      cap) prints its first N bytes, then the mark \u2026(+M bytes) in JSON, or the
+      character itself in CSV, inside the string, for the M bytes left out. Of a checkpoint
+      set NAME (the byte log checkpoint.NAME), dump DIR NAME says to use checkpoint --show
+      or dump DIR checkpoint.NAME.
+  dump FILE [--from INDEX] [--limit N] [--format json|csv] [--max-bytes N]
       Print the last synced state of a vector or struct file (a committed journal's sync
-      included) with the schema in the file, as dump DIR COLLECTION does: a vector's
-      elements from INDEX on, the first column being "index" instead of "seq"; a struct's
-      newest snapshot as one record whose "seq" is the snapshot's sync count.
+      included) with the schema in the file, as dump DIR COLLECTION does (--max-bytes
+      included): a vector's elements from INDEX on, the first column being "index" instead
+      of "seq"; a struct's newest snapshot as one record whose "seq" is the snapshot's sync
+      count.
   tail DIR COLLECTION [--from SEQ | --cursor NAME] [--limit N] [--follow] [--durable]
        [--format json|csv] [--max-bytes N]
       Print the last 10 records (or those from SEQ on; at most N) as dump does, opening
