@@ -163,27 +163,31 @@ rc=$?
 out="$(cat "$T/out")"
 err="$(cat "$T/err")"
 expect_rc 0 "append"
-expect_out 'durable 1
-durable 3
-durable 4' "append --sync-every 2 --print-durable"
+# The durable end after each sync: one past the last durable sequence number, as Sync()
+# returns it and info prints it.
+expect_out 'durable_end 2
+durable_end 4
+durable_end 5' "append --sync-every 2 --print-durable"
 
 printf 'ctl\001\177 \303\251\nno newline at end' | "$RECSTORE" append "$S" log --print-durable \
   >"$T/out" 2>"$T/err"
 rc=$?
 out="$(cat "$T/out")"
 expect_rc 0 "second append"
-expect_out 'durable 6' "second append prints the durable point once"
+expect_out 'durable_end 7' "second append prints the durable end once"
 
 run append "$S" log --print-durable </dev/null
 expect_rc 0 "append of nothing"
-expect_out 'durable 6' "append of nothing reports what is durable"
+expect_out 'durable_end 7' "append of nothing reports what is durable"
+run info "$S"
+expect_in "$out" "  durable end:   7" "info prints the same durable end as append"
 
 # A separate store: a read-only open of a byte log whose last segment holds no record fails
 # (Collection::ScanTail keeps re-adding that segment until open() gives EMFILE), which would
 # make the verify checks below fail.
 run append "$T/empty_store" empty --print-durable </dev/null
 expect_rc 0 "append of nothing to a new log"
-expect_out '' "append of nothing to a new log prints nothing"
+expect_out 'durable_end 0' "append of nothing to a new log: no record is durable"
 
 echo "only line" | "$RECSTORE" append "$S" other >"$T/out" 2>"$T/err"
 rc=$?

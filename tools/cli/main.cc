@@ -24,7 +24,8 @@ commands:
   info DIR
       Describe every collection: id, kind, record size, schema, segment files, records,
       retention, consumer cursors (position, lag, records lost to retention), durable end
-      and what recovery found. Opens the store read-only.
+      (one past the last durable sequence number) and what recovery found. Opens the store
+      read-only.
   info FILE
       Describe a vector file (MappedVector) or a struct file (MappedStruct), told apart from
       a store by being a regular file: its record type and schema; for a vector the elements
@@ -67,9 +68,10 @@ commands:
   append DIR COLLECTION [--sync-every N] [--print-durable]
       Append each line of standard input (without its newline) to the byte log COLLECTION,
       creating the store and the log if needed. Sync after every N lines (default: only at
-      the end of input) and at the end of input. --print-durable prints "durable SEQ" after
-      each sync, SEQ being the highest durable sequence number (nothing while the log is
-      empty), and flushes standard output.
+      the end of input) and at the end of input. --print-durable prints "durable_end N"
+      after each sync and flushes standard output: N is the durable end Sync() returns, one
+      past the last durable sequence number (the records below N are durable; with a log
+      that starts at 0, N of them), the number info prints as "durable end".
   compact DIR COLLECTION [--before SEQ | --key FIELD | --key-prefix N | --merge]
       Open the store as its writer and rewrite COLLECTION: --before SEQ drops every record
       below SEQ; --key FIELD (fixed-size records) or --key-prefix N (byte records, the key
