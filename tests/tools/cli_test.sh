@@ -105,6 +105,17 @@ for step in "append trades" "append events" "sync" "reopen" "verify" "scan trade
   expect_in "$out" "  $step " "demo throughput table"
 done
 expect_in "$err" "demo: appending 20000 Trade records" "demo progress on stderr"
+# The build mode, labelled, and the throughput table titled with it.
+build_line="$(grep '^build: ' "$T/out")"
+[[ "$build_line" =~ ^build:\ (optimized|NOT\ optimized\ \(compiled\ without\ -O\)),\ assertions\ (on\ \(no\ NDEBUG\)|off\ \(NDEBUG\)),\ .*(GCC|clang) ]] ||
+  fail "demo: no or malformed build line: '$build_line'"
+if [[ "$build_line" == "build: optimized, "* && "$build_line" != *Sanitizer* ]]; then
+  expect_in "$out" "throughput (optimized build)" "demo throughput title"
+elif [[ "$build_line" == "build: optimized, "* ]]; then
+  expect_in "$out" "throughput (sanitizer build: " "demo throughput title"
+else
+  expect_in "$out" "throughput (UNOPTIMIZED build: not representative" "demo throughput title"
+fi
 [[ -d "$DEMO/000001-trades" ]] || fail "demo: no trades folder in $DEMO"
 
 run demo "$DEMO" --records 10

@@ -20,7 +20,10 @@ commands:
       Create a store in DIR (default: a new temporary directory under $TMPDIR, removed at
       the end), append N 64-byte typed records (default 1000000) and N/10 byte records of
       about 100 bytes, sync, reopen, verify, scan and read at random; print counts, on-disk
-      sizes and throughput. DIR must not already hold collections.
+      sizes and throughput. A line "build: ..." says how the tool was compiled (optimized or
+      not, NDEBUG, sanitizers, compiler), and the throughput table is labelled with it: only
+      an optimized build without sanitizers (-c opt, the default) gives representative
+      figures. DIR must not already hold collections.
   info DIR
       Describe every collection: id, kind, record size, schema, segment files, records,
       retention, consumer cursors (position, lag, records lost to retention), durable end
