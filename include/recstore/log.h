@@ -370,7 +370,11 @@ class LogBase {
  public:
   // Makes every record appended (by any thread) before the call durable: segment data, and
   // the directory when segments were created. Concurrent calls share one flush. Returns the
-  // durable end: every record with a smaller sequence number is durable.
+  // durable end: one past the last durable sequence number, not the number of a record.
+  // Every record with a smaller sequence number is durable; the last durable record is
+  // durable end - 1 (there is none while the durable end is begin()); after Append returned
+  // `s`, Sync() returns at least s + 1. For a log that starts at 0 it is the count of durable
+  // records. `recstore info` and `recstore append --print-durable` print this number.
   // Errors: FailedPrecondition (read-only handle; or the log has failed before, the message
   // carrying the original cause); the error of a failed fdatasync/fsync naming the file and
   // errno, after which the log refuses all writes (reads keep working; reopening recovers
@@ -418,8 +422,9 @@ class LogBase {
   // Compact() drops records. O(compacted segments) and O(1).
   uint64_t size() const;
   uint64_t seq_count() const;
-  // Durable end known to this process: a writer's own; for a read-only handle, what the
-  // writer last reported in the state page (capped at end()), or the recovery durable point.
+  // Durable end known to this process, as Sync() returns it (one past the last durable
+  // sequence number): a writer's own; for a read-only handle, what the writer last reported
+  // in the state page (capped at end()), or the recovery durable point.
   uint64_t durable() const;
   // The manifest's description as this process sees it now.
   CollectionInfo info() const;

@@ -5,14 +5,15 @@
 //   struct Trade { uint64_t ts_ns; uint32_t symbol_id; char venue[8]; double px[4]; };
 //   RECSTORE_RECORD(Trade, ts_ns, symbol_id, venue, px);
 //
-// captures, at compile time, the type's name, size and alignment and each listed field's name,
-// type, offset, size and element count. RECSTORE_RECORD must appear in the namespace that
-// declares the struct (it defines a function found by argument-dependent lookup) and must list
-// every field of the struct, up to 32, each once (any order): a struct with a field left out
-// fails to compile, as its bytes would be in no schema. The fields must be the struct's own
-// public members (or all in one base class), not bit-fields or an anonymous union. The manifest
-// stores the schema, so tools can render records without the C++ type, and reopening a collection
-// with a type whose schema differs fails.
+// captures, at compile time, the type's fully qualified name (such as "app::v2::Trade"), size
+// and alignment and each listed field's name, type, offset, size and element count.
+// RECSTORE_RECORD must appear in the namespace that declares the struct (it defines a function
+// found by argument-dependent lookup) and must list every field of the struct, up to 32, each
+// once (any order): a struct with a field left out fails to compile, as its bytes would be in
+// no schema. The fields must be the struct's own public members (or all in one base class),
+// not bit-fields or an anonymous union. The manifest stores the schema, so tools can render
+// records without the C++ type, and reopening a collection with a type whose schema differs
+// fails.
 //
 // Supported field types: int8..int64, uint8..uint64, float, double, bool, char (use char arrays
 // for fixed-size strings), enums (stored as their underlying integer), and arrays (of any
@@ -64,6 +65,11 @@ struct FieldInfo {
 };
 
 struct RecordSchema {
+  // The C++ type's fully qualified name as the compiler spells it ("app::v2::Trade"; a type
+  // in an anonymous namespace reads "{anonymous}::Trade" with GCC, "(anonymous
+  // namespace)::Trade" with clang), or the name given to RECSTORE_RECORD if the compiler's
+  // spelling cannot be read. For messages and tools only: schemas are compared without it,
+  // so collections created when it held the unqualified name open as before.
   std::string type_name;
   uint32_t size = 0;   // sizeof(T)
   uint32_t align = 0;  // alignof(T)
@@ -115,6 +121,42 @@ struct FieldTraits<T[N]> {
   static constexpr FieldType kType = FieldTraits<T>::kType;
   static constexpr uint32_t kCount = static_cast<uint32_t>(N) * FieldTraits<T>::kCount;
 };
+
+// The fully qualified name of T, read at compile time from __PRETTY_FUNCTION__ of a
+// function template: GCC writes "... RawName() [with T = app::v2::Trade; ...]", clang "...
+// RawName() [T = app::v2::Trade]". Empty if the text has another shape.
+template <typename T>
+constexpr std::string_view RawName() {
+  return __PRETTY_FUNCTION__;
+}
+
+constexpr std::string_view TypeNameFrom(std::string_view pretty) {
+  constexpr std::string_view kMarker = "T = ";
+  const size_t at = pretty.find(kMarker);
+  if (at == std::string_view::npos) return {};
+  const size_t begin = at + kMarker.size();
+  // The name ends at the ';' or ']' that closes the list, not at a ']' inside the name (an
+  // array bound in a template argument: "Rec<int [2]>"). No ';' appears in a type's name.
+  int depth = 0;
+  for (size_t i = begin; i < pretty.size(); ++i) {
+    const char c = pretty[i];
+    if (c == '[' || c == '(') {
+      ++depth;
+    } else if (depth > 0 && (c == ']' || c == ')')) {
+      --depth;
+    } else if (depth == 0 && (c == ';' || c == ']')) {
+      return i == begin ? std::string_view() : pretty.substr(begin, i - begin);
+    }
+  }
+  return {};
+}
+
+// The fully qualified name of T, or `fallback` if the compiler's text cannot be read.
+template <typename T>
+constexpr std::string_view QualifiedTypeName(std::string_view fallback) {
+  constexpr std::string_view name = TypeNameFrom(RawName<T>());
+  return name.empty() ? fallback : name;
+}
 
 template <typename Field>
 FieldInfo MakeField(const char* name, size_t offset) {
@@ -191,7 +233,11 @@ FieldInfo MakeField(const char* name, size_t offset) {
       [[maybe_unused]] const auto& [__VA_ARGS__] = record_;                                   \
     };                                                                                        \
     static const ::recstore::RecordSchema schema = [] {                                       \
-      ::recstore::RecordSchema s{#Type, sizeof(Type), alignof(Type), {}};                     \
+      ::recstore::RecordSchema s{                                                             \
+          std::string(::recstore::schema_internal::QualifiedTypeName<Type>(#Type)),           \
+          sizeof(Type),                                                                       \
+          alignof(Type),                                                                      \
+          {}};                                                                                \
       auto& fields = s.fields;                                                                \
       RECSTORE_FOR_EACH_(RECSTORE_FIELD_, Type, __VA_ARGS__)                                  \
       return s;                                                                               \

@@ -53,11 +53,18 @@ struct CollectionOptions {
 
 class Store {
  public:
-  // Opens (or with create_if_missing, creates) the store at `path`.
-  // Errors: NotFound (no such directory and no create_if_missing), FailedPrecondition (the
-  // directory is not a store, or its manifest is from a newer format version or the other
-  // endianness), DataLoss (corrupt manifest: names file and offset), Unavailable (another
-  // writer holds the store; names its pid), InvalidArgument (bad options), or the I/O error.
+  // Opens (or with create_if_missing, creates) the store at `path`, a directory.
+  // create_if_missing makes the store directory only, never its parents.
+  // Errors, each message naming the path:
+  //   InvalidArgument: `path` is empty ("store path is empty"), or bad options.
+  //   NotFound: no such directory and no create_if_missing; or, with create_if_missing, the
+  //     directory's parent does not exist (the message says so).
+  //   FailedPrecondition: `path` exists but is not a directory (a regular file, for example:
+  //     "store path <path> exists but is not a directory"), or, with create_if_missing, its
+  //     parent is not a directory; the directory is not a store (no MANIFEST); its
+  //     manifest is from a newer format version or the other endianness.
+  //   DataLoss (corrupt manifest: names file and offset), Unavailable (another writer holds
+  //   the store; names its pid), or the I/O error.
   // A directory that holds collection folders but no MANIFEST is refused naming MANIFEST,
   // with create_if_missing too: a new store is never made over existing collections.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Store>> Open(
@@ -91,10 +98,11 @@ class Store {
 
   // Opens the checkpoint set `name` (include/recstore/checkpoint.h): the byte log
   // "checkpoint.<name>", created when missing if options.create_if_missing (writers only).
-  // Errors: InvalidArgument (bad name: as ValidateName, and the log name "checkpoint.<name>"
-  // must be valid too; keep above kMaxCheckpointKeep), NotFound (missing and not created),
-  // FailedPrecondition (a collection of that name holds fixed-size records), DataLoss (recovery
-  // found corruption it may not fix), or the I/O error of opening the log.
+  // Errors: InvalidArgument (bad name: as ValidateName, "checkpoint set name is empty" for
+  // an empty one, and the log name "checkpoint.<name>" must be valid too; keep above
+  // kMaxCheckpointKeep), NotFound (missing and not created), FailedPrecondition (a collection
+  // of that name holds fixed-size records), DataLoss (recovery found corruption it may not
+  // fix), or the I/O error of opening the log.
   [[nodiscard]] absl::StatusOr<Checkpoints> OpenCheckpoints(std::string_view name,
                                                             const CheckpointOptions& options = {});
 
@@ -103,7 +111,8 @@ class Store {
   // the manifest has it now. Works from read-only stores, which is where consumers run: it
   // needs no writer lock (a read-only store reads the manifest again to find the
   // collection). The Cursor holds the cursor's lock until it is destroyed; it may outlive
-  // the Store. Errors: InvalidArgument (a collection or cursor name ValidateName refuses),
+  // the Store. Errors: InvalidArgument (a collection or cursor name ValidateName refuses;
+  // the message says which: "cursor name is empty"),
   // NotFound (no such collection; or no such cursor and no create_if_missing), Unavailable
   // (another handle, in this or another process, holds or is creating the cursor; names
   // it), DataLoss (both slots of the cursor file damaged, or a field out of range: names the
@@ -134,7 +143,10 @@ class Store {
   const StoreOptions& options() const;
 
   // Valid collection names: 1 to 128 bytes, no '/', no NUL or other control character, and
-  // neither "." nor "..", nor containing "..".
+  // neither "." nor "..", nor containing "..". InvalidArgument otherwise: "collection name is
+  // empty", or "invalid collection name '<name, C-escaped>': <reason>". Cursor and checkpoint
+  // set names follow the same rules, their errors saying "cursor name" or "checkpoint set
+  // name".
   [[nodiscard]] static absl::Status ValidateName(std::string_view name);
 
  private:

@@ -16,6 +16,7 @@
 #include <deque>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "recstore/checkpoint.h"
 #include "recstore/env.h"
@@ -256,13 +257,18 @@ absl::Status Checkpoints::SizeMismatch(const CheckpointInfo& info, size_t want) 
 
 absl::StatusOr<Checkpoints> Store::OpenCheckpoints(std::string_view name,
                                                    const CheckpointOptions& options) {
-  RECSTORE_RETURN_IF_ERROR(ValidateName(name));
+  RECSTORE_RETURN_IF_ERROR(internal::ValidateNameOf("checkpoint set", name));
   if (options.keep > kMaxCheckpointKeep) {
     return absl::InvalidArgumentError(absl::StrCat("CheckpointOptions::keep is ", options.keep,
                                                    ", above the limit of ", kMaxCheckpointKeep));
   }
   const std::string log_name = absl::StrCat("checkpoint.", std::string(name));
-  RECSTORE_RETURN_IF_ERROR(ValidateName(log_name));
+  if (absl::Status s = ValidateName(log_name); !s.ok()) {
+    // Longer than 128 bytes, or ".." made by a name that starts with '.'.
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid checkpoint set name '", absl::CEscape(std::string(name)),
+                     "': the name of its log is refused (", s.message(), ")"));
+  }
   CollectionOptions copts;
   copts.create_if_missing = options.create_if_missing;
   copts.segment_size = options.segment_size != 0 ? options.segment_size

@@ -1,6 +1,7 @@
 // The public Store, over StoreState.
 #include "recstore/store.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "recstore/status_macros.h"
 #include "src/cursor/cursor_dir.h"
@@ -49,7 +50,7 @@ absl::StatusOr<UntypedLog> Store::OpenUntyped(std::string_view name) {
 
 absl::StatusOr<Cursor> Store::OpenCursor(std::string_view collection, std::string_view name,
                                          const CursorOptions& options) {
-  RECSTORE_RETURN_IF_ERROR(ValidateName(name));
+  RECSTORE_RETURN_IF_ERROR(internal::ValidateNameOf("cursor", name));
   RECSTORE_ASSIGN_OR_RETURN(cursor::Place place, state_->CursorPlace(collection));
   RECSTORE_ASSIGN_OR_RETURN(
       std::unique_ptr<internal::CursorFile> file,
@@ -63,7 +64,7 @@ absl::StatusOr<std::vector<CursorInfo>> Store::ListCursors(std::string_view coll
 }
 
 absl::Status Store::DropCursor(std::string_view collection, std::string_view name) {
-  RECSTORE_RETURN_IF_ERROR(ValidateName(name));
+  RECSTORE_RETURN_IF_ERROR(internal::ValidateNameOf("cursor", name));
   RECSTORE_ASSIGN_OR_RETURN(cursor::Place place, state_->CursorPlace(collection));
   return cursor::Drop(place, std::string(name));
 }
@@ -76,11 +77,21 @@ const std::string& Store::path() const { return state_->path(); }
 const StoreOptions& Store::options() const { return state_->options(); }
 
 absl::Status Store::ValidateName(std::string_view name) {
+  return internal::ValidateNameOf("collection", name);
+}
+
+namespace internal {
+
+absl::Status ValidateNameOf(std::string_view what, std::string_view name) {
+  // (Debian's Abseil has its own string_view: pass std::string.)
+  if (name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(what), " name is empty"));
+  }
   auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid collection name '", std::string(name), "': ", std::string(why)));
+    return absl::InvalidArgumentError(absl::StrCat("invalid ", std::string(what), " name '",
+                                                   absl::CEscape(std::string(name)),
+                                                   "': ", std::string(why)));
   };
-  if (name.empty()) return bad("empty");
   if (name.size() > 128) return bad("longer than 128 bytes");
   if (name == "." || name.find("..") != std::string_view::npos) return bad("'.' or '..'");
   for (char c : name) {
@@ -91,5 +102,7 @@ absl::Status Store::ValidateName(std::string_view name) {
   }
   return absl::OkStatus();
 }
+
+}  // namespace internal
 
 }  // namespace recstore

@@ -38,6 +38,7 @@ absl::Status CheckSegmentSize(uint64_t size) {
 
 absl::StatusOr<std::shared_ptr<StoreState>> StoreState::Open(const std::string& path,
                                                              const StoreOptions& options) {
+  if (path.empty()) return absl::InvalidArgumentError("store path is empty");
   Env* env = options.env != nullptr ? options.env : Env::Default();
   RECSTORE_RETURN_IF_ERROR(CheckSegmentSize(options.segment_size));
   if (options.file_mode > 0777) {
@@ -57,18 +58,24 @@ absl::Status StoreState::OpenLocked() {
   base::MutexLock lock(&mu_);
   const bool writer = !options_.read_only;
   const bool create = writer && options_.create_if_missing;
-  if (absl::Status s = env_->Exists(path_); !s.ok()) {
+  if (absl::Status s = env_->Exists(path_); s.ok()) {
+    RECSTORE_RETURN_IF_ERROR(RefuseNonDirectory(path_, false));
+  } else {
     if (s.code() != absl::StatusCode::kNotFound) return s;
     if (!create) {
+      RECSTORE_RETURN_IF_ERROR(ExplainMissing(/*creating=*/false));
       return absl::NotFoundError(absl::StrCat("store directory ", path_, " does not exist"));
     }
-    if (absl::Status m = env_->MakeDir(path_, DirMode(options_.file_mode));
-        !m.ok() && m.code() != absl::StatusCode::kAlreadyExists) {
-      return m;
+    if (absl::Status m = env_->MakeDir(path_, DirMode(options_.file_mode)); !m.ok()) {
+      if (m.code() == absl::StatusCode::kNotFound) {
+        RECSTORE_RETURN_IF_ERROR(ExplainMissing(/*creating=*/true));
+      }
+      if (m.code() != absl::StatusCode::kAlreadyExists) return m;
+      // Made by another process meanwhile, or "file/" naming a file that is not a directory.
+      RECSTORE_RETURN_IF_ERROR(RefuseNonDirectory(path_, false));
     }
     // The new directory's entry must survive a crash too.
-    std::string parent = std::filesystem::path(path_).parent_path().string();
-    RECSTORE_RETURN_IF_ERROR(os::SyncDir(env_, parent.empty() ? "." : parent));
+    RECSTORE_RETURN_IF_ERROR(os::SyncDir(env_, ParentDir()));
   }
   if (!writer) return OpenReaderLocked();
   // Refusals before the lock, so that no LOCK file is left in a directory that is not a
@@ -109,6 +116,49 @@ absl::Status StoreState::OpenReaderLocked() {
   // complete one.
   RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
   return absl::OkStatus();
+}
+
+std::string StoreState::ParentDir() const {
+  // "a/b/" names "a/b": its parent is "a", not "a/b" (which parent_path() would give).
+  std::string self = path_;
+  while (self.size() > 1 && self.back() == '/') self.pop_back();
+  std::string parent = std::filesystem::path(self).parent_path().string();
+  return parent.empty() ? "." : parent;
+}
+
+absl::Status StoreState::RefuseNonDirectory(const std::string& path, bool parent) const {
+  // stat("<path>/.") fails with ENOTDIR (NotFound) when `path`, which exists, is not a
+  // directory (a regular file, say); a symbolic link to a directory is a directory here.
+  absl::Status s = env_->Exists(absl::StrCat(path, "/."));
+  if (s.code() != absl::StatusCode::kNotFound) return s;
+  if (parent) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store directory ", path_, ": its parent ", path, " is not a directory"));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("store path ", path_,
+                   " exists but is not a directory (a store is a directory; vector and struct "
+                   "files are opened with MappedVector and MappedStruct)"));
+}
+
+absl::Status StoreState::ExplainMissing(bool creating) const {
+  std::string self = path_;
+  while (self.size() > 1 && self.back() == '/') self.pop_back();
+  // "file/": the name exists, without the slash, as something other than a directory.
+  if (self != path_ && env_->Exists(self).ok()) return RefuseNonDirectory(self, false);
+  // An open that does not create reports the store directory missing, as its first look
+  // found it: a later look at the parent could come after another process created the store,
+  // and the open would then refuse a store that exists.
+  if (!creating) return absl::OkStatus();
+  const std::string parent = ParentDir();
+  absl::Status p = env_->Exists(parent);
+  if (p.code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError(absl::StrCat(
+        "cannot create store directory ", path_, ": its parent directory ", parent,
+        " does not exist (create_if_missing creates the store directory only, not its parents)"));
+  }
+  RECSTORE_RETURN_IF_ERROR(p);
+  return RefuseNonDirectory(parent, true);
 }
 
 absl::StatusOr<bool> StoreState::HasManifest() {
@@ -335,7 +385,8 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
                                             : "variable-size records; open it with OpenByteLog"));
   }
   if (schema != nullptr) {
-    RECSTORE_RETURN_IF_ERROR(format::CompareSchemas(info.schema, *schema, absl::StrCat("collection '", info.name, "'")));
+    RECSTORE_RETURN_IF_ERROR(
+        format::CompareSchemas(info.schema, *schema, absl::StrCat("collection '", info.name, "'")));
   }
   auto it = open_.find(info.name);
   if (it != open_.end()) {

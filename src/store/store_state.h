@@ -23,6 +23,11 @@
 
 namespace recstore::internal {
 
+// Store::ValidateName's rules, the error naming what the name is for ("collection", "cursor",
+// "checkpoint set"): InvalidArgument "<what> name is empty", or "invalid <what> name '<name,
+// C-escaped>': <reason>".
+absl::Status ValidateNameOf(std::string_view what, std::string_view name);
+
 class StoreState : public log::ManifestHook {
  public:
   // Opens the store at `path` through options.env (Env::Default() if null).
@@ -56,6 +61,18 @@ class StoreState : public log::ManifestHook {
       : env_(env), path_(std::move(path)), options_(options) {}
   absl::Status OpenLocked() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status OpenReaderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The directory holding the store directory ("." for a relative name without one).
+  std::string ParentDir() const;
+  // OK when `path` (which exists) is a directory; otherwise FailedPrecondition saying so:
+  // about the store path itself, or, when `parent`, about the store directory's parent.
+  absl::Status RefuseNonDirectory(const std::string& path, bool parent) const;
+  // Called when the store directory was not found, or could not be made (NotFound): the
+  // error that names the cause when it lies elsewhere. "dir/" naming something that is not
+  // a directory: FailedPrecondition. While `creating` (mkdir failed): a missing parent,
+  // NotFound saying create_if_missing makes one level only; a parent that is not a
+  // directory, FailedPrecondition. OK otherwise (the caller reports the store directory as
+  // missing, or the mkdir error).
+  absl::Status ExplainMissing(bool creating) const;
   // Whether MANIFEST exists (an error if that cannot be told).
   absl::StatusOr<bool> HasManifest();
   absl::Status NotAStore() const;

@@ -174,7 +174,7 @@ TEST(FixedLogTest, EveryFieldKindRoundTripsWithItsSchema) {
   EXPECT_EQ(std::memcmp(got, &w, sizeof(w)), 0);
   const RecordSchema& s = log.info().schema;
   ASSERT_EQ(s.fields.size(), 14u);
-  EXPECT_EQ(s.type_name, "Wide");
+  EXPECT_EQ(s.type_name, "recstore::testing::Wide");
   EXPECT_EQ(s.fields[5].type, FieldType::kUInt8);  // enum stored as its underlying type
   EXPECT_EQ(s.fields[11].type, FieldType::kChar);
   EXPECT_EQ(s.fields[11].count, 8u);

@@ -89,8 +89,9 @@ TEST(VectorOpen, OtherRecordType) {
   }
   const std::string before = testing::ReadFileBytes(path);
   // Same size and field names, another field type: the message names the field.
-  const auto mismatch = StatusIs(absl::StatusCode::kFailedPrecondition,
-                                 AllOf(HasSubstr(path), HasSubstr("'PointI'"), HasSubstr("'x'")));
+  const auto mismatch =
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr(path), HasSubstr("'recstore::testing::PointI'"), HasSubstr("'x'")));
   EXPECT_THAT(MappedVector<PointI>::Open(path), mismatch);
   EXPECT_THAT(MappedVector<PointI>::Open(path, {.read_only = true}), mismatch);
   EXPECT_THAT(MappedVector<Tiny>::Open(path),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of `recstore checkpoint DIR NAME --show`: the listing and hex dump, --keep
-# and --bytes, an empty set, a damaged newest version (exit 1, fallback), and usage errors.
+# and --bytes, an empty set, a damaged newest version (exit 1, fallback), and usage errors;
+# dump, tail and verify given a checkpoint set's name point at `checkpoint` and the log.
 # Usage: checkpoint_cli_test.sh PATH_TO_RECSTORE PATH_TO_CHECKPOINT_FIXTURE
 set -u
 
@@ -90,6 +91,28 @@ run checkpoint "$S" empty --show
 expect_rc 0 "an empty set"
 expect_out "checkpoint set empty (log checkpoint.empty): records [0, 0), keep 2
 no checkpoint saved" "an empty set"
+
+# --- dump, tail and verify given the name of a checkpoint set ---------------------------------
+for cmd in dump tail; do
+  run "$cmd" "$S" model
+  expect_rc 2 "$cmd of a checkpoint set's name"
+  expect_out "" "$cmd of a checkpoint set's name"
+  if [[ "$err" != "recstore: $cmd: no collection 'model' in store $S; 'model' is a checkpoint set: use \`recstore checkpoint $S model --show\`, or $cmd 'checkpoint.model'" ]]; then
+    fail "$cmd of a checkpoint set's name: got: $err"
+  fi
+done
+run verify "$S" model
+expect_rc 2 "verify of a checkpoint set's name"
+expect_in "$out" "model: ERROR: collection 'model' does not exist in store $S; 'model' is a checkpoint set" \
+  "verify of a checkpoint set's name"
+# The log itself dumps; a name that is neither gets no hint.
+run dump "$S" checkpoint.model --limit 1
+expect_rc 0 "dump of the checkpoint log"
+expect_in "$out" '{"seq":0,"bytes":"' "dump of the checkpoint log"
+run dump "$S" nope
+expect_rc 2 "dump of a missing collection"
+expect_in "$err" "recstore: dump: collection 'nope' does not exist" "dump of a missing collection"
+[[ "$err" != *"checkpoint set"* ]] || fail "dump of a missing collection hints at a checkpoint set: $err"
 
 # --- a damaged newest version ---------------------------------------------------------------
 seg="$(ls "$S"/*-checkpoint.model/*.seg)"

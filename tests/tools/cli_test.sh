@@ -80,6 +80,20 @@ run verify "$T/none"
 expect_rc 2 "verify of a missing store"
 expect_in "$err" "does not exist" "verify of a missing store"
 
+# A store path that is a regular file, or whose parent is missing.
+echo "not a store" >"$T/afile"
+run append "$T/afile" log </dev/null
+expect_rc 2 "append to a regular file"
+expect_in "$err" "recstore: append: store path $T/afile exists but is not a directory" \
+  "append to a regular file"
+run verify "$T/afile"
+expect_rc 2 "verify of a regular file"
+expect_in "$err" "store path $T/afile exists but is not a directory" "verify of a regular file"
+run append "$T/no/such/parent" log </dev/null
+expect_rc 2 "append below a missing parent"
+expect_in "$err" "parent directory $T/no/such does not exist" "append below a missing parent"
+[[ ! -e "$T/no" ]] || fail "append below a missing parent created $T/no"
+
 # --- demo ------------------------------------------------------------------------------------
 DEMO="$T/demo"
 run demo "$DEMO" --records 20000
@@ -91,6 +105,17 @@ for step in "append trades" "append events" "sync" "reopen" "verify" "scan trade
   expect_in "$out" "  $step " "demo throughput table"
 done
 expect_in "$err" "demo: appending 20000 Trade records" "demo progress on stderr"
+# The build mode, labelled, and the throughput table titled with it.
+build_line="$(grep '^build: ' "$T/out")"
+[[ "$build_line" =~ ^build:\ (optimized|NOT\ optimized\ \(compiled\ without\ -O\)),\ assertions\ (on\ \(no\ NDEBUG\)|off\ \(NDEBUG\)),\ .*(GCC|clang) ]] ||
+  fail "demo: no or malformed build line: '$build_line'"
+if [[ "$build_line" == "build: optimized, "* && "$build_line" != *Sanitizer* ]]; then
+  expect_in "$out" "throughput (optimized build)" "demo throughput title"
+elif [[ "$build_line" == "build: optimized, "* ]]; then
+  expect_in "$out" "throughput (sanitizer build: " "demo throughput title"
+else
+  expect_in "$out" "throughput (UNOPTIMIZED build: not representative" "demo throughput title"
+fi
 [[ -d "$DEMO/000001-trades" ]] || fail "demo: no trades folder in $DEMO"
 
 run demo "$DEMO" --records 10
@@ -107,7 +132,7 @@ run info "$DEMO"
 expect_rc 0 "info"
 expect_in "$out" "store $DEMO: 2 collections" "info"
 expect_in "$out" "collection trades" "info"
-expect_in "$out" "schema:        Trade (64 bytes, align 8, 12 fields)" "info schema"
+expect_in "$out" "schema:        demo::Trade (64 bytes, align 8, 12 fields)" "info schema"
 for field in ts_ns order_id price qty symbol_id trader_id venue fee flags side maker levels; do
   expect_in "$out" "    $field " "info field list"
 done
@@ -149,27 +174,31 @@ rc=$?
 out="$(cat "$T/out")"
 err="$(cat "$T/err")"
 expect_rc 0 "append"
-expect_out 'durable 1
-durable 3
-durable 4' "append --sync-every 2 --print-durable"
+# The durable end after each sync: one past the last durable sequence number, as Sync()
+# returns it and info prints it.
+expect_out 'durable_end 2
+durable_end 4
+durable_end 5' "append --sync-every 2 --print-durable"
 
 printf 'ctl\001\177 \303\251\nno newline at end' | "$RECSTORE" append "$S" log --print-durable \
   >"$T/out" 2>"$T/err"
 rc=$?
 out="$(cat "$T/out")"
 expect_rc 0 "second append"
-expect_out 'durable 6' "second append prints the durable point once"
+expect_out 'durable_end 7' "second append prints the durable end once"
 
 run append "$S" log --print-durable </dev/null
 expect_rc 0 "append of nothing"
-expect_out 'durable 6' "append of nothing reports what is durable"
+expect_out 'durable_end 7' "append of nothing reports what is durable"
+run info "$S"
+expect_in "$out" "  durable end:   7" "info prints the same durable end as append"
 
 # A separate store: a read-only open of a byte log whose last segment holds no record fails
 # (Collection::ScanTail keeps re-adding that segment until open() gives EMFILE), which would
 # make the verify checks below fail.
 run append "$T/empty_store" empty --print-durable </dev/null
 expect_rc 0 "append of nothing to a new log"
-expect_out '' "append of nothing to a new log prints nothing"
+expect_out 'durable_end 0' "append of nothing to a new log: no record is durable"
 
 echo "only line" | "$RECSTORE" append "$S" other >"$T/out" 2>"$T/err"
 rc=$?
@@ -215,6 +244,36 @@ expect_reason "dump of a missing collection"
 
 run dump "$S" log --format xml
 expect_rc 2 "dump --format xml"
+
+# Each rejected number gets its own reason (exit 2, nothing on stdout).
+expect_number_reason() {  # VALUE REASON
+  run dump "$S" log --from "$1"
+  expect_rc 2 "dump --from '$1'"
+  expect_out '' "dump --from '$1'"
+  if [[ "$err" != "recstore: dump: --from $2" ]]; then
+    fail "dump --from '$1': reason '$err', want 'recstore: dump: --from $2'"
+  fi
+}
+expect_number_reason "" "needs a non-negative integer, got an empty value"
+expect_number_reason "-1" "cannot be negative ('-1')"
+expect_number_reason "-0" "cannot be negative ('-0')"
+expect_number_reason "+5" "takes digits without a sign ('+5')"
+expect_number_reason "-" "needs a non-negative integer (decimal digits only), not '-'"
+expect_number_reason "abc" "needs a non-negative integer (decimal digits only), not 'abc'"
+expect_number_reason "12x" "needs a non-negative integer (decimal digits only), not '12x'"
+expect_number_reason " 5" "needs a non-negative integer (decimal digits only), not ' 5'"
+expect_number_reason "0x10" "needs a non-negative integer (decimal digits only), not '0x10'"
+expect_number_reason "1e3" "needs a non-negative integer (decimal digits only), not '1e3'"
+expect_number_reason "18446744073709551616" \
+  "'18446744073709551616' is too large (at most 18446744073709551615)"
+expect_number_reason "99999999999999999999999" \
+  "'99999999999999999999999' is too large (at most 18446744073709551615)"
+run dump "$S" log --from 18446744073709551615
+expect_rc 0 "dump --from 2^64-1"
+expect_out '' "dump --from 2^64-1"
+run dump "$S" log --from 0004 --limit=01
+expect_rc 0 "dump with leading zeros"
+expect_out '{"seq":4,"bytes":"five"}' "dump with leading zeros"
 
 # --- verify, before and after corruption -----------------------------------------------------
 run verify "$S"

@@ -227,7 +227,7 @@ writer=$!
 exec 3>"$T/in" 4<"$T/durable"
 echo seven >&3
 read -r -t 60 line <&4 || fail "the appending writer printed nothing"
-[[ "${line:-}" == "durable 7" ]] || fail "appending writer: got '${line:-}', want 'durable 7'"
+[[ "${line:-}" == "durable_end 8" ]] || fail "appending writer: got '${line:-}', want 'durable_end 8'"
 run compact "$S" events --before 5
 expect_rc 2 "compact while another process writes"
 expect_in "$err" "recstore: compact: " "compact while another process writes"

@@ -57,7 +57,7 @@ ToolRun RunTool(const std::vector<std::string>& args) {
 }
 
 constexpr char kPointSchema[] =
-    "  schema:        Point (24 bytes, align 8, 3 fields)\n"
+    "  schema:        recstore::testing::Point (24 bytes, align 8, 3 fields)\n"
     "    field  type    offset   size  count\n"
     "    x      double       0      8      1\n"
     "    y      double       8      8      1\n"
@@ -171,7 +171,7 @@ TEST(MappedCliTest, StructInfoAndDump) {
   const std::string head = absl::StrCat(
       "struct file ", path,
       "\n"
-      "  schema:        Counters (32 bytes, align 8, 3 fields)\n"
+      "  schema:        recstore::testing::Counters (32 bytes, align 8, 3 fields)\n"
       "    field     type    offset   size  count\n"
       "    requests  uint64       0      8      1\n"
       "    errors    uint64       8      8      1\n"
@@ -194,6 +194,12 @@ TEST(MappedCliTest, StructInfoAndDump) {
   EXPECT_EQ(r.out, "seq,requests,errors,host\n3,5,1,\"web-1\"\n");
   r = RunTool({"dump", path, "--from", "1", "--format", "csv"});
   EXPECT_EQ(r.out, "seq,requests,errors,host\n");
+  // --max-bytes caps char arrays, as in a store's dump.
+  r = RunTool({"dump", path, "--max-bytes", "3"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"seq\":3,\"requests\":5,\"errors\":1,\"host\":\"web\\u2026(+2 bytes)\"}\n");
+  r = RunTool({"dump", path, "--max-bytes", "3", "--format", "csv"});
+  EXPECT_EQ(r.out, "seq,requests,errors,host\n3,5,1,\"web\u2026(+2 bytes)\"\n");
 
   // A torn sync into slot 1 (the older one): the newest stays, the torn one shows.
   FlipByte(path, 12288 + 20);
@@ -320,8 +326,9 @@ TEST(MappedCliTest, OtherFilesAndUsage) {
   EXPECT_EQ(r.code, 2);
   r = RunTool({"--help"});
   EXPECT_NE(r.out.find("  info FILE\n"), std::string::npos);
-  EXPECT_NE(r.out.find("  dump FILE [--from INDEX] [--limit N] [--format json|csv]\n"),
-            std::string::npos);
+  EXPECT_NE(
+      r.out.find("  dump FILE [--from INDEX] [--limit N] [--format json|csv] [--max-bytes N]\n"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // `recstore tail` without --follow: what it prints of typed and byte collections (the last
-// ten records, --from, --limit, json and csv, --durable, the byte cap also in dump), the
-// notice for records retention dropped, and its errors. argv[1]: the tool.
+// ten records, --from, --limit, json and csv, --durable, the byte cap on byte records and char
+// arrays also in dump), the notice for records retention dropped, and its errors. argv[1]:
+// the tool.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +20,14 @@
 #include "tests/testing/tool_process.h"
 
 namespace recstore::testing {
+
+// A typed record with a char array long enough to be cut.
+struct Note {
+  uint64_t id;
+  char text[6000];
+};
+RECSTORE_RECORD(Note, id, text);
+
 namespace {
 
 constexpr std::chrono::milliseconds kTimeout{60'000};
@@ -163,6 +173,39 @@ TEST_F(TailCliTest, LongByteRecordsAreCutInTailAndDump) {
     EXPECT_EQ(r.out, "seq,bytes\n0,\"xxx\u2026(+4997 bytes)\"\n1,\"sho\u2026(+2 bytes)\"\n");
     r = RunTool({command, dir_, "log", "--max-bytes", "0", "--limit", "1"});
     EXPECT_EQ(r.out, absl::StrCat("{\"seq\":0,\"bytes\":\"", big, "\"}\n"));
+  }
+}
+
+TEST_F(TailCliTest, LongCharArraysAreCutInTailAndDump) {
+  ASSERT_OK_AND_ASSIGN(Log<Note> notes, store_->OpenLog<Note>("notes"));
+  Note note{};
+  note.id = 7;
+  std::memset(note.text, 'a', 4500);  // the rest stays NUL: a string of 4500 bytes
+  ASSERT_OK(notes.Append(note).status());
+  Note full{};
+  full.id = 8;
+  std::memset(full.text, 'b', sizeof(full.text));  // no NUL: all 6000 bytes
+  ASSERT_OK(notes.Append(full).status());
+  Note small{.id = 9, .text = "hi"};
+  ASSERT_OK(notes.Append(small).status());
+  ASSERT_OK(notes.Sync().status());
+  for (const char* command : {"tail", "dump"}) {
+    SCOPED_TRACE(command);
+    ToolRun r = RunTool({command, dir_, "notes"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out,
+              absl::StrCat("{\"seq\":0,\"id\":7,\"text\":\"", std::string(4096, 'a'),
+                           "\\u2026(+404 bytes)\"}\n{\"seq\":1,\"id\":8,\"text\":\"",
+                           std::string(4096, 'b'),
+                           "\\u2026(+1904 bytes)\"}\n{\"seq\":2,\"id\":9,\"text\":\"hi\"}\n"));
+    r = RunTool({command, dir_, "notes", "--max-bytes", "2", "--format", "csv"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out,
+              "seq,id,text\n0,7,\"aa\u2026(+4498 bytes)\"\n1,8,\"bb\u2026(+5998 bytes)\"\n"
+              "2,9,\"hi\"\n");
+    r = RunTool({command, dir_, "notes", "--max-bytes", "0", "--limit", "1"});
+    EXPECT_EQ(r.out,
+              absl::StrCat("{\"seq\":0,\"id\":7,\"text\":\"", std::string(4500, 'a'), "\"}\n"));
   }
 }
 

@@ -4,8 +4,10 @@
 // as one record of the byte log COLLECTION, creating the store and the log if needed. Syncs
 // after every N lines (N = 0, the default: only at the end) and at the end of the input when
 // lines were appended since the last sync (or when nothing was synced yet). With
-// --print-durable, each sync prints "durable <seq>", <seq> being the highest durable sequence
-// number, and flushes standard output; while the log holds no record a sync prints nothing.
+// --print-durable, each sync prints "durable_end <n>" and flushes standard output: <n> is the
+// durable end Sync() returns, one past the last durable sequence number (every record below
+// it is durable; the number of durable records when the log starts at 0), as `info` prints
+// it.
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,8 +54,8 @@ class LineAppender {
     ASSIGN_OR_RETURN(const uint64_t durable_end, log_.Sync());
     since_sync_ = 0;
     synced_ = true;
-    if (print_durable_ && durable_end > log_.begin()) {
-      fmt::print("durable {}\n", durable_end - 1);
+    if (print_durable_) {
+      fmt::print("durable_end {}\n", durable_end);
       if (std::fflush(stdout) != 0) {
         return absl::UnknownError(
             fmt::format("cannot write to standard output: {}", std::strerror(errno)));

@@ -6,9 +6,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <system_error>
-
-#include "absl/strings/numbers.h"
 
 namespace recstore::cli {
 
@@ -74,13 +73,37 @@ std::optional<Args> Args::Parse(std::string_view command, int argc, char** argv,
 std::optional<uint64_t> Args::UInt(const std::string& flag, uint64_t fallback) const {
   auto it = flags_.find(flag);
   if (it == flags_.end()) return fallback;
-  uint64_t v = 0;
-  // SimpleAtoi accepts a leading '-' for unsigned types only when the value is zero; refuse
-  // any sign so "--limit -1" is an error rather than a huge number or zero.
-  if (it->second.empty() || it->second[0] == '-' || it->second[0] == '+' ||
-      !absl::SimpleAtoi(it->second, &v)) {
-    Fail(kExitError, "{}: --{} needs a non-negative integer, not '{}'", command_, flag, it->second);
+  absl::StatusOr<uint64_t> v = ParseUInt(it->second);
+  if (!v.ok()) {
+    Fail(kExitError, "{}: --{} {}", command_, flag, std::string(v.status().message()));
     return std::nullopt;
+  }
+  return *v;
+}
+
+absl::StatusOr<uint64_t> ParseUInt(std::string_view text) {
+  if (text.empty()) {
+    return absl::InvalidArgumentError("needs a non-negative integer, got an empty value");
+  }
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  const bool sign = text[0] == '-' || text[0] == '+';
+  if (sign && text.size() > 1 && std::all_of(text.begin() + 1, text.end(), is_digit)) {
+    return absl::InvalidArgumentError(
+        text[0] == '-' ? fmt::format("cannot be negative ('{}')", text)
+                       : fmt::format("takes digits without a sign ('{}')", text));
+  }
+  if (!std::all_of(text.begin(), text.end(), is_digit)) {
+    return absl::InvalidArgumentError(
+        fmt::format("needs a non-negative integer (decimal digits only), not '{}'", text));
+  }
+  uint64_t v = 0;
+  for (char c : text) {
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (std::numeric_limits<uint64_t>::max() - digit) / 10) {
+      return absl::OutOfRangeError(fmt::format("'{}' is too large (at most {})", text,
+                                               std::numeric_limits<uint64_t>::max()));
+    }
+    v = v * 10 + digit;
   }
   return v;
 }
@@ -88,6 +111,29 @@ std::optional<uint64_t> Args::UInt(const std::string& flag, uint64_t fallback) c
 std::string Args::Str(const std::string& flag, const std::string& fallback) const {
   auto it = flags_.find(flag);
   return it == flags_.end() ? fallback : it->second;
+}
+
+std::string CheckpointSetHint(const Store& store, std::string_view command, const std::string& dir,
+                              const std::string& name) {
+  const std::string log_name = "checkpoint." + name;
+  bool is_collection = false, is_checkpoint_set = false;
+  for (const CollectionInfo& c : store.ListCollections()) {
+    is_collection |= c.name == name;
+    is_checkpoint_set |= c.name == log_name;
+  }
+  if (is_collection || !is_checkpoint_set) return "";
+  return fmt::format("'{}' is a checkpoint set: use `recstore checkpoint {} {} --show`, or {} '{}'",
+                     name, dir, name, command, log_name);
+}
+
+int FailCollectionOpen(const absl::Status& status, const Store& store, std::string_view command,
+                       const std::string& dir, const std::string& name) {
+  if (status.code() == absl::StatusCode::kNotFound) {
+    if (std::string hint = CheckpointSetHint(store, command, dir, name); !hint.empty()) {
+      return Fail(kExitError, "{}: no collection '{}' in store {}; {}", command, name, dir, hint);
+    }
+  }
+  return FailStatus(status, command);
 }
 
 std::string CollectionDir(const std::string& store_dir, const CollectionInfo& info) {

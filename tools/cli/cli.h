@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "fmt/core.h"
 #include "recstore/recstore.h"
 
@@ -55,8 +56,8 @@ class Args {
 
   const std::vector<std::string>& positional() const { return positional_; }
   bool Has(const std::string& flag) const { return flags_.contains(flag); }
-  // The flag's value as an unsigned integer, `fallback` when absent; nullopt (after printing
-  // why) when it is not a number.
+  // The flag's value as an unsigned integer (ParseUInt), `fallback` when absent; nullopt
+  // (after printing "<command>: --<flag> <reason>") when it is not one.
   std::optional<uint64_t> UInt(const std::string& flag, uint64_t fallback) const;
   // The flag's value, `fallback` when absent.
   std::string Str(const std::string& flag, const std::string& fallback) const;
@@ -66,6 +67,23 @@ class Args {
   std::vector<std::string> positional_;
   std::map<std::string, std::string> flags_;
 };
+
+// Prints why collection `name` of the store at `dir` could not be opened by `command` and
+// returns the exit code. When `status` is NotFound and the store holds the checkpoint set
+// `name` (the byte log "checkpoint.<name>"), the message says so: "no collection 'x' in store
+// DIR; 'x' is a checkpoint set: use `recstore checkpoint DIR x --show`, or <command>
+// 'checkpoint.x'". Otherwise as FailStatus(status, command).
+int FailCollectionOpen(const absl::Status& status, const Store& store, std::string_view command,
+                       const std::string& dir, const std::string& name);
+// The hint above, or "" when `name` is no checkpoint set of `store` (or is a collection).
+std::string CheckpointSetHint(const Store& store, std::string_view command, const std::string& dir,
+                              const std::string& name);
+
+// A decimal number in [0, 2^64): digits only. Otherwise InvalidArgument (empty, a sign, any
+// other character) or OutOfRange (2^64 or more), the message giving the reason to follow
+// the flag's name: "cannot be negative ('-1')", "'18446744073709551616' is too large (at
+// most 18446744073709551615)".
+absl::StatusOr<uint64_t> ParseUInt(std::string_view text);
 
 // Paths inside a store directory, as the on-disk format lays them out.
 std::string CollectionDir(const std::string& store_dir, const CollectionInfo& info);

@@ -3,7 +3,8 @@
 // A tour of the library that doubles as a quick benchmark: appends N typed 64-byte records
 // (default 1,000,000) and N/10 byte records of about 100 bytes, syncs, closes, reopens,
 // verifies, scans and reads at random, checking every value it reads back, then prints the
-// counts, the on-disk size and the throughput of each step.
+// counts, the on-disk size and the throughput of each step, labelled with the build mode
+// (optimized or not, NDEBUG, sanitizers) the tool was compiled with.
 #include <stdlib.h>
 
 #include <algorithm>
@@ -18,9 +19,9 @@
 #include "fmt/format.h"
 #include "tools/cli/cli.h"
 
-namespace recstore::cli {
-
-namespace {
+// The record type, in a namespace of its own: the schema stores its qualified name,
+// "demo::Trade", which `recstore info` shows.
+namespace demo {
 
 enum class Side : uint8_t { kBuy = 0, kSell = 1 };
 
@@ -42,6 +43,15 @@ struct Trade {
 RECSTORE_RECORD(Trade, ts_ns, order_id, price, qty, symbol_id, trader_id, venue, fee, flags, side,
                 maker, levels);
 static_assert(sizeof(Trade) == 64);
+
+}  // namespace demo
+
+namespace recstore::cli {
+
+namespace {
+
+using ::demo::Side;
+using ::demo::Trade;
 
 constexpr size_t kBatch = 4096;
 constexpr uint64_t kDefaultRecords = 1'000'000;
@@ -95,6 +105,66 @@ class Timer {
 };
 
 void Progress(std::string_view what) { fmt::print(stderr, "demo: {}\n", what); }
+
+// How this binary was compiled, from the predefined macros: the throughput it measures is
+// only representative of an optimized build without sanitizers (the default: the
+// repository's .bazelrc builds with -c opt, that is -O2 and NDEBUG).
+struct BuildMode {
+  bool optimized = false;  // __OPTIMIZE__: any -O level above 0
+  bool assertions = true;  // NDEBUG undefined
+  std::string sanitizers;  // "AddressSanitizer", ... ("" for none)
+  std::string compiler;
+
+  bool representative() const { return optimized && sanitizers.empty(); }
+  // "optimized, assertions off (NDEBUG), GCC 12.2.0"
+  std::string Describe() const {
+    std::string s = optimized ? "optimized" : "NOT optimized (compiled without -O)";
+    s += assertions ? ", assertions on (no NDEBUG)" : ", assertions off (NDEBUG)";
+    if (!sanitizers.empty()) s += ", " + sanitizers;
+    return s + ", " + compiler;
+  }
+  // The label of the throughput table.
+  std::string Label() const {
+    if (representative()) return "optimized build";
+    return optimized ? "sanitizer build: slower than an optimized release build"
+                     : "UNOPTIMIZED build: not representative; build with -c opt";
+  }
+};
+
+#if defined(__has_feature)
+#define RECSTORE_DEMO_HAS_FEATURE_(x) __has_feature(x)
+#else
+#define RECSTORE_DEMO_HAS_FEATURE_(x) 0
+#endif
+
+BuildMode ThisBuild() {
+  BuildMode b;
+#if defined(__OPTIMIZE__)
+  b.optimized = true;
+#endif
+#if defined(NDEBUG)
+  b.assertions = false;
+#endif
+  std::vector<std::string_view> sanitizers;
+#if defined(__SANITIZE_ADDRESS__) || RECSTORE_DEMO_HAS_FEATURE_(address_sanitizer)
+  sanitizers.push_back("AddressSanitizer");
+#endif
+#if defined(__SANITIZE_THREAD__) || RECSTORE_DEMO_HAS_FEATURE_(thread_sanitizer)
+  sanitizers.push_back("ThreadSanitizer");
+#endif
+  for (std::string_view n : sanitizers) {
+    b.sanitizers += b.sanitizers.empty() ? "" : " and ";
+    b.sanitizers += n;
+  }
+#if defined(__clang__)
+  b.compiler = "clang " __clang_version__;
+#elif defined(__GNUC__)
+  b.compiler = "GCC " __VERSION__;
+#else
+  b.compiler = "unknown compiler";
+#endif
+  return b;
+}
 
 // A deterministic pseudo-random sequence (splitmix64) for the random reads.
 uint64_t NextRandom(uint64_t* state) {
@@ -296,7 +366,7 @@ void PrintReport(const Store& store, const Expected& want, const std::vector<Ste
   for (const CollectionInfo& c : store.ListCollections()) {
     PrintUsage(c.name, CollectionDir(store.path(), c));
   }
-  fmt::print("throughput\n");
+  fmt::print("throughput ({})\n", ThisBuild().Label());
   fmt::print("  {:<14} {:>10} {:>10} {:>9} {:>11} {:>9}\n", "step", "records", "MB", "seconds",
              "records/s", "MB/s");
   for (const Step& s : steps) {
@@ -354,6 +424,7 @@ int DemoCommand(int argc, char** argv) {
     dir = args->positional()[0];
   }
   fmt::print("recstore demo: store in {}{}\n", dir, temporary ? " (removed at exit)" : "");
+  fmt::print("build: {}\n", ThisBuild().Describe());
   std::fflush(stdout);
   const absl::Status s = RunDemo(dir, *records);
   if (temporary) {

@@ -1,5 +1,5 @@
 // recstore dump DIR COLLECTION [--from SEQ] [--limit N] [--format json|csv] [--max-bytes N]
-// recstore dump FILE [--from INDEX] [--limit N] [--format json|csv]
+// recstore dump FILE [--from INDEX] [--limit N] [--format json|csv] [--max-bytes N]
 //
 // Renders records with the schema from the manifest (see render.h for the formats), or the
 // last synced state of a vector or struct file with the schema in its header (mapped.cc).
@@ -29,7 +29,7 @@ int DumpCommand(int argc, char** argv) {
       return Fail(kExitError,
                   "dump: {} is a file (a vector or struct file), which takes no COLLECTION", dir);
     }
-    return MappedDumpCommand(dir, *from, *limit, choice->format);
+    return MappedDumpCommand(dir, *from, *limit, choice->format, choice->max_bytes);
   }
   if (args->positional().size() != 2) {
     return Fail(
@@ -41,7 +41,7 @@ int DumpCommand(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir, {.read_only = true});
   if (!store.ok()) return FailStatus(store.status(), "dump");
   absl::StatusOr<UntypedLog> log = (*store)->OpenUntyped(name);
-  if (!log.ok()) return FailStatus(log.status(), "dump");
+  if (!log.ok()) return FailCollectionOpen(log.status(), **store, "dump", dir, name);
   absl::StatusOr<RecordRenderer> renderer =
       RecordRenderer::Create(log->info(), choice->format, choice->max_bytes);
   if (!renderer.ok()) return FailStatus(renderer.status(), "dump");

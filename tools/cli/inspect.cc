@@ -30,7 +30,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenReadOnly(const std::string& dir) {
 }
 
 std::string RecoverySummary(const RecoveryReport& r) {
-  std::string s = fmt::format("{}, durable point {}, {} tail records kept, {} records",
+  std::string s = fmt::format("{}, recorded durable end {}, {} tail records kept, {} records",
                               r.clean() ? "clean" : "repaired", r.durable_point,
                               r.tail_records_kept, r.records);
   if (r.truncated) {
@@ -129,6 +129,7 @@ int InfoCommand(int argc, char** argv) {
                      : "");
     }
     PrintCursors(**store, *log);
+    // An end, as everywhere in the tool: the records below it are durable.
     fmt::print("  durable end:   {}\n", log->durable());
     fmt::print("  recovery:      {}\n", RecoverySummary(log->recovery()));
   }
@@ -155,7 +156,11 @@ int VerifyCommand(int argc, char** argv) {
     absl::StatusOr<VerifyReport> report =
         log.ok() ? log->Verify() : absl::StatusOr<VerifyReport>(log.status());
     if (!report.ok()) {
-      fmt::print("{}: ERROR: {}\n", name, std::string(report.status().message()));
+      const std::string hint = report.status().code() == absl::StatusCode::kNotFound
+                                   ? CheckpointSetHint(**store, "verify", dir, name)
+                                   : "";
+      fmt::print("{}: ERROR: {}{}\n", name, std::string(report.status().message()),
+                 hint.empty() ? "" : "; " + hint);
       exit_code = std::max(exit_code, ExitCodeFor(report.status()));
       ++failed;
     } else if (!report->ok) {

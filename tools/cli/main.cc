@@ -20,11 +20,15 @@ commands:
       Create a store in DIR (default: a new temporary directory under $TMPDIR, removed at
       the end), append N 64-byte typed records (default 1000000) and N/10 byte records of
       about 100 bytes, sync, reopen, verify, scan and read at random; print counts, on-disk
-      sizes and throughput. DIR must not already hold collections.
+      sizes and throughput. A line "build: ..." says how the tool was compiled (optimized or
+      not, NDEBUG, sanitizers, compiler), and the throughput table is labelled with it: only
+      an optimized build without sanitizers (-c opt, the default) gives representative
+      figures. DIR must not already hold collections.
   info DIR
       Describe every collection: id, kind, record size, schema, segment files, records,
       retention, consumer cursors (position, lag, records lost to retention), durable end
-      and what recovery found. Opens the store read-only.
+      (one past the last durable sequence number) and what recovery found. Opens the store
+      read-only.
   info FILE
       Describe a vector file (MappedVector) or a struct file (MappedStruct), told apart from
       a store by being a regular file: its record type and schema; for a vector the elements
@@ -41,14 +45,17 @@ commands:
       with "seq", or CSV with a header line. Byte records print as {"seq":N,"bytes":"..."}.
       char arrays are strings cut at the first NUL; other arrays are [a,b] in JSON and
       [a;b] in CSV; bytes outside printable ASCII are \u00XX in JSON strings. A byte
-      record longer than N bytes (default 4096; 0: no cap) prints its first N bytes, then
-      the mark \u2026(+M bytes) in JSON, or the character itself in CSV, inside the string,
-      for the M bytes left out.
-  dump FILE [--from INDEX] [--limit N] [--format json|csv]
+      record, or a char array of a typed record, longer than N bytes (default 4096; 0: no
+      cap) prints its first N bytes, then the mark \u2026(+M bytes) in JSON, or the
+      character itself in CSV, inside the string, for the M bytes left out. Of a checkpoint
+      set NAME (the byte log checkpoint.NAME), dump DIR NAME says to use checkpoint --show
+      or dump DIR checkpoint.NAME.
+  dump FILE [--from INDEX] [--limit N] [--format json|csv] [--max-bytes N]
       Print the last synced state of a vector or struct file (a committed journal's sync
-      included) with the schema in the file, as dump DIR COLLECTION does: a vector's
-      elements from INDEX on, the first column being "index" instead of "seq"; a struct's
-      newest snapshot as one record whose "seq" is the snapshot's sync count.
+      included) with the schema in the file, as dump DIR COLLECTION does (--max-bytes
+      included): a vector's elements from INDEX on, the first column being "index" instead
+      of "seq"; a struct's newest snapshot as one record whose "seq" is the snapshot's sync
+      count.
   tail DIR COLLECTION [--from SEQ | --cursor NAME] [--limit N] [--follow] [--durable]
        [--format json|csv] [--max-bytes N]
       Print the last 10 records (or those from SEQ on; at most N) as dump does, opening
@@ -64,9 +71,10 @@ commands:
   append DIR COLLECTION [--sync-every N] [--print-durable]
       Append each line of standard input (without its newline) to the byte log COLLECTION,
       creating the store and the log if needed. Sync after every N lines (default: only at
-      the end of input) and at the end of input. --print-durable prints "durable SEQ" after
-      each sync, SEQ being the highest durable sequence number (nothing while the log is
-      empty), and flushes standard output.
+      the end of input) and at the end of input. --print-durable prints "durable_end N"
+      after each sync and flushes standard output: N is the durable end Sync() returns, one
+      past the last durable sequence number (the records below N are durable; with a log
+      that starts at 0, N of them), the number info prints as "durable end".
   compact DIR COLLECTION [--before SEQ | --key FIELD | --key-prefix N | --merge]
       Open the store as its writer and rewrite COLLECTION: --before SEQ drops every record
       below SEQ; --key FIELD (fixed-size records) or --key-prefix N (byte records, the key
@@ -82,6 +90,9 @@ commands:
       read-only; a damaged version makes the exit status 1.
   help, --help
       Print this text.
+
+Numbers (SEQ, N, K, INDEX) are decimal integers from 0 to 18446744073709551615, without a
+sign.
 
 exit status: 0 success; 1 a data problem was found (verify failed, corrupt record while
 reading); 2 bad usage or an I/O error. Errors print one line "recstore: ..." on stderr.

@@ -155,7 +155,8 @@ int MappedInfoCommand(const std::string& path) {
   return IsVector(*in) ? VectorInfo(*in) : StructInfo(*in);
 }
 
-int MappedDumpCommand(const std::string& path, uint64_t from, uint64_t limit, Format format) {
+int MappedDumpCommand(const std::string& path, uint64_t from, uint64_t limit, Format format,
+                      uint64_t max_bytes) {
   int code = kExitOk;
   std::optional<Inspection> in = Read("dump", path, &code);
   if (!in.has_value()) return code;
@@ -166,7 +167,7 @@ int MappedDumpCommand(const std::string& path, uint64_t from, uint64_t limit, Fo
   info.record_align = in->schema().align;
   info.schema = in->schema();
   absl::StatusOr<RecordRenderer> renderer =
-      RecordRenderer::Create(info, format, kDefaultMaxBytes, IsVector(*in) ? "index" : "seq");
+      RecordRenderer::Create(info, format, max_bytes, IsVector(*in) ? "index" : "seq");
   if (!renderer.ok()) return FailStatus(renderer.status(), "dump");
 
   RecordPrinter printer(*std::move(renderer), limit);

@@ -21,8 +21,10 @@ int MappedInfoCommand(const std::string& path);
 
 // Prints the last synced state: a vector's elements from index `from` on (at most `limit`,
 // the first column "index"), or a struct's newest snapshot as one record (column "seq": the
-// snapshot's sequence number; `from` 0 prints it, any other skips it).
-int MappedDumpCommand(const std::string& path, uint64_t from, uint64_t limit, Format format);
+// snapshot's sequence number; `from` 0 prints it, any other skips it). `max_bytes`: the cap
+// on the bytes printed of each char array or untyped field (render.h; 0: no cap).
+int MappedDumpCommand(const std::string& path, uint64_t from, uint64_t limit, Format format,
+                      uint64_t max_bytes);
 
 }  // namespace recstore::cli
 

@@ -165,21 +165,19 @@ void RecordRenderer::RenderField(const FieldInfo& field, const std::byte* data,
   const std::byte* p = data + field.offset;
   const uint32_t elem = FieldTypeSize(field.type);
   if (elem == 0) {
-    out->append(format_ == Format::kJson ? "\"hex:" : "hex:");
-    for (uint32_t i = 0; i < field.size; ++i) {
+    const bool json = format_ == Format::kJson;
+    const uint32_t shown = Capped(field.size) ? static_cast<uint32_t>(max_bytes_) : field.size;
+    out->append(json ? "\"hex:" : "hex:");
+    for (uint32_t i = 0; i < shown; ++i) {
       fmt::format_to(std::back_inserter(*out), "{:02x}", static_cast<unsigned>(p[i]));
     }
-    if (format_ == Format::kJson) out->push_back('"');
+    if (shown < field.size) AppendCutMark(field.size - shown, out);
+    if (json) out->push_back('"');
     return;
   }
   if (field.type == FieldType::kChar) {
     std::string_view s = AsChars(p, field.size);
-    s = s.substr(0, s.find('\0'));
-    if (format_ == Format::kJson) {
-      AppendJsonString(s, out);
-    } else {
-      AppendCsvString(s, out);
-    }
+    RenderBytes(s.substr(0, s.find('\0')), out);
     return;
   }
   if (field.count == 1) {
@@ -195,9 +193,16 @@ void RecordRenderer::RenderField(const FieldInfo& field, const std::byte* data,
   out->push_back(']');
 }
 
+bool RecordRenderer::Capped(uint64_t size) const { return max_bytes_ != 0 && size > max_bytes_; }
+
+void RecordRenderer::AppendCutMark(uint64_t left_out, std::string* out) const {
+  fmt::format_to(std::back_inserter(*out), "{}(+{} bytes)",
+                 format_ == Format::kJson ? "\\u2026" : "\u2026", left_out);
+}
+
 void RecordRenderer::RenderBytes(std::string_view bytes, std::string* out) const {
   const bool json = format_ == Format::kJson;
-  const bool cut = max_bytes_ != 0 && bytes.size() > max_bytes_;
+  const bool cut = Capped(bytes.size());
   const std::string_view shown = cut ? bytes.substr(0, max_bytes_) : bytes;
   if (json) {
     AppendJsonString(shown, out);
@@ -207,8 +212,8 @@ void RecordRenderer::RenderBytes(std::string_view bytes, std::string* out) const
   if (!cut) return;
   // The mark goes inside the string: replace its closing quote.
   out->pop_back();
-  fmt::format_to(std::back_inserter(*out), "{}(+{} bytes)\"", json ? "\\u2026" : "\u2026",
-                 bytes.size() - shown.size());
+  AppendCutMark(bytes.size() - shown.size(), out);
+  out->push_back('"');
 }
 
 void RecordRenderer::Render(uint64_t seq, std::span<const std::byte> record,

@@ -12,12 +12,13 @@
 //                as "NaN", "Infinity", "-Infinity" (JSON strings, bare words in CSV)
 //   bool         true / false (any non-zero byte is true)
 //   char[N]      a string cut at the first NUL byte
-//   other arrays JSON: [a,b,c]; CSV: [a;b;c] (';' keeps the cell free of commas)
+//   other arrays JSON: [a,b,c]; CSV: [a;b;c] (';' keeps the cell free of commas), whole
 //   unknown type the raw bytes as a string "hex:<two digits per byte>"
-// Byte records longer than the renderer's cap (max_bytes; kDefaultMaxBytes unless the caller
-// chose another, 0 for none) show their first max_bytes bytes, then the mark "…(+N bytes)"
-// for the N bytes left out, inside the same string: in JSON as \u2026(+N bytes), which no
-// payload byte can produce (those are at most \u00ff), in CSV as the UTF-8 "…".
+// Byte records, char arrays (their bytes before the first NUL) and unknown-type fields longer
+// than the renderer's cap (max_bytes; kDefaultMaxBytes unless the caller chose another, 0 for
+// none) show their first max_bytes bytes, then the mark "…(+N bytes)" for the N bytes left
+// out, inside the same string: in JSON as \u2026(+N bytes), which no payload byte can produce
+// (those are at most \u00ff), in CSV as the UTF-8 "…".
 // Strings (char arrays, byte records): JSON escapes '"', '\\' and \b \f \n \r \t, and writes
 // every other byte outside 0x20-0x7e as \u00XX, so each byte maps to the code point of the
 // same value and the output is plain ASCII. CSV always quotes them, doubles embedded quotes
@@ -39,7 +40,8 @@ namespace recstore::cli {
 
 enum class Format { kJson, kCsv };
 
-// The cap on the payload bytes printed of one byte record, unless the caller sets another.
+// The cap on the bytes printed of one byte record (or of one char array or unknown-type field
+// of a fixed-size record), unless the caller sets another.
 inline constexpr uint64_t kDefaultMaxBytes = 4096;
 
 // Appends `s` as a JSON string literal (quotes included) to `out`.
@@ -50,8 +52,8 @@ void AppendCsvString(std::string_view s, std::string* out);
 class RecordRenderer {
  public:
   // InvalidArgument when the schema describes fields outside the record. `max_bytes`: the
-  // cap on the payload bytes of a byte record (0: no cap). `key`: the name of the first
-  // column, the number Render() is given (a C++ identifier).
+  // cap on the bytes of a byte record, char array or unknown-type field (0: no cap). `key`: the
+  // name of the first column, the number Render() is given (a C++ identifier).
   static absl::StatusOr<RecordRenderer> Create(const CollectionInfo& info, Format format,
                                                uint64_t max_bytes = kDefaultMaxBytes,
                                                std::string key = "seq");
@@ -65,7 +67,12 @@ class RecordRenderer {
   RecordRenderer(const CollectionInfo& info, Format format, uint64_t max_bytes, std::string key)
       : info_(info), format_(format), max_bytes_(max_bytes), key_(std::move(key)) {}
   void RenderField(const FieldInfo& field, const std::byte* data, std::string* out) const;
+  // A string (byte record, char array) with the cap applied.
   void RenderBytes(std::string_view bytes, std::string* out) const;
+  // Whether a value of `size` bytes is cut.
+  bool Capped(uint64_t size) const;
+  // Appends the mark "…(+N bytes)" (JSON: \u2026 escaped).
+  void AppendCutMark(uint64_t left_out, std::string* out) const;
 
   CollectionInfo info_;
   Format format_;

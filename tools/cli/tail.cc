@@ -176,7 +176,7 @@ int TailCommand(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir, {.read_only = true});
   if (!store.ok()) return FailStatus(store.status(), "tail");
   absl::StatusOr<UntypedLog> log = (*store)->OpenUntyped(name);
-  if (!log.ok()) return FailStatus(log.status(), "tail");
+  if (!log.ok()) return FailCollectionOpen(log.status(), **store, "tail", dir, name);
   absl::StatusOr<RecordRenderer> renderer =
       RecordRenderer::Create(log->info(), choice->format, choice->max_bytes);
   if (!renderer.ok()) return FailStatus(renderer.status(), "tail");
