@@ -78,8 +78,8 @@ int main(int argc, char** argv) {
   std::string dir = argc > 1 ? argv[1] : "";
   if (dir.empty()) {
     const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                          "/recstore-app.XXXXXX";
+    std::string pattern =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/recstore-app.XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) {
       std::perror("app: mkdtemp");
       return 1;
