@@ -57,12 +57,15 @@ class Store {
   // create_if_missing makes the store directory only, never its parents.
   // Errors, each message naming the path:
   //   InvalidArgument: `path` is empty ("store path is empty"), or bad options.
-  //   NotFound: no such directory and no create_if_missing; or, with create_if_missing, the
-  //     directory's parent does not exist (the message says so).
+  //   NotFound: no create_if_missing, and no store there yet: no such directory, or one
+  //     without MANIFEST holding nothing else than an interrupted creation leaves (LOCK,
+  //     MANIFEST.tmp), or nothing; or, with create_if_missing, the directory's parent does
+  //     not exist (the message says so).
   //   FailedPrecondition: `path` exists but is not a directory (a regular file, for example:
   //     "store path <path> exists but is not a directory"), or, with create_if_missing, its
-  //     parent is not a directory; the directory is not a store (no MANIFEST); its
-  //     manifest is from a newer format version or the other endianness.
+  //     parent is not a directory; the directory has no MANIFEST but holds other entries
+  //     ("<path> is not a recstore store", naming one: not a store, or one whose manifest is
+  //     lost); its manifest is from a newer format version or the other endianness.
   //   DataLoss (corrupt manifest: names file and offset), Unavailable (another writer holds
   //   the store; names its pid), or the I/O error.
   // A directory that holds collection folders but no MANIFEST is refused naming MANIFEST,

@@ -82,15 +82,16 @@ absl::Status StoreState::OpenLocked() {
   // store. Each is right at the moment it looked: a MANIFEST, once there, never goes away.
   RECSTORE_ASSIGN_OR_RETURN(bool has_manifest, HasManifest());
   if (!has_manifest) {
-    if (!create) return NotAStore();
-    RECSTORE_RETURN_IF_ERROR(RefuseForeignFolder(/*locked=*/false));
+    // OK from either: MANIFEST appeared meanwhile, or nothing is in the way of creating it.
+    RECSTORE_RETURN_IF_ERROR(create ? RefuseForeignFolder(/*locked=*/false, /*creating=*/true)
+                                    : NoStore(/*locked=*/false));
   }
   RECSTORE_RETURN_IF_ERROR(LockWriter());
   // From here on no other writer runs: look again and decide.
   RECSTORE_ASSIGN_OR_RETURN(has_manifest, HasManifest());
   if (!has_manifest) {
-    if (!create) return NotAStore();
-    RECSTORE_RETURN_IF_ERROR(RefuseForeignFolder(/*locked=*/true));
+    if (!create) return NoStore(/*locked=*/true);  // never OK under the lock
+    RECSTORE_RETURN_IF_ERROR(RefuseForeignFolder(/*locked=*/true, /*creating=*/true));
     RECSTORE_RETURN_IF_ERROR(
         store::WriteManifest(env_, path_, format::Manifest{}, options_.file_mode));
   }
@@ -100,7 +101,7 @@ absl::Status StoreState::OpenLocked() {
 
 absl::Status StoreState::OpenReaderLocked() {
   RECSTORE_ASSIGN_OR_RETURN(bool has_manifest, HasManifest());
-  if (!has_manifest) return NotAStore();
+  if (!has_manifest) RECSTORE_RETURN_IF_ERROR(NoStore(/*locked=*/false));
   // Readers take a shared lock on another byte: they never block the writer, and a future
   // compaction can tell whether readers are present. A store without a LOCK file (none of
   // its writers has opened it yet) is read without one.
@@ -169,12 +170,20 @@ absl::StatusOr<bool> StoreState::HasManifest() {
   return s;
 }
 
-absl::Status StoreState::NotAStore() const {
-  return absl::FailedPreconditionError(absl::StrCat(path_, " is not a recstore store: ", path_, "/",
-                                                    store::kManifestName, " does not exist"));
+absl::Status StoreState::NoStore(bool locked) {
+  RECSTORE_RETURN_IF_ERROR(RefuseForeignFolder(locked, /*creating=*/false));
+  // Nothing but what a creation makes before MANIFEST (or nothing at all): no store yet, as
+  // when the directory is missing. Unless one was created since MANIFEST was looked for.
+  if (!locked) {
+    RECSTORE_ASSIGN_OR_RETURN(bool has_manifest, HasManifest());
+    if (has_manifest) return absl::OkStatus();
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "no recstore store in ", path_, ": ", path_, "/", store::kManifestName,
+      " does not exist (the directory is empty, or a store's creation there did not complete)"));
 }
 
-absl::Status StoreState::RefuseForeignFolder(bool locked) {
+absl::Status StoreState::RefuseForeignFolder(bool locked, bool creating) {
   RECSTORE_ASSIGN_OR_RETURN(std::vector<std::string> names, env_->ListDir(path_));
   for (const std::string& n : names) {
     if (n == store::kLockName || n == std::string(store::kManifestName) + ".tmp") continue;
@@ -188,11 +197,11 @@ absl::Status StoreState::RefuseForeignFolder(bool locked) {
     }
     // Collection folders without a manifest are most likely a store whose MANIFEST was lost:
     // say so, naming it, and never make a new store over them.
-    return absl::FailedPreconditionError(absl::StrCat(
-        path_, "/", store::kManifestName, " does not exist, but ", path_,
-        " is not empty (it holds '", n,
-        "'): it is not a recstore store, or one whose manifest is lost; refusing to create a "
-        "store over it"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(path_, " is not a recstore store: ", path_, "/", store::kManifestName,
+                     " does not exist, but ", path_, " is not empty (it holds '", n,
+                     "'): it is not a store, or one whose manifest is lost",
+                     creating ? "; refusing to create a store over it" : ""));
   }
   return absl::OkStatus();
 }

@@ -75,10 +75,15 @@ class StoreState : public log::ManifestHook {
   absl::Status ExplainMissing(bool creating) const;
   // Whether MANIFEST exists (an error if that cannot be told).
   absl::StatusOr<bool> HasManifest();
-  absl::Status NotAStore() const;
+  // For an open that does not create, once MANIFEST was found missing: NotFound if the
+  // directory holds nothing but LOCK and MANIFEST.tmp (empty, or a creation that did not
+  // complete), FailedPrecondition if it holds anything else; OK if, without the writer lock
+  // (`locked` false), MANIFEST has appeared since (the open goes on).
+  absl::Status NoStore(bool locked);
   // FailedPrecondition if the store directory, which has no MANIFEST, holds anything but LOCK
-  // and MANIFEST.tmp. `locked`: whether this process holds the writer lock.
-  absl::Status RefuseForeignFolder(bool locked);
+  // and MANIFEST.tmp. `locked`: whether this process holds the writer lock; `creating`: the
+  // message says the open refuses to create a store there.
+  absl::Status RefuseForeignFolder(bool locked, bool creating);
   // Opens LOCK, takes the writer lock (Unavailable, naming the holder's pid, if another
   // has it) and writes this process's pid.
   absl::Status LockWriter();

@@ -63,6 +63,32 @@ TEST(StoreTest, FolderThatIsNotAStoreIsFailedPrecondition) {
   EXPECT_EQ(ReadFileBytes(dir + "/notes.txt"), "hello");
 }
 
+// A worker killed while it created its store leaves the directory with LOCK (and perhaps
+// MANIFEST.tmp) but no MANIFEST: an open that does not create finds no store there yet,
+// NotFound as for a missing directory, and a creating open then makes the store.
+TEST(StoreTest, InterruptedCreationIsNoStoreYet) {
+  for (const char* leftovers : {"", "LOCK", "LOCK MANIFEST.tmp"}) {
+    SCOPED_TRACE(std::string("leftovers: '") + leftovers + "'");
+    const std::string dir = TestDir();
+    fs::create_directories(dir);
+    if (std::string(leftovers).find("LOCK") != std::string::npos) WriteFileBytes(dir + "/LOCK", "");
+    if (std::string(leftovers).find(".tmp") != std::string::npos) {
+      WriteFileBytes(dir + "/MANIFEST.tmp", "partial");
+    }
+    for (bool read_only : {true, false}) {
+      EXPECT_THAT(Store::Open(dir, {.read_only = read_only}),
+                  StatusIs(absl::StatusCode::kNotFound,
+                           AllOf(HasSubstr(dir), HasSubstr("MANIFEST does not exist"),
+                                 HasSubstr("creation there did not complete"))));
+    }
+    EXPECT_FALSE(fs::exists(dir + "/MANIFEST"));  // an open that does not create writes none
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.create_if_missing = true}));
+    EXPECT_TRUE(store->ListCollections().empty());
+    store.reset();
+    EXPECT_OK(Store::Open(dir, {.read_only = true}).status());
+  }
+}
+
 TEST(StoreTest, NewerManifestVersionIsFailedPrecondition) {
   const std::string dir = TestDir();
   { ASSERT_OK(Store::Open(dir, {.create_if_missing = true}).status()); }
