@@ -15,9 +15,6 @@ namespace recstore::log {
 
 namespace {
 
-// Pre-fault this far ahead of the writer, in steps of half of it.
-constexpr uint64_t kPrefaultAhead = 1 << 20;
-
 // The capacity of a new variable-size segment whose first record takes `frame_space` bytes.
 uint64_t ByteSegmentCapacity(const Shape& shape, uint64_t frame_space) {
   return std::max(shape.segment_size(),
@@ -34,8 +31,6 @@ void Appender::Start(uint64_t data_end) {
   base::MutexLock lock(&mu_);
   data_end_ = data_end;
 }
-
-absl::Status Appender::CheckWritable() const { return fail_->status(); }
 
 absl::Status Appender::AddSegmentsLocked(const std::vector<NewSegment>& segments,
                                          bool replace_last) {
@@ -65,8 +60,7 @@ absl::Status Appender::AddSegmentsLocked(const std::vector<NewSegment>& segments
   return absl::OkStatus();
 }
 
-void Appender::PrefaultLocked(const Segment& s, uint64_t write_offset) {
-  if (!prefault_) return;
+void Appender::PrefaultMoreLocked(const Segment& s, uint64_t write_offset) {
   if (&s != populated_) {
     populated_ = &s;
     populated_to_ = 0;
@@ -77,11 +71,42 @@ void Appender::PrefaultLocked(const Segment& s, uint64_t write_offset) {
   populated_to_ = from + kPrefaultAhead;
 }
 
+void Appender::WriteFixedLocked(const Segment& s, uint64_t index, const std::byte* src, uint64_t k,
+                                uint64_t seq) {
+  const FixedGeometry& g = shape_.geometry();
+  std::byte* dst = s.mutable_data() + g.Offset(index);
+  for (uint64_t j = 0; j < k; ++j) {
+    std::memcpy(dst, src, g.size);
+    format::PublishChecksum(dst + g.checksum_offset,
+                            format::FixedRecordChecksum(src, g.size, seq + j));
+    dst += g.stride;
+    src += g.size;
+  }
+  PrefaultLocked(s, g.Offset(index + k));
+}
+
 absl::StatusOr<uint64_t> Appender::AppendFixed(const void* records, size_t n) {
   base::MutexLock lock(&mu_);
-  RECSTORE_RETURN_IF_ERROR(CheckWritable());
-  const uint64_t first = published_->current().end();
+  if (fail_->failed()) [[unlikely]]
+    return fail_->status();
+  const SegmentSet& set = published_->current();
+  const Segment& newest = *set.dense.back();
+  const uint64_t first = set.end();
+  const uint64_t count = first - newest.first_seq();  // records in the newest segment
+  const FixedGeometry& g = shape_.geometry();
+  if (n - 1 < g.per_segment - count) [[likely]] {
+    // The common case: one or more records that fit in the newest segment.
+    RECSTORE_RETURN_IF_ERROR(newest.Reserve(g.Offset(count + n), UINT64_MAX));
+    WriteFixedLocked(newest, count, static_cast<const std::byte*>(records), n, first);
+    published_->PublishEnd(first + n);
+    return first;
+  }
   if (n == 0) return first;
+  return AppendFixedAcrossLocked(static_cast<const std::byte*>(records), n);
+}
+
+absl::StatusOr<uint64_t> Appender::AppendFixedAcrossLocked(const std::byte* src, size_t n) {
+  const uint64_t first = published_->current().end();
   const FixedGeometry& g = shape_.geometry();
   const uint64_t per = g.per_segment;
   const uint64_t newest_first = published_->current().dense.back()->first_seq();
@@ -91,56 +116,96 @@ absl::StatusOr<uint64_t> Appender::AppendFixed(const void* records, size_t n) {
   size_t seg = published_->current().dense.size() - 1;
   RECSTORE_RETURN_IF_ERROR(published_->current().dense.back()->Reserve(
       g.Offset(count + std::min<uint64_t>(n, per - count)), UINT64_MAX));
-  if (n > per - count) {
-    std::vector<NewSegment> made;
-    for (uint64_t left = n - (per - count), k = 1; left > 0; ++k) {
-      const uint64_t here = std::min(left, per);
-      made.push_back({.first = newest_first + k * per,
-                      .capacity = shape_.segment_size(),
-                      .front_end = g.Offset(here)});
-      left -= here;
-    }
-    RECSTORE_RETURN_IF_ERROR(AddSegmentsLocked(made, /*replace_last=*/false));
+  std::vector<NewSegment> made;
+  for (uint64_t left = n - (per - count), k = 1; left > 0; ++k) {
+    const uint64_t here = std::min(left, per);
+    made.push_back({.first = newest_first + k * per,
+                    .capacity = shape_.segment_size(),
+                    .front_end = g.Offset(here)});
+    left -= here;
   }
+  RECSTORE_RETURN_IF_ERROR(AddSegmentsLocked(made, /*replace_last=*/false));
   const SegmentSet& set = published_->current();
-  const std::byte* src = static_cast<const std::byte*>(records);
   uint64_t seq = first;
   while (n > 0) {
     if (count == per) {
       ++seg;
       count = 0;
     }
-    const Segment& s = *set.dense[seg];
     const uint64_t k = std::min<uint64_t>(n, per - count);
-    std::byte* dst = s.mutable_data() + g.Offset(count);
-    for (uint64_t j = 0; j < k; ++j) {
-      std::memcpy(dst, src, g.size);
-      format::PublishChecksum(dst + g.checksum_offset,
-                              format::FixedRecordChecksum(src, g.size, seq + j));
-      dst += g.stride;
-      src += g.size;
-    }
+    WriteFixedLocked(*set.dense[seg], count, src, k, seq);
+    src += k * g.size;
     count += k;
     seq += k;
     n -= k;
-    PrefaultLocked(s, g.Offset(count));
   }
   published_->PublishEnd(seq);
   return first;
 }
 
+void Appender::WriteFrameLocked(const Segment& s, uint64_t offset, std::string_view record,
+                                uint64_t seq, uint32_t stamp) {
+  const uint64_t len = record.size();
+  std::byte* frame = s.mutable_data() + offset;
+  base::EncodeFixed32(frame, static_cast<uint32_t>(len));
+  base::EncodeFixed32(frame + 4, stamp);
+  if (len > 0) std::memcpy(frame + format::kFrameHeaderSize, record.data(), len);
+  // The slot before the checksum, and the checksum last with release ordering: a reader
+  // in another process accepts the record by its checksum and then finds it by its slot.
+  const uint64_t index = seq - s.first_seq();
+  base::EncodeFixed32(s.mutable_data() + s.capacity() - format::kSlotSize * (index + 1),
+                      static_cast<uint32_t>(offset));
+  format::PublishChecksum(frame + 8, format::FrameChecksum(frame, static_cast<uint32_t>(len), seq));
+}
+
 absl::StatusOr<uint64_t> Appender::AppendBytes(const std::string_view* records, size_t n) {
+  uint64_t frames = 0;  // the bytes the records' frames take, slots not included
   for (size_t i = 0; i < n; ++i) {
-    if (records[i].size() > kMaxByteRecordSize) {
+    if (records[i].size() > kMaxByteRecordSize) [[unlikely]] {
       return absl::InvalidArgumentError(
           absl::StrCat("record of ", records[i].size(), " bytes exceeds the maximum of ",
                        kMaxByteRecordSize, " for collection '", shape_.name(), "'"));
     }
+    // Saturating: a sum past any segment's capacity only has to stay past it.
+    frames = std::min(frames + (format::FrameSpace(records[i].size()) - format::kSlotSize),
+                      uint64_t{1} << 62);
   }
   base::MutexLock lock(&mu_);
-  RECSTORE_RETURN_IF_ERROR(CheckWritable());
-  const uint64_t first = published_->current().end();
+  if (fail_->failed()) [[unlikely]]
+    return fail_->status();
+  const SegmentSet& set = published_->current();
+  const uint64_t first = set.end();
   if (n == 0) return first;
+  const Segment& newest = *set.dense.back();
+  const uint64_t count = first - newest.first_seq();  // records in the newest segment
+  // Free space between the last frame and the slots in use (checked, though the writer keeps
+  // it >= 0).
+  const uint64_t slots = format::kSlotSize * count;
+  const uint64_t room = slots + data_end_ <= newest.capacity() && slots <= newest.capacity()
+                            ? newest.capacity() - slots - data_end_
+                            : 0;
+  if (n <= room && frames + format::kSlotSize * n <= room) [[likely]] {
+    // The common case: the whole batch fits in the newest segment.
+    const uint64_t end = data_end_ + frames;
+    RECSTORE_RETURN_IF_ERROR(
+        newest.Reserve(end, newest.capacity() - format::kSlotSize * (count + n)));
+    const uint32_t stamp = format::AppendStamp(shape_.time_base(), shape_.env()->NowUnixNanos());
+    uint64_t offset = data_end_;
+    for (size_t i = 0; i < n; ++i) {
+      WriteFrameLocked(newest, offset, records[i], first + i, stamp);
+      offset += format::FrameSpace(records[i].size()) - format::kSlotSize;
+    }
+    PrefaultLocked(newest, end);
+    data_end_ = end;
+    published_->PublishEnd(first + n);
+    return first;
+  }
+  return AppendBytesAcrossLocked(records, n);
+}
+
+absl::StatusOr<uint64_t> Appender::AppendBytesAcrossLocked(const std::string_view* records,
+                                                           size_t n) {
+  const uint64_t first = published_->current().end();
   const Segment* newest = published_->current().dense.back().get();
   if (first == newest->first_seq() &&
       data_end_ + format::FrameSpace(records[0].size()) > newest->capacity()) {
@@ -191,20 +256,8 @@ absl::StatusOr<uint64_t> Appender::AppendBytes(const std::string_view* records, 
   const uint32_t stamp = format::AppendStamp(shape_.time_base(), shape_.env()->NowUnixNanos());
   for (size_t i = 0; i < n; ++i) {
     const Segment& s = *set.dense[base + plan[i].segment];
-    const uint64_t seq = first + i;
-    const uint64_t len = records[i].size();
-    std::byte* frame = s.mutable_data() + plan[i].offset;
-    base::EncodeFixed32(frame, static_cast<uint32_t>(len));
-    base::EncodeFixed32(frame + 4, stamp);
-    if (len > 0) std::memcpy(frame + format::kFrameHeaderSize, records[i].data(), len);
-    // The slot before the checksum, and the checksum last with release ordering: a reader
-    // in another process accepts the record by its checksum and then finds it by its slot.
-    const uint64_t index = seq - s.first_seq();
-    base::EncodeFixed32(s.mutable_data() + s.capacity() - format::kSlotSize * (index + 1),
-                        static_cast<uint32_t>(plan[i].offset));
-    format::PublishChecksum(frame + 8,
-                            format::FrameChecksum(frame, static_cast<uint32_t>(len), seq));
-    PrefaultLocked(s, plan[i].offset + format::FrameSpace(len));
+    WriteFrameLocked(s, plan[i].offset, records[i], first + i, stamp);
+    PrefaultLocked(s, plan[i].offset + format::FrameSpace(records[i].size()));
   }
   data_end_ = end;
   published_->PublishEnd(first + n);

@@ -57,7 +57,9 @@ class Appender {
   Snapshot ActiveStart(uint64_t* first) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  absl::Status CheckWritable() const;
+  // Pre-fault this far ahead of the writer, in steps of half of it.
+  static constexpr uint64_t kPrefaultAhead = 1 << 20;
+
   // A segment an append needs: where it starts, its capacity, and the space the append will
   // write in it ([0, front_end) and [back_begin, capacity); Segment::Reserve).
   struct NewSegment {
@@ -70,7 +72,31 @@ class Appender {
   // swaps the newest (empty) segment for the first one created.
   absl::Status AddSegmentsLocked(const std::vector<NewSegment>& made, bool replace_last)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void PrefaultLocked(const Segment& s, uint64_t write_offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // AppendBytes for a batch that does not fit in the newest segment: plans each record's
+  // place, creates the segments and writes.
+  absl::StatusOr<uint64_t> AppendBytesAcrossLocked(const std::string_view* records, size_t n)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the frame of record `seq` at `offset` of `s` (space reserved), then its slot, then
+  // its checksum, published last.
+  void WriteFrameLocked(const Segment& s, uint64_t offset, std::string_view record, uint64_t seq,
+                        uint32_t stamp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // AppendFixed for a batch that fills the newest segment and goes on in new ones.
+  absl::StatusOr<uint64_t> AppendFixedAcrossLocked(const std::byte* src, size_t n)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes k fixed records, the first being `seq`, at slot `index` of `s` (space reserved),
+  // each with its checksum published last; then prefaults ahead.
+  void WriteFixedLocked(const Segment& s, uint64_t index, const std::byte* src, uint64_t k,
+                        uint64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Pre-faults the next kPrefaultAhead bytes of `s` once the writer, at `write_offset`, comes
+  // within half of it of what was pre-faulted (a call per append; the work once per 512 KiB).
+  void PrefaultLocked(const Segment& s, uint64_t write_offset) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!prefault_ || (&s == populated_ && write_offset + kPrefaultAhead / 2 < populated_to_)) {
+      return;
+    }
+    PrefaultMoreLocked(s, write_offset);
+  }
+  void PrefaultMoreLocked(const Segment& s, uint64_t write_offset)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Shape& shape_;
   Published* const published_;

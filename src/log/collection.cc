@@ -65,30 +65,37 @@ absl::Status Collection::CheckWritable() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> Collection::AfterAppend(absl::StatusOr<uint64_t> first) {
-  if (!first.ok()) return first;
-  if (appender_.TakeRotated()) maintenance_.AfterRotation();
+absl::Status Collection::AfterAppend() {
+  if (appender_.TakeRotated()) [[unlikely]]
+    maintenance_.AfterRotation();
   switch (sync_.mode) {
     case SyncPolicy::Mode::kEveryAppend:
-      RECSTORE_RETURN_IF_ERROR(commit_.Sync().status());
-      break;
+      return commit_.Sync().status();
     case SyncPolicy::Mode::kBackground:
       syncer_->Appended(end() - durable());
       break;
     case SyncPolicy::Mode::kManual:
       break;
   }
-  return first;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> Collection::AppendFixed(const void* records, size_t n) {
-  RECSTORE_RETURN_IF_ERROR(CheckWritable());
-  return AfterAppend(appender_.AppendFixed(records, n));
+  if (read_only_) [[unlikely]]
+    return shape_.ReadOnlyError();
+  absl::StatusOr<uint64_t> first = appender_.AppendFixed(records, n);
+  if (first.ok()) [[likely]]
+    RECSTORE_RETURN_IF_ERROR(AfterAppend());
+  return first;
 }
 
 absl::StatusOr<uint64_t> Collection::AppendBytes(const std::string_view* records, size_t n) {
-  RECSTORE_RETURN_IF_ERROR(CheckWritable());
-  return AfterAppend(appender_.AppendBytes(records, n));
+  if (read_only_) [[unlikely]]
+    return shape_.ReadOnlyError();
+  absl::StatusOr<uint64_t> first = appender_.AppendBytes(records, n);
+  if (first.ok()) [[likely]]
+    RECSTORE_RETURN_IF_ERROR(AfterAppend());
+  return first;
 }
 
 absl::StatusOr<uint64_t> Collection::Sync() {

@@ -106,7 +106,8 @@ class Collection {
  private:
   Collection(const CollectionConfig& config, std::shared_ptr<log::SegmentSet> initial);
   absl::Status CheckWritable() const;
-  absl::StatusOr<uint64_t> AfterAppend(absl::StatusOr<uint64_t> first);
+  // After an append that succeeded: retention after a rotation, and the sync policy.
+  absl::Status AfterAppend();
   // Why a wait cannot succeed any more (the log failed), or OK.
   absl::Status WaitError() const;
   // The state page waiters sleep on: the writer's own, or the one a reader found.

@@ -5,8 +5,7 @@
 
 namespace recstore::log {
 
-absl::Status FailState::status() const {
-  if (!failed()) return absl::OkStatus();
+absl::Status FailState::FailedStatus() const {
   base::MutexLock lock(&mu_);
   return status_;
 }

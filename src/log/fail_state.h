@@ -21,7 +21,11 @@ class FailState {
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   // OK, or FailedPrecondition naming the collection and carrying the cause: its code and
   // message in the message, and the cause's code as the payload kCausePayload.
-  absl::Status status() const ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status status() const ABSL_LOCKS_EXCLUDED(mu_) {
+    if (!failed()) [[likely]]
+      return absl::OkStatus();
+    return FailedStatus();
+  }
   // The first cause sticks.
   void Fail(const absl::Status& cause) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -29,6 +33,8 @@ class FailState {
   static constexpr char kCausePayload[] = "recstore/cause-code";
 
  private:
+  absl::Status FailedStatus() const ABSL_LOCKS_EXCLUDED(mu_);
+
   const std::string collection_;
   std::atomic<bool> failed_{false};
   mutable base::Mutex mu_;

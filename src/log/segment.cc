@@ -142,8 +142,7 @@ absl::StatusOr<os::File> Segment::Reopen() const {
   return file;
 }
 
-absl::Status Segment::Reserve(uint64_t front_end, uint64_t back_begin) const {
-  if (front_end <= reserved_front_ && back_begin >= reserved_back_) return absl::OkStatus();
+absl::Status Segment::ReserveMore(uint64_t front_end, uint64_t back_begin) const {
   RECSTORE_ASSIGN_OR_RETURN(os::File file, Reopen());
   return ReserveThrough(file.fd(), path_, front_end, back_begin);
 }

@@ -83,7 +83,12 @@ class Segment {
   // writer calls it, under its append lock (or recovery, before appends start). Errors:
   // ResourceExhausted when the disk is full (nothing is written: the appender returns it),
   // or the I/O error of reopening the file.
-  absl::Status Reserve(uint64_t front_end, uint64_t back_begin) const;
+  absl::Status Reserve(uint64_t front_end, uint64_t back_begin) const {
+    if (front_end <= reserved_front_ && back_begin >= reserved_back_) [[likely]] {
+      return absl::OkStatus();  // every append but one in thousands: inline, no call
+    }
+    return ReserveMore(front_end, back_begin);
+  }
   static constexpr uint64_t kReserveUnit = 64 << 10;
 
   // Pre-faults [offset, offset+len) for writing, within the reserved front; best effort.
@@ -101,6 +106,8 @@ class Segment {
         header_(header),
         reserved_back_(header.capacity) {}
 
+  // Reserve, when the areas must grow: reopens the file and allocates through it.
+  absl::Status ReserveMore(uint64_t front_end, uint64_t back_begin) const;
   // Allocates through `fd` what Reserve(front_end, back_begin) needs.
   absl::Status ReserveThrough(int fd, const std::string& path, uint64_t front_end,
                               uint64_t back_begin) const;

@@ -58,14 +58,6 @@ uint64_t HeaderCheck(uint64_t magic, uint32_t version, uint32_t id, uint64_t epo
 
 }  // namespace
 
-uint64_t* StatePage::Word64(size_t offset) const {
-  return reinterpret_cast<uint64_t*>(const_cast<std::byte*>(map_.data()) + offset);
-}
-
-uint32_t* StatePage::Word32(size_t offset) const {
-  return reinterpret_cast<uint32_t*>(const_cast<std::byte*>(map_.data()) + offset);
-}
-
 StatePage::~StatePage() = default;
 
 absl::StatusOr<std::unique_ptr<StatePage>> StatePage::OpenForWriter(const Shape& shape) {

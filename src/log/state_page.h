@@ -99,8 +99,12 @@ class StatePage {
   StatePage(Env* env, uint32_t id, os::Mapping map) : env_(env), id_(id), map_(std::move(map)) {}
   // What an earlier writer left (a valid page), read before the page was marked invalid.
   std::optional<Words> previous_;
-  uint64_t* Word64(size_t offset) const;
-  uint32_t* Word32(size_t offset) const;
+  uint64_t* Word64(size_t offset) const {
+    return reinterpret_cast<uint64_t*>(const_cast<std::byte*>(map_.data()) + offset);
+  }
+  uint32_t* Word32(size_t offset) const {
+    return reinterpret_cast<uint32_t*>(const_cast<std::byte*>(map_.data()) + offset);
+  }
   // Wakes every sleeper if the registration at `want_offset` is live and wants a record
   // below `reached`.
   void WakeIf(size_t want_offset, uint64_t reached);
