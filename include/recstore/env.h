@@ -67,7 +67,9 @@ class Env {
   // Allocates [offset, offset+len) so later writes cannot fail for lack of space.
   [[nodiscard]] virtual absl::Status Allocate(int fd, const std::string& path, uint64_t offset,
                                               uint64_t len) = 0;
-  // Turns [offset, offset+len) into zeros, keeping it allocated.
+  // Turns [offset, offset+len) into zeros. The range may be deallocated (the default Env
+  // punches a hole where the file system can): a writer calls Allocate before it stores into
+  // the range through a mapping again.
   [[nodiscard]] virtual absl::Status ZeroRange(int fd, const std::string& path, uint64_t offset,
                                                uint64_t len) = 0;
   [[nodiscard]] virtual absl::Status Truncate(int fd, const std::string& path, uint64_t size) = 0;

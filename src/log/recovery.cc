@@ -328,7 +328,8 @@ absl::Status ApplyRecovery(const Shape& shape, RecoveryPlan* plan, GroupCommit* 
     const Segment& tail = *set.dense[plan->tail];
     RECSTORE_ASSIGN_OR_RETURN(tail_file, tail.Reopen());
     // Zero the whole rest of the segment: pages past the first zero page may still hold
-    // records written before the crash, which must never be mistaken for new ones.
+    // records written before the crash, which must never be mistaken for new ones. The
+    // range becomes a hole (Env::ZeroRange): the appender reserves before it writes there.
     if (plan->cut_end > plan->cut_offset) {
       RECSTORE_RETURN_IF_ERROR(env->ZeroRange(tail_file.fd(), tail.path(), plan->cut_offset,
                                               plan->cut_end - plan->cut_offset));

@@ -124,6 +124,16 @@ class PosixEnv final : public Env {
 
   absl::Status ZeroRange(int fd, const std::string& path, uint64_t offset, uint64_t len) override {
     if (len == 0) return absl::OkStatus();
+    // A hole reads as zeros and gives the space back: a recovered segment's tail costs no disk
+    // until it is written again (and reserved first). ZERO_RANGE, then writing zeros, where
+    // the file system cannot punch holes.
+    if (RetryOnEintr([&] {
+          return sys_.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                static_cast<off_t>(offset), static_cast<off_t>(len));
+        }) == 0) {
+      return absl::OkStatus();
+    }
+    if (errno != EOPNOTSUPP) return ErrnoToStatus(errno, "fallocate(PUNCH_HOLE)", path);
     if (RetryOnEintr([&] {
           return sys_.fallocate(fd, FALLOC_FL_ZERO_RANGE, static_cast<off_t>(offset),
                                 static_cast<off_t>(len));

@@ -5,7 +5,9 @@
 // a hole of the mapping is where a full disk would raise SIGBUS); that an empty collection
 // costs one reservation unit, not a segment; and that a full disk in the middle of a segment
 // fails the append cleanly, with the log unchanged and writable once space is back.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -256,6 +258,48 @@ TEST(AllocationTest, AReopenedWriterReservesBeforeWriting) {
   EXPECT_TRUE(env.Covered(path, 0, 4096 + n * kStride));
   ASSERT_OK(trades.Sync().status());
   EXPECT_TRUE(TradesIntact(trades, n));
+}
+
+// Whether the file system under `dir` gives space back for a punched hole.
+bool PunchesHoles(const std::string& dir) {
+  const std::string path = dir + "/probe";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return false;
+  bool ok = ::posix_fallocate(fd, 0, 1 << 20) == 0;
+  const uint64_t before = DiskBytes(path);
+  ok = ok && ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
+  ok = ok && DiskBytes(path) + (512 << 10) < before;
+  ::close(fd);
+  ::unlink(path.c_str());
+  return ok;
+}
+
+// Every writer open zeroes the newest segment past its last record (recovery), so that bytes a
+// crashed writer left there are never taken for new records. The zeroed range is a hole: a
+// reopened store keeps the footprint of what it holds, not of its segments' capacity.
+TEST(AllocationTest, ReopeningAWriterKeepsTheTailSparse) {
+  const std::string dir = TestDir();
+  std::filesystem::create_directories(dir);
+  if (!PunchesHoles(dir)) GTEST_SKIP() << "the file system under " << dir << " punches no holes";
+  const std::string coll = CollectionDir(dir, 1, "trades");
+  const std::string path = SegmentPath(coll, 0);
+  uint64_t n = 0;
+  for (int open = 0; open < 3; ++open) {
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         Store::Open(dir, {.create_if_missing = true, .segment_size = kSegment}));
+    ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
+    EXPECT_EQ(trades.end(), n);
+    EXPECT_TRUE(TradesIntact(trades, n));
+    // Well under the segment's 4 MiB: the records (about 40 KiB per open) and the space
+    // reserved ahead of them, plus the file system's rounding.
+    EXPECT_LT(DiskBytes(path), 1u << 20) << "after open " << open;
+    for (uint64_t end = n + 1000; n < end; ++n) ASSERT_OK(trades.Append(MakeTrade(n)).status());
+    ASSERT_OK(trades.Sync().status());
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, {.read_only = true}));
+  ASSERT_OK_AND_ASSIGN(auto trades, store->OpenLog<Trade>("trades"));
+  EXPECT_TRUE(TradesIntact(trades, n));
+  EXPECT_LT(DiskBytes(path), 1u << 20);
 }
 
 }  // namespace
