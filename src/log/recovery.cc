@@ -329,11 +329,9 @@ absl::Status ApplyRecovery(const Shape& shape, RecoveryPlan* plan, GroupCommit* 
     RECSTORE_ASSIGN_OR_RETURN(tail_file, tail.Reopen());
     // Zero the whole rest of the segment: pages past the first zero page may still hold
     // records written before the crash, which must never be mistaken for new ones. The
-    // range becomes a hole (Env::ZeroRange): the appender reserves before it writes there.
-    if (plan->cut_end > plan->cut_offset) {
-      RECSTORE_RETURN_IF_ERROR(env->ZeroRange(tail_file.fd(), tail.path(), plan->cut_offset,
-                                              plan->cut_end - plan->cut_offset));
-    }
+    // range may become a hole, so the segment forgets what the slot repairs above reserved:
+    // the appender reserves again before it writes there.
+    RECSTORE_RETURN_IF_ERROR(tail.Zero(tail_file.fd(), plan->cut_offset, plan->cut_end));
     for (const auto& r : plan->removed) RECSTORE_RETURN_IF_ERROR(env->Remove(r->path()));
   }
   // Everything kept is made durable now, so durable() is true from the start and the next

@@ -187,6 +187,14 @@ void Segment::Populate(uint64_t offset, uint64_t len) const {
   env_->PopulateWrite(map_.mutable_data() + offset, len, path_).IgnoreError();
 }
 
+absl::Status Segment::Zero(int fd, uint64_t from, uint64_t to) const {
+  if (to <= from) return absl::OkStatus();
+  RECSTORE_RETURN_IF_ERROR(env_->ZeroRange(fd, path_, from, to - from));
+  reserved_front_ = 0;
+  reserved_back_ = capacity();
+  return absl::OkStatus();
+}
+
 bool Segment::ReadCommit(format::CommitBlock* out) const {
   return format::DecodeCommitBlock(data() + format::kCommitBlockOffset, first_seq(), out);
 }

@@ -91,6 +91,11 @@ class Segment {
   }
   static constexpr uint64_t kReserveUnit = 64 << 10;
 
+  // Turns [from, to) into zeros through `fd` (Env::ZeroRange, which may deallocate it) and
+  // forgets what was reserved, so that the next Reserve allocates again whatever a write
+  // needs. Recovery only, before appends start.
+  absl::Status Zero(int fd, uint64_t from, uint64_t to) const;
+
   // Pre-faults [offset, offset+len) for writing, within the reserved front; best effort.
   void Populate(uint64_t offset, uint64_t len) const;
 

@@ -7,6 +7,7 @@
 // fails the append cleanly, with the log unchanged and writable once space is back.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,6 +58,23 @@ class AllocationsEnv : public FaultEnv {
       if (name.ends_with(".tmp")) name.resize(name.size() - 4);
       std::lock_guard<std::mutex> lock(mu_);
       ranges_[name].push_back({offset, offset + len});
+    }
+    return s;
+  }
+
+  // A zeroed range may be deallocated (Env::ZeroRange): the whole 4 KiB blocks inside it
+  // count as unallocated from then on.
+  absl::Status ZeroRange(int fd, const std::string& path, uint64_t offset, uint64_t len) override {
+    absl::Status s = FaultEnv::ZeroRange(fd, path, offset, len);
+    const uint64_t from = (offset + 4095) / 4096 * 4096, to = (offset + len) / 4096 * 4096;
+    if (s.ok() && from < to) {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::vector<std::pair<uint64_t, uint64_t>> kept;
+      for (const auto& [a, b] : ranges_[path]) {
+        if (a < from) kept.push_back({a, std::min(b, from)});
+        if (b > to) kept.push_back({std::max(a, to), b});
+      }
+      ranges_[path] = std::move(kept);
     }
     return s;
   }
@@ -258,6 +276,53 @@ TEST(AllocationTest, AReopenedWriterReservesBeforeWriting) {
   EXPECT_TRUE(env.Covered(path, 0, 4096 + n * kStride));
   ASSERT_OK(trades.Sync().status());
   EXPECT_TRUE(TradesIntact(trades, n));
+}
+
+// A writer open that repairs a slot reserves the slot area, then zeroes the segment past its
+// last record, which may deallocate part of what it reserved: later appends must reserve it
+// again before their slots land there.
+TEST(AllocationTest, SlotsAfterARepairAndTheZeroedTailLandInAllocatedSpace) {
+  const std::string dir = TestDir();
+  const std::string coll = CollectionDir(dir, 1, "events");
+  const std::string path = SegmentPath(coll, 0);
+  constexpr uint64_t kFirst = 100;
+  // A writer that synced half of its records and died (no clean close, which would sync).
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(dir, {.create_if_missing = true, .segment_size = kSegment});
+    if (!store.ok()) _exit(1);
+    absl::StatusOr<ByteLog> events = (*store)->OpenByteLog("events");
+    if (!events.ok()) _exit(2);
+    for (uint64_t i = 0; i < kFirst; ++i) {
+      if (!events->Append("record").ok()) _exit(3);
+      if (i == kFirst / 2 && !events->Sync().ok()) _exit(4);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  // The last record's slot lost, as when its frame reached the disk and its slot did not:
+  // the next writer open repairs it.
+  std::string bytes = ::recstore::testing::ReadFileBytes(path);
+  ASSERT_EQ(bytes.size(), kSegment);
+  bytes.replace(kSegment - 4 * kFirst, 4, std::string(4, '\0'));
+  ::recstore::testing::WriteFileBytes(path, bytes);
+
+  AllocationsEnv env;
+  ASSERT_OK_AND_ASSIGN(auto store, ::recstore::testing::OpenStore(&env, dir, {}));
+  ASSERT_OK_AND_ASSIGN(auto events, store->OpenByteLog("events"));
+  ASSERT_EQ(events.end(), kFirst);  // repaired, not dropped
+  // 20,000 more slots: 80 KiB of slot area, past the first 64 KiB unit at the back.
+  std::vector<std::string_view> views(20000, "x");
+  ASSERT_OK(events.AppendBatch(views).status());
+  const uint64_t n = events.end();
+  EXPECT_TRUE(env.Covered(path, kSegment - 4 * n, kSegment)) << "slots of " << n << " records";
+  ASSERT_OK(events.Sync().status());
+  ASSERT_OK_AND_ASSIGN(auto got, events.Get(kFirst - 1));
+  EXPECT_EQ(AsString(got), "record");
 }
 
 // Whether the file system under `dir` gives space back for a punched hole.
