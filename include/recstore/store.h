@@ -145,6 +145,14 @@ class Store {
   const std::string& path() const;
   const StoreOptions& options() const;
 
+  // The store's identity: 32 lowercase hex digits, random, chosen when the store is created
+  // and kept in its manifest; it never changes while the store exists (a copy of the
+  // directory keeps it, so copies share an id). Shipping names messages by it
+  // (include/recstore/ship.h). A store made by a version older than manifest format 5 gets
+  // its id the first time a writer of this version opens it; until then a read-only open
+  // returns "".
+  std::string id() const;
+
   // Valid collection names: 1 to 128 bytes, no '/', no NUL or other control character, and
   // neither "." nor "..", nor containing "..". InvalidArgument otherwise: "collection name is
   // empty", or "invalid collection name '<name, C-escaped>': <reason>". Cursor and checkpoint

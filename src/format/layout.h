@@ -24,8 +24,9 @@ namespace recstore::format {
 inline constexpr uint32_t kFormatVersion = 3;
 // The manifest's own version, which has moved on from the segment files': version 4 added
 // reader-aware retention (each collection's retention flags, hard_max_bytes and
-// hard_max_age_ns). Manifests of versions 1 to 3 read as before, with those fields unset.
-inline constexpr uint32_t kManifestFormatVersion = 4;
+// hard_max_age_ns), version 5 the store id. Manifests of versions 1 to 4 read as before,
+// with those fields unset (a writer assigns a store id when it opens one).
+inline constexpr uint32_t kManifestFormatVersion = 5;
 
 // OK for a version this build reads (1 to `newest`); FailedPrecondition for a newer one and
 // DataLoss for 0, each naming `path` and what the version belongs to (`what`: "manifest",

@@ -1,7 +1,9 @@
 #include "src/format/manifest.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
+#include <random>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -258,11 +260,32 @@ const CollectionInfo* Manifest::Find(std::string_view name) const {
   return nullptr;
 }
 
+StoreId NewStoreId() {
+  // std::random_device reads the kernel's random source (getrandom), not a seeded PRNG.
+  std::random_device dev;
+  StoreId id{};
+  while (StoreIdString(id).empty()) {
+    for (size_t i = 0; i < id.size(); i += 4) {
+      const uint32_t word = dev();
+      std::memcpy(id.data() + i, &word, 4);
+    }
+  }
+  return id;
+}
+
+std::string StoreIdString(const StoreId& id) {
+  if (std::all_of(id.begin(), id.end(), [](uint8_t b) { return b == 0; })) return "";
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
+}
+
 std::string EncodeManifest(const Manifest& m) {
   std::string body;
   PutFixed<uint64_t>(&body, m.generation);
   PutFixed<uint32_t>(&body, m.next_collection_id);
   PutFixed<uint32_t>(&body, static_cast<uint32_t>(m.collections.size()));
+  // Manifest format version 5.
+  body.append(reinterpret_cast<const char*>(m.store_id.data()), m.store_id.size());
   for (const CollectionInfo& c : m.collections) {
     PutFixed<uint32_t>(&body, c.id);
     PutFixed<uint8_t>(&body, static_cast<uint8_t>(c.kind));
@@ -337,6 +360,10 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view bytes, const std::strin
   m.next_collection_id = r.Fixed<uint32_t>();
   const size_t count_at = r.offset();
   const uint32_t n = r.Fixed<uint32_t>();
+  if (version >= 5) {
+    // Any value; all zero reads as "not assigned yet" (a writer assigns one).
+    for (uint8_t& b : m.store_id) b = r.Fixed<uint8_t>();
+  }
   if (r.ok() && m.generation > kMaxSequence) {
     r.FailAt(kManifestHeaderSize, absl::StrCat("manifest generation ", m.generation,
                                                " is larger than any store reaches"));

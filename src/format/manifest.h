@@ -3,6 +3,7 @@
 #ifndef RECSTORE_SRC_FORMAT_MANIFEST_H_
 #define RECSTORE_SRC_FORMAT_MANIFEST_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,9 +16,19 @@
 
 namespace recstore::format {
 
+// The store's identity: 16 random bytes chosen when the store is created (manifest format
+// version 5; all zero in a manifest of an older version until a writer assigns one).
+using StoreId = std::array<uint8_t, 16>;
+
+// A new random store id (never all zero).
+StoreId NewStoreId();
+// 32 lowercase hex digits; "" for the all-zero id.
+std::string StoreIdString(const StoreId& id);
+
 struct Manifest {
   uint64_t generation = 0;  // bumped by every rewrite
   uint32_t next_collection_id = 1;
+  StoreId store_id{};  // all zero: not assigned yet (a manifest of version 4 or older)
   std::vector<CollectionInfo> collections;
 
   const CollectionInfo* Find(std::string_view name) const;

@@ -74,6 +74,7 @@ std::vector<CollectionInfo> Store::ListCollections() const { return state_->List
 absl::Status Store::DropCollection(std::string_view name) { return state_->Drop(name); }
 
 const std::string& Store::path() const { return state_->path(); }
+std::string Store::id() const { return state_->id(); }
 const StoreOptions& Store::options() const { return state_->options(); }
 
 absl::Status Store::ValidateName(std::string_view name) {

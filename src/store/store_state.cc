@@ -92,10 +92,21 @@ absl::Status StoreState::OpenLocked() {
   if (!has_manifest) {
     if (!create) return NoStore(/*locked=*/true);  // never OK under the lock
     RECSTORE_RETURN_IF_ERROR(RefuseForeignFolder(/*locked=*/true, /*creating=*/true));
-    RECSTORE_RETURN_IF_ERROR(
-        store::WriteManifest(env_, path_, format::Manifest{}, options_.file_mode));
+    format::Manifest fresh;
+    fresh.store_id = format::NewStoreId();
+    RECSTORE_RETURN_IF_ERROR(store::WriteManifest(env_, path_, fresh, options_.file_mode));
   }
   RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
+  if (format::StoreIdString(manifest_.store_id).empty()) {
+    // A manifest of format version 4 or older: the store gets its id now, once.
+    format::Manifest next = manifest_;
+    next.store_id = format::NewStoreId();
+    ++next.generation;
+    bool replaced = false;
+    absl::Status s = store::WriteManifest(env_, path_, next, options_.file_mode, &replaced);
+    if (replaced) manifest_ = std::move(next);
+    RECSTORE_RETURN_IF_ERROR(s);
+  }
   return RemoveOrphansLocked();
 }
 
@@ -117,6 +128,11 @@ absl::Status StoreState::OpenReaderLocked() {
   // complete one.
   RECSTORE_ASSIGN_OR_RETURN(manifest_, store::ReadManifest(env_, path_));
   return absl::OkStatus();
+}
+
+std::string StoreState::id() {
+  base::MutexLock l(&mu_);
+  return format::StoreIdString(manifest_.store_id);
 }
 
 std::string StoreState::ParentDir() const {

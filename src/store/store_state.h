@@ -37,6 +37,9 @@ class StoreState : public log::ManifestHook {
   Env* env() const { return env_; }
   const std::string& path() const { return path_; }
   const StoreOptions& options() const { return options_; }
+  // The store id as 32 hex digits ("" for a store of an older format not yet opened by a
+  // writer of this version). Never changes while the store exists.
+  std::string id() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Opens (creating when allowed) a collection; `schema` is null for untyped opens, which
   // skip the kind and schema checks and never create.

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
 #include "src/base/endian.h"
+#include "src/format/layout.h"
 #include "src/format/manifest.h"
 #include "tests/testing/file_bytes.h"
 #include "tests/testing/old_manifest.h"
@@ -176,7 +177,7 @@ TEST_F(CursorRetentionTest, PolicyChecks) {
   EXPECT_EQ(log_->info().retention, p);
 }
 
-TEST(ManifestVersionTest, StoreWithAVersion3ManifestOpensAndIsRewrittenAsVersion4) {
+TEST(ManifestVersionTest, StoreWithAVersion3ManifestOpensAndIsRewrittenAsTheCurrentVersion) {
   const std::string dir = TestDir();
   {
     auto store = Store::Open(dir, {.create_if_missing = true, .segment_size = kSegment});
@@ -207,7 +208,7 @@ TEST(ManifestVersionTest, StoreWithAVersion3ManifestOpensAndIsRewrittenAsVersion
   ASSERT_THAT(log, IsOk());
   EXPECT_EQ(log->end(), 100u);
   ASSERT_THAT(log->SetRetention({.max_records = 50, .keep_unconsumed = true}), IsOk());
-  EXPECT_EQ(base::DecodeFixed32(ReadFileBytes(path).data() + 8), 4u);
+  EXPECT_EQ(base::DecodeFixed32(ReadFileBytes(path).data() + 8), format::kManifestFormatVersion);
 }
 
 }  // namespace

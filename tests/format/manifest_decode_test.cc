@@ -315,14 +315,14 @@ TEST(ManifestDecodeTest, Version3ManifestsReadWithTheNewFieldsUnset) {
   Bytes(m).retention.max_age = std::chrono::seconds(3);
   const std::string v3 = testing::EncodeManifestV3(m);
   ASSERT_EQ(base::DecodeFixed32(v3.data() + 8), 3u);
-  ASSERT_EQ(v3.size() + 2 * 24, EncodeManifest(m).size());
+  ASSERT_EQ(v3.size() + 16 + 2 * 24, EncodeManifest(m).size());
   absl::StatusOr<Manifest> got = DecodeManifest(v3, kPath);
   ASSERT_THAT(got, IsOk());
-  // Re-encoded as version 4, it is what this build would have written.
+  // Re-encoded, it is what this build would have written.
   EXPECT_EQ(EncodeManifest(*got), EncodeManifest(m));
   EXPECT_FALSE(got->collections[0].retention.keep_unconsumed);
   EXPECT_EQ(got->collections[1].retention.hard_max_bytes, 0u);
-  // A version-4 reader refuses a version-3 body that carries extra bytes.
+  // A version-3 body that carries the newer fields is refused.
   std::string v3_with_v4_body = EncodeManifest(m);
   base::EncodeFixed32(v3_with_v4_body.data() + 8, 3);
   testing::FixManifestChecksums(&v3_with_v4_body);
@@ -332,9 +332,10 @@ TEST(ManifestDecodeTest, Version3ManifestsReadWithTheNewFieldsUnset) {
 
 // Offsets of the encoded Sample(): the body starts at 40.
 constexpr size_t kCountAt = 40 + 12;
-// The fixed collection's field_count: its entry starts at 56; id, kind, reserved,
-// segment_size, first_seq (24 bytes), name "ticks" (7), type name "Tick" (6), size and align.
-constexpr size_t kFieldCountAt = 56 + 24 + 7 + 6 + 8;
+// The fixed collection's field_count: its entry starts at 72 (after the 16-byte store id);
+// id, kind, reserved, segment_size, first_seq (24 bytes), name "ticks" (7), type name "Tick"
+// (6), size and align.
+constexpr size_t kFieldCountAt = 72 + 24 + 7 + 6 + 8;
 
 std::string Patched(size_t at, uint32_t value) {
   std::string bytes = EncodeManifest(Sample());
@@ -364,13 +365,39 @@ TEST(ManifestDecodeTest, CountsBeyondTheBodyFailBeforeReading) {
 }
 
 TEST(ManifestDecodeTest, StringLengthsPastTheBody) {
-  // The fixed collection's name length (u16 at 80) claims more than the body holds.
+  // The fixed collection's name length (u16 at 96) claims more than the body holds.
   for (uint16_t len : {uint16_t{0xFFFF}, uint16_t{0x8000}, uint16_t{1000}}) {
     std::string bytes = EncodeManifest(Sample());
-    base::EncodeFixed16(bytes.data() + 80, len);
+    base::EncodeFixed16(bytes.data() + 96, len);
     testing::FixManifestChecksums(&bytes);
     EXPECT_THAT(DecodeManifest(bytes, kPath), Refused("ends early"));
   }
+}
+
+TEST(ManifestDecodeTest, StoreIdRoundTripsAndOlderVersionsHaveNone) {
+  Manifest m = Sample();
+  m.store_id = NewStoreId();
+  ASSERT_EQ(StoreIdString(m.store_id).size(), 32u);
+  EXPECT_NE(StoreIdString(NewStoreId()), StoreIdString(m.store_id));
+  const std::string bytes = EncodeManifest(m);
+  // The id sits right after collection_count, at body offset 16.
+  EXPECT_EQ(bytes.substr(56, 16),
+            std::string(reinterpret_cast<const char*>(m.store_id.data()), 16));
+  absl::StatusOr<Manifest> got = DecodeManifest(bytes, kPath);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->store_id, m.store_id);
+  for (uint32_t version : {3u, 4u}) {
+    SCOPED_TRACE(version);
+    absl::StatusOr<Manifest> old = DecodeManifest(testing::EncodeOldManifest(m, version), kPath);
+    ASSERT_THAT(old, IsOk());
+    EXPECT_EQ(StoreIdString(old->store_id), "");
+    EXPECT_EQ(old->collections.size(), m.collections.size());
+  }
+  // An all-zero id reads as unassigned, not as damage.
+  m.store_id = {};
+  got = DecodeManifest(EncodeManifest(m), kPath);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(StoreIdString(got->store_id), "");
 }
 
 TEST(ManifestDecodeTest, FormatVersionZero) {

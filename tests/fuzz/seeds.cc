@@ -210,7 +210,7 @@ std::vector<std::string> EdgeInputs(const std::string& target) {
     // entry's 24 fixed bytes, its name and its type name.
     std::string bug4 = TemplateManifest();
     const std::byte* b = reinterpret_cast<const std::byte*>(bug4.data());
-    size_t record_size_at = 40 + 16 + 24;
+    size_t record_size_at = 40 + 32 + 24;
     record_size_at += 2 + base::DecodeFixed16(b + record_size_at);  // name
     record_size_at += 2 + base::DecodeFixed16(b + record_size_at);  // type name
     FUZZ_CHECK(base::DecodeFixed32(bug4.data() + record_size_at) == sizeof(FuzzRecord));

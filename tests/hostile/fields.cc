@@ -46,6 +46,8 @@ class ManifestWalker {
     Add("next_collection_id", 4, {}, {2, 3});
     const uint64_t count =
         Add("collection_count", 4, {}, {3, 5, kTwo32 / 40, kTwo32 / 90 + 1, kTwo32 / 122 + 1});
+    Add("store_id[0..7]", 8, {}, {0, UINT64_MAX});
+    Add("store_id[8..15]", 8, {}, {0, UINT64_MAX});
     for (uint64_t i = 0; i < count; ++i) {
       const std::string name = PeekString(24);
       const Written* w = t_.Find(name);

@@ -13,8 +13,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
+#include "src/format/manifest.h"
 #include "tests/testing/fault_env.h"
 #include "tests/testing/file_bytes.h"
+#include "tests/testing/old_manifest.h"
 #include "tests/testing/open_store.h"
 #include "tests/testing/records.h"
 #include "tests/testing/status_matchers.h"
@@ -167,6 +169,52 @@ TEST(StoreTest, SchemaMismatchNamesTheFirstDifferingField) {
   ASSERT_OK(store->OpenByteLog("events").status());
   EXPECT_THAT(store->OpenLog<Trade>("events"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("variable-size")));
+}
+
+TEST(StoreTest, EveryStoreHasItsOwnLastingId) {
+  const std::string a = TestDir() + "-a", b = TestDir() + "-b";
+  std::string id;
+  {
+    auto store = Store::Open(a, {.create_if_missing = true});
+    ASSERT_THAT(store, IsOk());
+    id = (*store)->id();
+    EXPECT_THAT(id, ::testing::MatchesRegex("[0-9a-f]{32}"));
+  }
+  auto reader = Store::Open(a, {.read_only = true});
+  ASSERT_THAT(reader, IsOk());
+  EXPECT_EQ((*reader)->id(), id);
+  auto other = Store::Open(b, {.create_if_missing = true});
+  ASSERT_THAT(other, IsOk());
+  EXPECT_NE((*other)->id(), id);
+}
+
+TEST(StoreTest, AStoreOfAnOlderFormatGetsItsIdFromTheFirstWriter) {
+  const std::string dir = TestDir();
+  {
+    auto store = Store::Open(dir, {.create_if_missing = true});
+    ASSERT_THAT(store, IsOk());
+    ASSERT_THAT((*store)->OpenLog<Trade>("trades"), IsOk());
+  }
+  const std::string path = dir + "/MANIFEST";
+  auto m = format::DecodeManifest(ReadFileBytes(path), path);
+  ASSERT_THAT(m, IsOk());
+  WriteFileBytes(path, testing::EncodeOldManifest(*m, 4));
+  {
+    auto reader = Store::Open(dir, {.read_only = true});
+    ASSERT_THAT(reader, IsOk());
+    EXPECT_EQ((*reader)->id(), "");  // read-only opens write nothing
+  }
+  std::string id;
+  {
+    auto writer = Store::Open(dir);
+    ASSERT_THAT(writer, IsOk());
+    id = (*writer)->id();
+    EXPECT_THAT(id, ::testing::MatchesRegex("[0-9a-f]{32}"));
+    EXPECT_THAT((*writer)->OpenLog<Trade>("trades"), IsOk());
+  }
+  auto reader = Store::Open(dir, {.read_only = true});
+  ASSERT_THAT(reader, IsOk());
+  EXPECT_EQ((*reader)->id(), id);
 }
 
 TEST(StoreTest, BadCollectionNamesAreInvalidArgumentAndWriteNothing) {
