@@ -626,6 +626,15 @@ class UntypedLog : public LogBase {
                                               const FollowOptions& options = {}) const {
     return {c_, from, options};
   }
+
+  // Appends records given as bytes, in order and atomically as the typed AppendBatch does;
+  // returns the first one's sequence number (end() for an empty batch). For a fixed-size
+  // collection each record must be exactly info().record_size bytes, its bytes laid out as
+  // the schema says (they are copied as they are); for a byte collection, any size up to
+  // kMaxByteRecordSize. Errors: InvalidArgument (a record of the wrong size, or too large;
+  // nothing is appended), and the errors of the typed appends.
+  [[nodiscard]] absl::StatusOr<uint64_t> AppendBatch(
+      std::span<const std::string_view> records) const;
 };
 
 // The bytes of a record as a string_view.

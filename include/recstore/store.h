@@ -99,6 +99,16 @@ class Store {
   // never creates and never fails on schema.
   [[nodiscard]] absl::StatusOr<UntypedLog> OpenUntyped(std::string_view name);
 
+  // Opens the collection `name` of a kind and schema known only at run time (tools,
+  // replication: include/recstore/ship.h), creating it when missing if allowed, as OpenLog
+  // and OpenByteLog would for a type of that schema. `schema` is ignored for kVariable.
+  // Errors as OpenLog; also InvalidArgument for a kFixed schema that no C++ type could have
+  // (a field outside the record, a record size outside 1..2^20, an alignment that is not a
+  // power of two up to 4096 dividing the size; the message says which).
+  [[nodiscard]] absl::StatusOr<UntypedLog> OpenUntyped(std::string_view name, CollectionKind kind,
+                                                       const RecordSchema& schema,
+                                                       const CollectionOptions& options = {});
+
   // Opens the checkpoint set `name` (include/recstore/checkpoint.h): the byte log
   // "checkpoint.<name>", created when missing if options.create_if_missing (writers only).
   // Errors: InvalidArgument (bad name: as ValidateName, "checkpoint set name is empty" for

@@ -131,6 +131,25 @@ absl::StatusOr<uint64_t> LogBase::AppendBytes(const std::string_view* records, s
   return c_->AppendBytes(records, n);
 }
 
+absl::StatusOr<uint64_t> UntypedLog::AppendBatch(std::span<const std::string_view> records) const {
+  if (c_ == nullptr) return NotOpen();
+  if (records.empty()) return c_->end();
+  const CollectionInfo info = c_->info();
+  if (info.kind == CollectionKind::kVariable)
+    return c_->AppendBytes(records.data(), records.size());
+  std::string packed;
+  packed.reserve(records.size() * info.record_size);
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].size() != info.record_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "record ", i, " of the batch has ", records[i].size(), " bytes; collection '", info.name,
+          "' holds records of ", info.record_size, " bytes"));
+    }
+    packed.append(records[i]);
+  }
+  return c_->AppendFixed(packed.data(), records.size());
+}
+
 absl::StatusOr<int64_t> ByteLog::AppendTime(uint64_t seq) const {
   if (c_ == nullptr) return NotOpen();
   return c_->AppendTime(seq);

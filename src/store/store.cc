@@ -6,6 +6,7 @@
 #include "recstore/status_macros.h"
 #include "src/cursor/cursor_dir.h"
 #include "src/cursor/cursor_file.h"
+#include "src/format/manifest.h"
 #include "src/log/collection.h"
 #include "src/store/store_state.h"
 
@@ -45,6 +46,30 @@ absl::StatusOr<UntypedLog> Store::OpenUntyped(std::string_view name) {
   options.create_if_missing = false;
   RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::Collection> c,
                             OpenCollection(name, CollectionKind::kFixed, nullptr, options));
+  return UntypedLog(std::move(c));
+}
+
+absl::StatusOr<UntypedLog> Store::OpenUntyped(std::string_view name, CollectionKind kind,
+                                              const RecordSchema& schema,
+                                              const CollectionOptions& options) {
+  if (kind == CollectionKind::kVariable) {
+    RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::Collection> c,
+                              OpenCollection(name, kind, nullptr, options));
+    return UntypedLog(std::move(c));
+  }
+  if (kind != CollectionKind::kFixed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown collection kind ", static_cast<int>(kind)));
+  }
+  // The checks a schema read from a file gets: nothing later computes with a bad value.
+  if (absl::StatusOr<RecordSchema> checked =
+          format::DecodeSchema(format::EncodeSchema(schema), "schema", 0);
+      !checked.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid schema for collection '", std::string(name), "': ", checked.status().message()));
+  }
+  RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<internal::Collection> c,
+                            OpenCollection(name, kind, &schema, options));
   return UntypedLog(std::move(c));
 }
 

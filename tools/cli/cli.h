@@ -119,6 +119,8 @@ int TailCommand(int argc, char** argv);
 int AppendCommand(int argc, char** argv);
 int CompactCommand(int argc, char** argv);
 int CheckpointCommand(int argc, char** argv);
+int ShipCommand(int argc, char** argv);
+int PullCommand(int argc, char** argv);
 
 }  // namespace recstore::cli
 

@@ -88,6 +88,21 @@ commands:
       (default 2), newest first, with sequence number, save time (ISO-8601 UTC) and size,
       then the first N bytes (default 64) of the newest intact one in hex. Opens the store
       read-only; a damaged version makes the exit status 1.
+  ship DIR COLLECTION --server URL --stream NAME [--subject S] [--follow]
+       [--create-stream [--replicas N]] [--cursor NAME] [--max-pending N] [--retry-for S]
+      Publish the durable records of COLLECTION to the NATS JetStream stream NAME, exactly
+      once and in order (README "Scaling out"), from where the cursor NAME (default
+      ship.STREAM) and the stream's last message say, opening the store read-only beside
+      its writer. URL: nats://HOST:PORT, several separated by commas. --subject: default
+      recstore.COLLECTION. --create-stream: create the stream when missing, with N
+      replicas (default 1). --follow: go on shipping records as they become durable.
+      Progress on stderr every second (records, MB/s, position, lag). SIGINT or SIGTERM:
+      wait for the acknowledgements in flight, commit the position, exit 0. Failures of
+      servers are retried for S seconds (default 60).
+  pull --server URL --stream NAME DIR COLLECTION
+      Rebuild or extend COLLECTION of the store DIR (created when missing) from the stream
+      NAME that ship filled: new records are appended and synced, records already there
+      are compared byte for byte; a gap, a foreign message or another schema stops it.
   help, --help
       Print this text.
 
@@ -149,6 +164,8 @@ int main(int argc, char** argv) {
   if (cmd == "append") return AppendCommand(argc - 2, argv + 2);
   if (cmd == "compact") return CompactCommand(argc - 2, argv + 2);
   if (cmd == "checkpoint") return CheckpointCommand(argc - 2, argv + 2);
+  if (cmd == "ship") return ShipCommand(argc - 2, argv + 2);
+  if (cmd == "pull") return PullCommand(argc - 2, argv + 2);
   fmt::print(stderr, "{}", kUsage);
   return Fail(kExitError, "unknown command '{}'", cmd);
 }
