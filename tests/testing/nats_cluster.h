@@ -18,8 +18,9 @@
 // Timings seen with nats-server 2.9.10 on a 2-core VM: Start 0.3-0.6 s (a fresh cluster elects
 // its meta leader within a second). StopNode of a stream leader: a new leader in ~50 ms (a
 // server stopped with SIGTERM hands its leaderships over). KillNode of a stream leader: 5-6 s
-// without a leader, publishes fail at once with "no responders". RestartAll: 5-12 s (a
-// restarted Raft group waits its election timeout, 4-9 s, before electing).
+// without a leader, publishes fail at once with "no responders". RestartAll: 5-13 s when every
+// replica was current (a restarted Raft group waits its election timeout, 4-9 s, before
+// electing); 15-21 s in 3 of 8 runs when one stream replica was behind at the restart.
 #ifndef RECSTORE_TESTS_TESTING_NATS_CLUSTER_H_
 #define RECSTORE_TESTS_TESTING_NATS_CLUSTER_H_
 
