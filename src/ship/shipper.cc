@@ -68,6 +68,8 @@ class Shipper {
 
  private:
   absl::Status Setup();
+  // Publishes and recovers until done, stopped or failed.
+  absl::Status Loop();
   absl::Status Resync();
   absl::Status Recover();
   absl::Status PublishUpTo(uint64_t limit);
@@ -349,8 +351,7 @@ void Shipper::Report(bool force) {
   o_.progress(r);
 }
 
-absl::StatusOr<ShipReport> Shipper::Run() {
-  RECSTORE_RETURN_IF_ERROR(Setup());
+absl::Status Shipper::Loop() {
   const uint64_t target = log_.durable();  // without follow: ship what is durable now
   while (!Stopping()) {
     bool failed;
@@ -381,10 +382,19 @@ absl::StatusOr<ShipReport> Shipper::Run() {
     RECSTORE_RETURN_IF_ERROR(CommitAcked(false));
     Report(false);
   }
-  // Stopping, or done: wait for what is in flight, then commit what was acknowledged.
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ShipReport> Shipper::Run() {
+  RECSTORE_RETURN_IF_ERROR(Setup());
+  const absl::Status loop = Loop();
+  // Done, stopping or failed: wait for what is in flight, then commit what JetStream
+  // acknowledged (acknowledgements are facts whatever ended the loop).
   (void)Drain(absl::Seconds(10));
-  RECSTORE_RETURN_IF_ERROR(CommitAcked(true));
+  const absl::Status commit = CommitAcked(true);
   Report(true);
+  RECSTORE_RETURN_IF_ERROR(loop);
+  RECSTORE_RETURN_IF_ERROR(commit);
   ShipReport r;
   {
     absl::MutexLock l(&acks_.mu);
