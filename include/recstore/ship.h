@@ -9,17 +9,19 @@
 //
 // Messages (docs/format.md section 11): one per record, on `subject`, the record's bytes as
 // the payload, with the headers
-//   Nats-Msg-Id: <store id>/<collection>/<seq>        (Store::id(); JetStream de-duplicates)
-//   Nats-Expected-Last-Msg-Id: <id of record seq - 1> (or Nats-Expected-Last-Sequence: 0
-//                                                      for the first message of a stream)
+//   Nats-Msg-Id: <store id>/<collection>/<seq>   (Store::id(); JetStream de-duplicates)
+//   Nats-Expected-Last-Sequence: <the stream sequence of the message before this one>
 //   Recstore-Kind: fixed | bytes
 //   Recstore-Schema: the schema in the manifest's encoding, base64 (fixed records only)
 // so a consumer in any language decodes any message on its own.
 //
-// Exactly once, in order (docs/design.md section 13): every message names the message it
-// must follow, so JetStream stores a message only right after its predecessor: a lost or
-// failed publish can never leave a gap with later records stored behind it, and a second
-// shipper writing into the same stream is refused. After any failure (the shipper killed,
+// Exactly once, in order (docs/design.md section 13): every message names the stream
+// sequence it must follow, so JetStream stores a message only right after its predecessor:
+// a lost or failed publish can never leave a gap with later records stored behind it, and
+// a second publisher writing into the same stream is refused (JetStream error 10071). (The
+// chain uses the stream's sequence, not Nats-Expected-Last-Msg-Id: a 2.9 server restarted
+// after the duplicate window has passed no longer knows its last message id and would
+// refuse every publish.) After any failure (the shipper killed,
 // the store's machine restarted, a NATS node or the whole cluster down) the shipper reads
 // the stream's last message, resumes right after the record it names, and commits its
 // cursor there. Its cursor ("ship.<stream>" unless named) is committed only after JetStream

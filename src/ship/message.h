@@ -16,7 +16,6 @@
 namespace recstore::ship {
 
 inline constexpr char kMsgIdHeader[] = "Nats-Msg-Id";
-inline constexpr char kExpectedLastMsgIdHeader[] = "Nats-Expected-Last-Msg-Id";
 inline constexpr char kExpectedLastSeqHeader[] = "Nats-Expected-Last-Sequence";
 inline constexpr char kKindHeader[] = "Recstore-Kind";
 inline constexpr char kSchemaHeader[] = "Recstore-Schema";

@@ -1,5 +1,5 @@
 // Pull(): reads a stream of shipped records with an ordered consumer and appends them to a
-// local collection, checking ids, kind, schema and the chain of predecessors.
+// local collection, checking ids, kind, schema and that record numbers follow each other.
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,7 +40,7 @@ class Puller {
 
  private:
   absl::Status OpenCollection(natsMsg* first);
-  // Checks one message against the stream's shape and the chain; returns its record seq.
+  // Checks one message against the stream's shape; returns its record seq.
   absl::StatusOr<uint64_t> Check(natsMsg* m, uint64_t stream_seq);
   absl::Status Flush();
   void Report(bool force);
@@ -52,7 +52,6 @@ class Puller {
   std::unique_ptr<NatsClient> nats_;
   UntypedLog log_;
   StreamShape shape_;
-  std::string prev_id_;  // id of the message before the next one, "" when unknown
   std::vector<std::string> batch_;
   std::vector<std::string_view> views_;
   uint64_t end_ = 0;  // the local collection's end, counting the batch
@@ -101,12 +100,6 @@ absl::StatusOr<uint64_t> Puller::Check(natsMsg* m, uint64_t stream_seq) {
     return absl::FailedPreconditionError(
         absl::StrCat(where, " (", id, ") carries another kind or schema than the first"));
   }
-  const std::string expected = Header(m, kExpectedLastMsgIdHeader);
-  if (!prev_id_.empty() && expected != prev_id_) {
-    return absl::DataLossError(absl::StrCat(where, " (", id, ") follows '", expected,
-                                            "', but the message before it is '", prev_id_, "'"));
-  }
-  prev_id_ = id;
   return parsed->seq;
 }
 
@@ -144,7 +137,6 @@ absl::StatusOr<ShipReport> Puller::Run() {
   RECSTORE_ASSIGN_OR_RETURN(MsgPtr first, nats_->GetMsg(o_.stream, info.first_seq));
   RECSTORE_RETURN_IF_ERROR(OpenCollection(first.get()));
   RECSTORE_ASSIGN_OR_RETURN(const uint64_t first_record, Check(first.get(), info.first_seq));
-  prev_id_.clear();
   end_ = log_.end();
   report_.position = end_;
   if (first_record > end_) {
@@ -171,7 +163,6 @@ absl::StatusOr<ShipReport> Puller::Run() {
         }
       }
     }
-    if (start == info.first_seq) prev_id_.clear();
   }
   if (start > info.last_seq) {
     report_.elapsed = absl::Now() - start_;

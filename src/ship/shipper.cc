@@ -1,5 +1,5 @@
 // Ship(): follows a collection and publishes each durable record to JetStream, chained to
-// its predecessor by Nats-Expected-Last-Msg-Id, through a bounded window of asynchronous
+// its predecessor by Nats-Expected-Last-Sequence, through a bounded window of asynchronous
 // publishes; commits the cursor behind the acknowledgements (docs/design.md section 13).
 #include <algorithm>
 #include <optional>
@@ -98,7 +98,13 @@ class Shipper {
   std::string store_id_, subject_, schema_header_;
   const char* kind_ = kKindBytes;
   uint64_t position_ = 0;  // next record to publish
-  std::string last_id_;    // the stream's last message id as this shipper knows it; "" empty
+  // The stream sequence of the stream's last message as this shipper knows it: the next
+  // message must be stored right after it (Nats-Expected-Last-Sequence).
+  uint64_t last_stream_seq_ = 0;
+  // Since when failures have repeated without the stream taking a record (InfiniteFuture:
+  // not failing).
+  absl::Time failing_since_ = absl::InfiniteFuture();
+  uint64_t stored_at_failure_ = 0;
   uint64_t resyncs_ = 0;
   uint64_t acked_reported_ = 0;
   absl::Time last_commit_ = absl::InfinitePast();
@@ -158,7 +164,8 @@ absl::Status Shipper::Setup() {
 absl::Status Shipper::Resync() {
   RECSTORE_ASSIGN_OR_RETURN(StreamInfo info, nats_->GetStream(o_.stream));
   std::optional<uint64_t> next;  // the record after the stream's last one
-  last_id_.clear();
+  // A purged stream keeps its last sequence: the next message still comes right after it.
+  last_stream_seq_ = info.last_seq;
   if (info.msgs > 0) {
     RECSTORE_ASSIGN_OR_RETURN(MsgPtr m, nats_->GetMsg(o_.stream, info.last_seq));
     const std::string id = Header(m.get(), kMsgIdHeader);
@@ -169,7 +176,6 @@ absl::Status Shipper::Resync() {
           "') is not a record of collection '", collection_, "' of store ", store_id_,
           ": a stream receives the records of one shipped collection"));
     }
-    last_id_ = id;
     next = parsed->seq + 1;
   }
   RECSTORE_RETURN_IF_ERROR(log_.Refresh());
@@ -216,6 +222,23 @@ absl::Status Shipper::Drain(absl::Duration wait) {
 }
 
 absl::Status Shipper::Recover() {
+  // Failures that repeat while the stream takes nothing end the run after retry_for, even
+  // when every resync succeeds (a server that refuses every publish).
+  const uint64_t stored = StoredEnd();
+  if (failing_since_ == absl::InfiniteFuture() || stored > stored_at_failure_) {
+    failing_since_ = absl::Now();
+    stored_at_failure_ = stored;
+  }
+  absl::Status cause;
+  {
+    absl::MutexLock l(&acks_.mu);
+    cause = acks_.failure;
+  }
+  if (absl::Now() - failing_since_ > o_.retry_for) {
+    return absl::UnavailableError(absl::StrCat("JetStream took no record for ",
+                                               absl::FormatDuration(o_.retry_for), ": ",
+                                               cause.message()));
+  }
   const absl::Time deadline = absl::Now() + o_.retry_for;
   absl::Status last;
   for (;;) {
@@ -251,8 +274,7 @@ absl::Status Shipper::Publish(uint64_t seq, std::span<const std::byte> record) {
   const std::string id = MessageId(store_id_, collection_, seq);
   // Headers as the wire carries them: "NATS/1.0\r\n", "key: value\r\n" each, "\r\n".
   const size_t headers = 12 + (sizeof(kMsgIdHeader) + 3 + id.size()) +
-                         (sizeof(kExpectedLastMsgIdHeader) + 3 + last_id_.size()) +
-                         (sizeof(kKindHeader) + 3 + 5) +
+                         (sizeof(kExpectedLastSeqHeader) + 3 + 20) + (sizeof(kKindHeader) + 3 + 5) +
                          (sizeof(kSchemaHeader) + 3 + schema_header_.size());
   if (static_cast<int64_t>(record.size() + headers) > nats_->max_payload()) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -266,8 +288,7 @@ absl::Status Shipper::Publish(uint64_t seq, std::span<const std::byte> record) {
                      static_cast<int>(record.size()));
   if (s == NATS_OK) s = natsMsgHeader_Set(m, kMsgIdHeader, id.c_str());
   if (s == NATS_OK) {
-    s = last_id_.empty() ? natsMsgHeader_Set(m, kExpectedLastSeqHeader, "0")
-                         : natsMsgHeader_Set(m, kExpectedLastMsgIdHeader, last_id_.c_str());
+    s = natsMsgHeader_Set(m, kExpectedLastSeqHeader, absl::StrCat(last_stream_seq_).c_str());
   }
   if (s == NATS_OK) s = natsMsgHeader_Set(m, kKindHeader, kind_);
   if (s == NATS_OK && !schema_header_.empty()) {
@@ -301,7 +322,7 @@ absl::Status Shipper::Publish(uint64_t seq, std::span<const std::byte> record) {
     if (acks_.failure.ok()) acks_.failure = NatsStatus(s, absl::StrCat("publishing record ", seq));
     return absl::OkStatus();
   }
-  last_id_ = id;
+  ++last_stream_seq_;
   position_ = seq + 1;
   return absl::OkStatus();
 }

@@ -109,5 +109,31 @@ TEST_F(ShipFailoverTest, TheWholeClusterRestarts) {
   testing::ExpectShippedExactlyOnce(cluster_->Urls(), kStream, *store_, "events", dir_ + "-pulled");
 }
 
+// A 2.9 server restarted after the duplicate window no longer knows its last message id;
+// the chain is by stream sequence, which it always knows, so shipping resumes.
+TEST_F(ShipFailoverTest, ResumesAfterARestartPastTheDuplicateWindow) {
+  ShipOptions o{.nats = {.servers = cluster_->Urls()},
+                .stream = "WINDOW",
+                .create_stream = true,
+                .replicas = 3,
+                .duplicate_window = absl::Seconds(1)};
+  o.retry_for = absl::Seconds(30);
+  auto first = Ship(*store_, "events", o);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->records, kRecords);
+  absl::SleepFor(absl::Milliseconds(1500));
+  ASSERT_THAT(cluster_->RestartAll(), IsOk());
+  auto log = store_->OpenByteLog("events");
+  ASSERT_THAT(log, IsOk());
+  for (int i = 0; i < 100; ++i) ASSERT_THAT(log->Append("after the restart"), IsOk());
+  ASSERT_THAT(log->Sync(), IsOk());
+  auto second = Ship(*store_, "events", o);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->records, 100u);
+  EXPECT_EQ(second->resyncs, 0u);
+  testing::ExpectShippedExactlyOnce(cluster_->Urls(), "WINDOW", *store_, "events",
+                                    dir_ + "-pulled");
+}
+
 }  // namespace
 }  // namespace recstore

@@ -192,6 +192,21 @@ TEST_F(ShipTest, ErrorsAreOneClearLineAndAcknowledgeNothing) {
                        HasSubstr("receives the records of one shipped collection")));
   EXPECT_EQ(testing::StreamMessages(Servers(), "BIG"), 1u);
 
+  // A foreign message in the stream (another publisher) stops the next run before it
+  // publishes anything.
+  {
+    auto c = ship::NatsClient::Connect({.servers = Servers()}, {});
+    ASSERT_THAT(c, IsOk());
+    jsPubAck* pa = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    ASSERT_EQ(js_Publish(&pa, (*c)->js(), "recstore.big", "intruder", 8, nullptr, &code), NATS_OK);
+    jsPubAck_Destroy(pa);
+  }
+  EXPECT_THAT(Ship(**store, "big", Options("BIG")),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("is not a record of collection 'big'")));
+  EXPECT_EQ(testing::StreamMessages(Servers(), "BIG"), 2u);
+
   // No server there.
   ShipOptions down = Options("X");
   down.nats.servers = "nats://127.0.0.1:1";
