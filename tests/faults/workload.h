@@ -24,7 +24,8 @@ std::string ByteRecord(uint64_t i);
 // (record counts, recovery reports); the first error of any step otherwise, unchanged.
 absl::StatusOr<std::string> RunWorkload(Env* env, const std::string& dir);
 
-// Every regular file under `dir`: path relative to `dir` -> content.
+// Every regular file under `dir`: path relative to `dir` -> content (MANIFEST with its
+// random store id zeroed, so that two runs of the workload compare equal).
 std::map<std::string, std::string> ReadTree(const std::string& dir);
 
 }  // namespace recstore::faults

@@ -6,6 +6,7 @@
 //   ./bazelw test //tests/ship:ship_kill_test --test_env=RECSTORE_SHIP_KILLS=25
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -102,6 +103,49 @@ TEST(ShipKillTest, KilledShippersLeaveEveryRecordExactlyOnce) {
   ASSERT_THAT(cursors, IsOk());
   EXPECT_EQ((*cursors)[0].position, log->end());
   testing::ExpectShippedExactlyOnce(urls, kStream, **store, "events", dir + "-pulled");
+}
+
+// Errors of `recstore ship` and `recstore pull` are one line on stderr and exit status 2.
+TEST(ShipCliTest, ErrorsAreOneLineAndExitTwo) {
+  const std::string dir = TestDir();
+  const std::string nats_dir = TestDir("nats");
+  std::filesystem::create_directories(nats_dir);
+  auto server = NatsCluster::Start({.nodes = 1, .dir = nats_dir});
+  ASSERT_THAT(server, IsOk());
+  {
+    auto store = Store::Open(dir, {.create_if_missing = true});
+    ASSERT_THAT(store, IsOk());
+    auto log = (*store)->OpenByteLog("events");
+    ASSERT_THAT(log, IsOk());
+    ASSERT_THAT(log->Append("one"), IsOk());
+    ASSERT_THAT(log->Sync(), IsOk());
+  }
+  const std::string url = (*server)->Url(0);
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"ship", dir, "events", "--server", "nats://127.0.0.1:1", "--stream", "S"},
+       "recstore: ship: cannot connect to nats://127.0.0.1:1"},
+      {{"ship", dir, "events", "--server", url, "--stream", "MISSING"},
+       "recstore: ship: stream MISSING does not exist"},
+      {{"ship", dir, "events", "--stream", "S"}, "recstore: ship: --server"},
+      {{"ship", dir, "events", "--server", url}, "recstore: ship: --stream"},
+      {{"ship", dir, "nope", "--server", url, "--stream", "S"}, "recstore: ship: "},
+      {{"ship", dir, "events", "--server", url, "--stream", "S", "--replicas", "9"},
+       "recstore: ship: --replicas must be 1 to 5"},
+      {{"pull", "--server", url, "--stream", "MISSING", dir + "-copy", "events"},
+       "recstore: pull: stream MISSING"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args[0] + " " + c.says);
+    ToolProcess p(ToolUnderTest(), c.args);
+    ASSERT_EQ(p.Finish(std::chrono::seconds(30)), 2) << p.err();
+    EXPECT_EQ(p.err().rfind(c.says, 0), 0u) << p.err();
+    EXPECT_EQ(std::count(p.err().begin(), p.err().end(), '\n'), 1) << p.err();
+    EXPECT_EQ(p.out(), "");
+  }
 }
 
 }  // namespace
