@@ -9,25 +9,25 @@
 // folder under --dir and stopped at the end. Record kinds: `64 B`, a fixed 64-byte record
 // (Log<ShipRec64>: seq, time_ns, 48 chars), and `1 KiB`, 1024-byte records of a ByteLog.
 //
-// 1. Ceiling: js_PublishMsgAsync of the very messages Ship() sends (subject, payload, headers
-//    Nats-Msg-Id, Nats-Expected-Last-Msg-Id chained (or Nats-Expected-Last-Sequence, as the
-//    warm-up's second message shows), Nats-Expected-Last-Sequence: 0 first,
-//    Recstore-Kind, Recstore-Schema; the kind and schema headers are copied from a message
-//    a warm-up Ship() stored), with Ship()'s window (PublishAsync.MaxPending 4096, StallWait
-//    100 ms), then js_PublishAsyncComplete. The payloads come from memory; building each
-//    message is timed, connecting and creating the stream are not (printed apart). A fresh
-//    stream per run (js_AddStream: file storage, the replicas of the target, a 2-minute
-//    de-duplication window as Ship() creates), deleted afterwards.
+// 1. Ceiling (ship_bench_ceiling.cc): js_PublishMsgAsync of the very messages Ship() builds
+//    (subject, payload, headers Nats-Msg-Id, Nats-Expected-Last-Sequence: the stream sequence
+//    of the previous message, 0 first, Recstore-Kind, Recstore-Schema for fixed records), with
+//    Ship()'s window (PublishAsync.MaxPending 4096, StallWait 100 ms), then
+//    js_PublishAsyncComplete. A warm-up Ship() per row first; its first two stored messages
+//    must equal the ceiling's (subject, payload, every header). The payloads come from
+//    memory; building each message is timed, connecting and creating the stream are not
+//    (printed apart). A fresh stream per run (js_AddStream: file storage, the replicas of the
+//    target, a 2-minute de-duplication window as Ship() creates), deleted afterwards.
 // 2. Ship(): the same N records, appended and synced beforehand (untimed), shipped into a
 //    fresh stream (create_stream); records/s and MB/s from the returned ShipReport (records,
 //    bytes, elapsed: the whole call, connecting and creating the stream included).
 //    Each run is repeated --reps times, ceiling and Ship() alternating; medians are printed.
-// 3. Follow lag: a writer thread appends 64-byte records at --lag_rate for --lag_seconds to a
-//    store with SyncPolicy::Background(0, 1 ms), each record's append time
-//    (absl::GetCurrentTimeNanos, taken before the Append) kept in an array by sequence number;
-//    Ship() with follow=true runs in another thread, and its `acked` callback maps every newly
-//    acknowledged record to now - its append time. One priming record is shipped first (so
-//    connecting and creating the stream are not in the figures) and left out.
+// 3. Follow lag (ship_bench_lag.cc): a writer thread appends 64-byte records at --lag_rate
+//    for --lag_seconds to a store with SyncPolicy::Background(0, 1 ms), each record's append
+//    time (absl::GetCurrentTimeNanos, taken before the Append) kept in an array by sequence
+//    number; Ship() with follow=true runs in another thread, and its `acked` callback maps
+//    every newly acknowledged record to now - its append time. One priming record is shipped
+//    first (so connecting and creating the stream are not in the figures) and left out.
 //
 // Flags (defaults):
 //   --dir=PATH          scratch parent (/tmp/ship_bench): stores and servers, removed at the end
@@ -38,22 +38,18 @@
 //   --targets=r1,r3     which servers
 //   --kinds=64,1k       which record kinds
 //   --sections=123      which of the three parts (lag needs nothing of 1 and 2)
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -63,33 +59,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "nats/nats.h"
 #include "recstore/recstore.h"
-#include "recstore/ship.h"
 #include "tests/testing/nats_cluster.h"
-#include "tools/bench/percentile.h"
+#include "tools/bench/ship_bench_ceiling.h"
+#include "tools/bench/ship_bench_common.h"
+#include "tools/bench/ship_bench_lag.h"
 
+namespace ship_bench {
 namespace {
 
 using recstore::testing::NatsCluster;
 using recstore::testing::NatsClusterOptions;
-
-// The 64-byte fixed record.
-struct ShipRec64 {
-  uint64_t seq;
-  int64_t time_ns;
-  char text[48];
-};
-RECSTORE_RECORD(ShipRec64, seq, time_ns, text);
-static_assert(sizeof(ShipRec64) == 64, "ShipRec64 must be exactly 64 bytes");
-
-constexpr size_t kBytesRecord = 1024;
-constexpr int kMaxPending = 4096;  // ShipOptions::max_pending's default
-constexpr int64_t kStallWaitMs = 100;
-constexpr int64_t kDuplicateWindowNs = int64_t{120} * 1'000'000'000;  // ShipOptions's 2 min
 
 struct Config {
   std::string dir = "/tmp/ship_bench";
@@ -103,514 +86,6 @@ struct Config {
   std::string sections = "123";
 };
 Config g;
-
-void Progress(const std::string& s) {
-  std::fprintf(stderr, "[%s] %s\n",
-               absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone()).c_str(), s.c_str());
-}
-
-// ---------------------------------------------------------------------------------------------
-// Records.
-
-ShipRec64 MakeRec64(uint64_t i) {
-  ShipRec64 r{};
-  r.seq = i;
-  r.time_ns = 1'700'000'000'000'000'000 + static_cast<int64_t>(i);
-  for (size_t k = 0; k < sizeof(r.text); ++k) r.text[k] = static_cast<char>('a' + (i + k) % 26);
-  return r;
-}
-
-std::string MakeBytes(uint64_t i) {
-  std::string b(kBytesRecord, '\0');
-  std::memcpy(b.data(), &i, sizeof(i));
-  for (size_t k = sizeof(i); k < kBytesRecord; ++k)
-    b[k] = static_cast<char>('A' + (i * 7 + k) % 26);
-  return b;
-}
-
-// One kind's records, in memory (the ceiling's payloads) and in the store's collection.
-struct Kind {
-  std::string label;       // "64 B", "1 KiB"
-  std::string collection;  // in the store
-  uint64_t n = 0;
-  size_t record_size = 0;
-  std::string payloads;  // n * record_size bytes
-  std::string_view payload(uint64_t i) const {
-    return std::string_view(payloads).substr(i * record_size, record_size);
-  }
-};
-
-absl::Status Fill(recstore::Store& store, Kind& k, bool fixed) {
-  k.payloads.resize(k.n * k.record_size);
-  if (fixed) {
-    auto log = store.OpenLog<ShipRec64>(k.collection);
-    if (!log.ok()) return log.status();
-    std::vector<ShipRec64> batch;
-    for (uint64_t i = 0; i < k.n; ++i) {
-      batch.push_back(MakeRec64(i));
-      std::memcpy(k.payloads.data() + i * k.record_size, &batch.back(), k.record_size);
-      if (batch.size() == 4096 || i + 1 == k.n) {
-        if (auto s = log->AppendBatch(batch); !s.ok()) return s.status();
-        batch.clear();
-      }
-    }
-    if (auto s = log->Sync(); !s.ok()) return s.status();
-  } else {
-    auto log = store.OpenByteLog(k.collection);
-    if (!log.ok()) return log.status();
-    for (uint64_t i = 0; i < k.n; ++i) {
-      const std::string b = MakeBytes(i);
-      std::memcpy(k.payloads.data() + i * k.record_size, b.data(), k.record_size);
-      if (auto s = log->Append(std::string_view(b)); !s.ok()) return s.status();
-    }
-    if (auto s = log->Sync(); !s.ok()) return s.status();
-  }
-  return absl::OkStatus();
-}
-
-// ---------------------------------------------------------------------------------------------
-// libnats helpers.
-
-absl::Status Nats(natsStatus s, const std::string& what,
-                  jsErrCode code = static_cast<jsErrCode>(0)) {
-  if (s == NATS_OK) return absl::OkStatus();
-  const char* last = nats_GetLastError(nullptr);
-  return absl::UnavailableError(
-      absl::StrCat(what, ": ", last && *last ? last : natsStatus_GetText(s),
-                   code != 0 ? absl::StrCat(" (JetStream error ", code, ")") : std::string()));
-}
-
-std::string Header(natsMsg* m, const char* key) {
-  const char* v = nullptr;
-  if (natsMsgHeader_Get(m, key, &v) != NATS_OK || v == nullptr) return "";
-  return v;
-}
-
-// A connection and JetStream context; with an ack handler that counts, for the ceiling.
-struct AckCount {
-  std::atomic<uint64_t> acked{0};
-  std::atomic<uint64_t> failed{0};
-  std::atomic<int> first_error{0};
-};
-
-void OnCeilingAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
-  auto* c = static_cast<AckCount*>(closure);
-  if (pa != nullptr) {
-    c->acked.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    if (c->failed.fetch_add(1) == 0 && pae != nullptr) c->first_error = pae->ErrCode;
-  }
-  natsMsg_Destroy(msg);
-}
-
-class Conn {
- public:
-  static absl::StatusOr<std::unique_ptr<Conn>> Open(const std::string& urls, AckCount* acks) {
-    std::unique_ptr<Conn> c(new Conn());
-    std::vector<std::string> parts = absl::StrSplit(urls, ',');
-    std::vector<const char*> ptrs;
-    for (const std::string& u : parts) ptrs.push_back(u.c_str());
-    natsStatus s = natsOptions_Create(&c->opts_);
-    if (s == NATS_OK)
-      s = natsOptions_SetServers(c->opts_, ptrs.data(), static_cast<int>(ptrs.size()));
-    if (s == NATS_OK) s = natsOptions_SetTimeout(c->opts_, 5000);
-    if (s == NATS_OK) s = natsConnection_Connect(&c->nc_, c->opts_);
-    if (s != NATS_OK) return Nats(s, absl::StrCat("connecting to ", urls));
-    jsOptions jo;
-    jsOptions_Init(&jo);
-    jo.Wait = 10000;
-    jo.PublishAsync.MaxPending = kMaxPending;
-    jo.PublishAsync.StallWait = kStallWaitMs;
-    if (acks != nullptr) {
-      jo.PublishAsync.AckHandler = &OnCeilingAck;
-      jo.PublishAsync.AckHandlerClosure = acks;
-    }
-    s = natsConnection_JetStream(&c->js_, c->nc_, &jo);
-    if (s != NATS_OK) return Nats(s, "JetStream context");
-    return c;
-  }
-  ~Conn() {
-    if (nc_ != nullptr) natsConnection_Close(nc_);
-    if (js_ != nullptr) jsCtx_Destroy(js_);
-    if (nc_ != nullptr) natsConnection_Destroy(nc_);
-    if (opts_ != nullptr) natsOptions_Destroy(opts_);
-  }
-  jsCtx* js() const { return js_; }
-
-  absl::Status AddStream(const std::string& name, const std::string& subject, int replicas) {
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = name.c_str();
-    const char* subjects[] = {subject.c_str()};
-    cfg.Subjects = subjects;
-    cfg.SubjectsLen = 1;
-    cfg.Replicas = replicas;
-    cfg.Duplicates = kDuplicateWindowNs;
-    cfg.Storage = js_FileStorage;
-    jsStreamInfo* si = nullptr;
-    jsErrCode code = static_cast<jsErrCode>(0);
-    natsStatus s = js_AddStream(&si, js_, &cfg, nullptr, &code);
-    if (si != nullptr) jsStreamInfo_Destroy(si);
-    return Nats(s, absl::StrCat("js_AddStream ", name), code);
-  }
-  absl::Status DeleteStream(const std::string& name) {
-    jsErrCode code = static_cast<jsErrCode>(0);
-    return Nats(js_DeleteStream(js_, name.c_str(), nullptr, &code),
-                absl::StrCat("js_DeleteStream ", name), code);
-  }
-  absl::StatusOr<uint64_t> StreamMsgs(const std::string& name) {
-    jsStreamInfo* si = nullptr;
-    jsErrCode code = static_cast<jsErrCode>(0);
-    natsStatus s = js_GetStreamInfo(&si, js_, name.c_str(), nullptr, &code);
-    if (s != NATS_OK) return Nats(s, absl::StrCat("stream info ", name), code);
-    const uint64_t n = si->State.Msgs;
-    jsStreamInfo_Destroy(si);
-    return n;
-  }
-
- private:
-  Conn() = default;
-  natsOptions* opts_ = nullptr;
-  natsConnection* nc_ = nullptr;
-  jsCtx* js_ = nullptr;
-};
-
-// ---------------------------------------------------------------------------------------------
-// The shipper's messages, as a warm-up Ship() stored them.
-
-struct MessageShape {
-  std::string subject;
-  std::string id_prefix;  // "<store id>/<collection>/"
-  std::string kind;       // Recstore-Kind
-  std::string schema;     // Recstore-Schema ("" for byte records)
-  // How each message names its predecessor: Nats-Expected-Last-Msg-Id (its id), or
-  // Nats-Expected-Last-Sequence (its stream sequence: record i - 1 is stream sequence i).
-  bool chain_by_seq = false;
-  size_t header_bytes = 0;  // of message 2 as the wire carries it (for the note)
-};
-
-std::string DefaultSubject(std::string_view collection) {
-  std::string out = "recstore.";
-  for (char c : collection) {
-    const bool ok =
-        static_cast<unsigned char>(c) > ' ' && c != 0x7f && c != '.' && c != '*' && c != '>';
-    out.push_back(ok ? c : '_');
-  }
-  return out;
-}
-
-// Ships the collection into a scratch stream, reads messages 1 and 2 back and takes their
-// headers; checks that the ceiling would build the same ids, chain and payloads.
-absl::StatusOr<MessageShape> WarmUpAndLearn(recstore::Store& store, const Kind& k,
-                                            const std::string& urls, int replicas, Conn& admin) {
-  const std::string stream = absl::StrCat("SB_WARM_R", replicas);
-  recstore::ShipOptions o{.nats = {.servers = urls}, .stream = stream};
-  o.create_stream = true;
-  o.replicas = replicas;
-  absl::StatusOr<recstore::ShipReport> r = recstore::Ship(store, k.collection, o);
-  if (!r.ok()) return r.status();
-  if (r->records != k.n) {
-    return absl::InternalError(absl::StrCat("warm-up shipped ", r->records, " of ", k.n));
-  }
-  MessageShape shape;
-  shape.subject = DefaultSubject(k.collection);
-  shape.id_prefix = absl::StrCat(store.id(), "/", k.collection, "/");
-  absl::Status check;
-  for (uint64_t seq = 1; seq <= 2 && check.ok(); ++seq) {
-    natsMsg* m = nullptr;
-    jsErrCode code = static_cast<jsErrCode>(0);
-    natsStatus s = js_GetMsg(&m, admin.js(), stream.c_str(), seq, nullptr, &code);
-    if (s != NATS_OK) return Nats(s, "js_GetMsg", code);
-    const uint64_t rec = seq - 1;
-    if (natsMsg_GetSubject(m) != shape.subject) check = absl::InternalError("subject differs");
-    if (Header(m, "Nats-Msg-Id") != absl::StrCat(shape.id_prefix, rec)) {
-      check = absl::InternalError(absl::StrCat("id differs: ", Header(m, "Nats-Msg-Id")));
-    }
-    if (rec == 0 && Header(m, "Nats-Expected-Last-Sequence") != "0") {
-      check = absl::InternalError("first message without Nats-Expected-Last-Sequence: 0");
-    }
-    if (rec == 1) {
-      shape.chain_by_seq = Header(m, "Nats-Expected-Last-Sequence") == "1";
-      if (!shape.chain_by_seq &&
-          Header(m, "Nats-Expected-Last-Msg-Id") != absl::StrCat(shape.id_prefix, 0)) {
-        check = absl::InternalError("second message not chained to the first");
-      }
-    }
-    const std::string_view data(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
-    if (data != k.payload(rec)) check = absl::InternalError("payload differs");
-    shape.kind = Header(m, "Recstore-Kind");
-    shape.schema = Header(m, "Recstore-Schema");
-    if (rec == 1) {
-      const char** keys = nullptr;
-      int n = 0;
-      if (natsMsgHeader_Keys(m, &keys, &n) == NATS_OK) {
-        shape.header_bytes = 12;  // "NATS/1.0\r\n" ... "\r\n"
-        for (int i = 0; i < n; ++i) {
-          // The server adds none to a stored message's headers that Ship() did not send, but
-          // count only the shipper's own.
-          shape.header_bytes += std::strlen(keys[i]) + 4 + Header(m, keys[i]).size();
-        }
-        free(static_cast<void*>(keys));
-      }
-    }
-    natsMsg_Destroy(m);
-  }
-  (void)admin.DeleteStream(stream);
-  (void)store.DropCursor(k.collection, absl::StrCat("ship.", stream));
-  if (!check.ok()) return check;
-  if (shape.kind.empty()) return absl::InternalError("no Recstore-Kind header");
-  return shape;
-}
-
-// ---------------------------------------------------------------------------------------------
-// One run of each.
-
-// User + system CPU time of the whole process so far.
-double ProcessCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-struct RunResult {
-  uint64_t records = 0;
-  uint64_t bytes = 0;
-  double seconds = 0;
-  double setup_ms = 0;  // ceiling: connect + js_AddStream (not in `seconds`)
-  double cpu_us = 0;    // this process's CPU time (every thread: libnats' too) per record
-  double rate() const { return seconds > 0 ? static_cast<double>(records) / seconds : 0; }
-  double mbps() const { return seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0; }
-};
-
-absl::StatusOr<RunResult> Ceiling(const Kind& k, const MessageShape& shape, const std::string& urls,
-                                  int replicas, const std::string& stream, Conn& admin) {
-  AckCount acks;
-  const absl::Time t0 = absl::Now();
-  absl::StatusOr<std::unique_ptr<Conn>> conn = Conn::Open(urls, &acks);
-  if (!conn.ok()) return conn.status();
-  Conn& c = **conn;
-  if (absl::Status s = c.AddStream(stream, shape.subject, replicas); !s.ok()) return s;
-  RunResult r;
-  r.setup_ms = absl::ToDoubleMilliseconds(absl::Now() - t0);
-
-  const double cpu0 = ProcessCpuSeconds();
-  const absl::Time start = absl::Now();
-  std::string last_id;
-  std::string id;
-  absl::Status failed;
-  for (uint64_t seq = 0; seq < k.n; ++seq) {
-    const std::string_view p = k.payload(seq);
-    id.assign(shape.id_prefix);
-    absl::StrAppend(&id, seq);
-    natsMsg* m = nullptr;
-    natsStatus s =
-        natsMsg_Create(&m, shape.subject.c_str(), nullptr, p.data(), static_cast<int>(p.size()));
-    if (s == NATS_OK) s = natsMsgHeader_Set(m, "Nats-Msg-Id", id.c_str());
-    if (s == NATS_OK) {
-      if (shape.chain_by_seq || last_id.empty()) {
-        const std::string prev = absl::StrCat(seq);  // record seq - 1 is stream sequence seq
-        s = natsMsgHeader_Set(m, "Nats-Expected-Last-Sequence", prev.c_str());
-      } else {
-        s = natsMsgHeader_Set(m, "Nats-Expected-Last-Msg-Id", last_id.c_str());
-      }
-    }
-    if (s == NATS_OK) s = natsMsgHeader_Set(m, "Recstore-Kind", shape.kind.c_str());
-    if (s == NATS_OK && !shape.schema.empty()) {
-      s = natsMsgHeader_Set(m, "Recstore-Schema", shape.schema.c_str());
-    }
-    while (s == NATS_OK) {
-      s = js_PublishMsgAsync(c.js(), &m, nullptr);
-      if (s != NATS_TIMEOUT) break;
-      s = NATS_OK;  // window full (StallWait elapsed): try again, as Ship() does
-    }
-    if (s != NATS_OK) {
-      natsMsg_Destroy(m);
-      failed = Nats(s, absl::StrCat("publishing ", seq));
-      break;
-    }
-    std::swap(last_id, id);
-  }
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MaxWait = 60000;
-  const natsStatus done = js_PublishAsyncComplete(c.js(), &po);
-  r.seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  r.records = acks.acked.load();
-  r.cpu_us = (ProcessCpuSeconds() - cpu0) * 1e6 / static_cast<double>(std::max<uint64_t>(1, k.n));
-  r.bytes = r.records * k.record_size;
-  if (failed.ok() && done != NATS_OK) failed = Nats(done, "js_PublishAsyncComplete");
-  if (failed.ok() && acks.failed.load() != 0) {
-    failed = absl::InternalError(absl::StrCat(
-        acks.failed.load(), " publishes failed, first JetStream error ", acks.first_error.load()));
-  }
-  if (failed.ok()) {
-    absl::StatusOr<uint64_t> msgs = admin.StreamMsgs(stream);
-    if (!msgs.ok())
-      failed = msgs.status();
-    else if (*msgs != k.n || r.records != k.n)
-      failed = absl::InternalError(
-          absl::StrCat("stream holds ", *msgs, ", acked ", r.records, " of ", k.n));
-  }
-  conn->reset();
-  (void)admin.DeleteStream(stream);
-  if (!failed.ok()) return failed;
-  return r;
-}
-
-absl::StatusOr<RunResult> ShipRun(recstore::Store& store, const Kind& k, const std::string& urls,
-                                  int replicas, const std::string& stream, Conn& admin) {
-  recstore::ShipOptions o{.nats = {.servers = urls}, .stream = stream};
-  o.create_stream = true;
-  o.replicas = replicas;
-  const double cpu0 = ProcessCpuSeconds();
-  absl::StatusOr<recstore::ShipReport> rep = recstore::Ship(store, k.collection, o);
-  const double cpu = ProcessCpuSeconds() - cpu0;
-  absl::Status failed = rep.status();
-  if (failed.ok() && rep->records != k.n) {
-    failed = absl::InternalError(absl::StrCat("shipped ", rep->records, " of ", k.n));
-  }
-  if (failed.ok()) {
-    absl::StatusOr<uint64_t> msgs = admin.StreamMsgs(stream);
-    if (!msgs.ok())
-      failed = msgs.status();
-    else if (*msgs != k.n)
-      failed = absl::InternalError(absl::StrCat("stream holds ", *msgs));
-  }
-  (void)admin.DeleteStream(stream);
-  (void)store.DropCursor(k.collection, absl::StrCat("ship.", stream));
-  if (!failed.ok()) return failed;
-  RunResult r;
-  r.records = rep->records;
-  r.bytes = rep->bytes;
-  r.seconds = absl::ToDoubleSeconds(rep->elapsed);
-  r.cpu_us = cpu * 1e6 / static_cast<double>(std::max<uint64_t>(1, k.n));
-  return r;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Follow lag.
-
-struct LagResult {
-  uint64_t records = 0;
-  double p50_us = 0, p99_us = 0, max_us = 0;
-  double achieved_rate = 0;
-  uint64_t acked_calls = 0;
-};
-
-void SleepUntilNs(int64_t realtime_ns) {
-  timespec ts{static_cast<time_t>(realtime_ns / 1'000'000'000),
-              static_cast<long>(realtime_ns % 1'000'000'000)};
-  while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-  }
-}
-
-absl::StatusOr<LagResult> FollowLag(const std::string& dir, const std::string& urls, int replicas) {
-  std::filesystem::remove_all(dir);
-  recstore::StoreOptions so;
-  so.create_if_missing = true;
-  so.sync_policy = recstore::SyncPolicy::Background(0, std::chrono::milliseconds(1));
-  absl::StatusOr<std::unique_ptr<recstore::Store>> store = recstore::Store::Open(dir, so);
-  if (!store.ok()) return store.status();
-  auto log = (*store)->OpenLog<ShipRec64>("lag");
-  if (!log.ok()) return log.status();
-
-  const uint64_t n = static_cast<uint64_t>(static_cast<double>(g.lag_rate) * g.lag_seconds);
-  const uint64_t total = n + 1;  // record 0 primes the shipper
-  std::unique_ptr<std::atomic<int64_t>[]> append_ns(new std::atomic<int64_t>[total]);
-  std::vector<int64_t> lag_ns(total, -1);
-  std::atomic<uint64_t> acked_end{0};
-  uint64_t acked_seen = 0, acked_calls = 0;
-  std::atomic<bool> stop{false};
-
-  append_ns[0].store(absl::GetCurrentTimeNanos());
-  {
-    ShipRec64 r = MakeRec64(0);
-    auto s = log->Append(r);
-    if (!s.ok()) return s.status();
-  }
-  const std::string stream = absl::StrCat("SB_LAG_R", replicas);
-  recstore::ShipOptions o{.nats = {.servers = urls}, .stream = stream};
-  o.create_stream = true;
-  o.replicas = replicas;
-  o.follow = true;
-  o.stop = &stop;
-  o.acked = [&](uint64_t end) {
-    const int64_t now = absl::GetCurrentTimeNanos();
-    end = std::min(end, total);
-    for (uint64_t seq = acked_seen; seq < end; ++seq) lag_ns[seq] = now - append_ns[seq].load();
-    if (end > acked_seen) acked_seen = end;
-    ++acked_calls;
-    acked_end.store(acked_seen);
-  };
-  absl::StatusOr<recstore::ShipReport> report = absl::UnknownError("not run");
-  std::thread shipper([&] { report = recstore::Ship(**store, "lag", o); });
-
-  // Wait for the priming record: the shipper is connected and its stream made.
-  const absl::Time prime_deadline = absl::Now() + absl::Seconds(30);
-  while (acked_end.load() < 1 && absl::Now() < prime_deadline)
-    absl::SleepFor(absl::Milliseconds(1));
-  absl::Status writer_status;
-  double write_seconds = 0;
-  if (acked_end.load() >= 1) {
-    // The writer: records due by the schedule are appended, then it sleeps to the next one.
-    std::thread writer([&] {
-      const int64_t start = absl::GetCurrentTimeNanos();
-      const double gap_ns = 1e9 / static_cast<double>(g.lag_rate);
-      uint64_t seq = 1;
-      while (seq < total) {
-        const int64_t due = start + static_cast<int64_t>(static_cast<double>(seq - 1) * gap_ns);
-        if (absl::GetCurrentTimeNanos() < due) SleepUntilNs(due);
-        ShipRec64 r = MakeRec64(seq);
-        const int64_t t = absl::GetCurrentTimeNanos();
-        r.time_ns = t;
-        append_ns[seq].store(t);
-        absl::StatusOr<uint64_t> s = log->Append(r);
-        if (!s.ok() || *s != seq) {
-          writer_status = s.ok()
-                              ? absl::InternalError(absl::StrCat("appended at ", *s, " not ", seq))
-                              : s.status();
-          break;
-        }
-        ++seq;
-      }
-      write_seconds = static_cast<double>(absl::GetCurrentTimeNanos() - start) / 1e9;
-    });
-    writer.join();
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (writer_status.ok() && acked_end.load() < total && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-  }
-  stop.store(true);
-  shipper.join();
-  std::unique_ptr<Conn> admin;
-  if (auto c = Conn::Open(urls, nullptr); c.ok()) {
-    admin = *std::move(c);
-    (void)admin->DeleteStream(stream);
-  }
-  store->reset();
-  std::filesystem::remove_all(dir);
-  if (!writer_status.ok()) return writer_status;
-  if (!report.ok()) return report.status();
-  if (acked_end.load() < total) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("acknowledged ", acked_end.load(), " of ", total));
-  }
-  std::vector<double> us;
-  us.reserve(n);
-  for (uint64_t seq = 1; seq < total; ++seq) us.push_back(static_cast<double>(lag_ns[seq]) / 1e3);
-  LagResult out;
-  out.records = n;
-  out.p50_us = recstore::bench::Percentile(&us, 50);
-  out.p99_us = recstore::bench::Percentile(&us, 99);
-  out.max_us = recstore::bench::Percentile(&us, 100);
-  out.achieved_rate = write_seconds > 0 ? static_cast<double>(n) / write_seconds : 0;
-  out.acked_calls = acked_calls;
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
 
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -750,7 +225,7 @@ int Main(int argc, char** argv) {
       return 1;
     }
     const std::string urls = (*cluster)->Urls();
-    absl::StatusOr<std::unique_ptr<Conn>> admin = Conn::Open(urls, nullptr);
+    absl::StatusOr<std::unique_ptr<Conn>> admin = Conn::Open(urls);
     if (!admin.ok()) {
       std::fprintf(stderr, "%s\n", admin.status().ToString().c_str());
       return 1;
@@ -758,13 +233,16 @@ int Main(int argc, char** argv) {
     for (const Kind& k : kinds) {
       Row row{.kind = k.label, .target = t.label, .n = k.n};
       Progress(absl::StrCat(t.name, " ", k.label, ": warm-up Ship()"));
-      absl::StatusOr<MessageShape> shape = WarmUpAndLearn(*store, k, urls, t.replicas, **admin);
-      if (!shape.ok()) {
-        row.error = shape.status().ToString();
+      absl::StatusOr<MessageShape> shape = ShapeOf(*store, k);
+      const absl::StatusOr<size_t> header_bytes =
+          shape.ok() ? WarmUpAndCheck(*store, k, *shape, urls, t.replicas, **admin)
+                     : absl::StatusOr<size_t>(shape.status());
+      if (!header_bytes.ok()) {
+        row.error = header_bytes.status().ToString();
         rows.push_back(row);
         continue;
       }
-      (k.record_size == 64 ? header_bytes64 : header_bytes1k) = shape->header_bytes;
+      (k.record_size == 64 ? header_bytes64 : header_bytes1k) = *header_bytes;
       for (int rep = 0; rep < g.reps && row.error.empty(); ++rep) {
         const std::string base = absl::StrCat("SB_", t.name, "_", k.collection, "_", rep);
         absl::StatusOr<RunResult> c = Ceiling(k, *shape, urls, t.replicas, base + "_C", **admin);
@@ -795,7 +273,8 @@ int Main(int argc, char** argv) {
     if (lag) {
       Progress(absl::StrCat(t.name, ": follow lag, ", g.lag_rate, " appends/s for ", g.lag_seconds,
                             " s"));
-      lags.emplace_back(t.label, FollowLag(absl::StrCat(root, "/lag-", t.name), urls, t.replicas));
+      lags.emplace_back(t.label, FollowLag(absl::StrCat(root, "/lag-", t.name), urls, t.replicas,
+                                           g.lag_rate, g.lag_seconds));
     }
     admin->reset();
     cluster->reset();
@@ -875,5 +354,6 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace
+}  // namespace ship_bench
 
-int main(int argc, char** argv) { return Main(argc, argv); }
+int main(int argc, char** argv) { return ship_bench::Main(argc, argv); }
