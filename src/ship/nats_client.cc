@@ -33,15 +33,20 @@ std::string Header(natsMsg* m, const char* key) {
   return value;
 }
 
-void NatsClient::OnError(natsConnection*, natsSubscription*, natsStatus err, void* closure) {
+void NatsClient::OnError(natsConnection* nc, natsSubscription*, natsStatus err, void* closure) {
   auto* self = static_cast<NatsClient*>(closure);
-  absl::Status s = NatsStatus(err, "server reported an error on the connection");
-  absl::MutexLock l(&self->mu_);
+  const char* text = nullptr;
+  natsConnection_GetLastError(nc, &text);
+  const std::string said = text != nullptr && *text != '\0' ? text : natsStatus_GetText(err);
+  absl::Status s = err == NATS_NOT_PERMITTED
+                       ? absl::PermissionDeniedError(absl::StrCat("the server refused: ", said))
+                       : NatsStatus(err, absl::StrCat("the server reported an error: ", said));
+  base::MutexLock l(&self->mu_);
   if (self->async_error_.ok()) self->async_error_ = s;
 }
 
 absl::Status NatsClient::async_error() const {
-  absl::MutexLock l(&mu_);
+  base::MutexLock l(&mu_);
   return async_error_;
 }
 

@@ -13,8 +13,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "recstore/ship.h"
+#include "src/base/mutex.h"
 
 namespace recstore::ship {
 
@@ -85,7 +85,7 @@ class NatsClient {
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
   int64_t wait_ms_ = 5000;
-  mutable absl::Mutex mu_;
+  mutable base::Mutex mu_;
   absl::Status async_error_ ABSL_GUARDED_BY(mu_);
 };
 

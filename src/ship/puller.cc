@@ -1,5 +1,6 @@
 // Pull(): reads a stream of shipped records with an ordered consumer and appends them to a
 // local collection, checking ids, kind, schema and that record numbers follow each other.
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,8 @@ namespace {
 
 // Records appended per batch.
 constexpr size_t kAppendBatch = 1024;
+// Messages asked of the server per fetch.
+constexpr uint64_t kFetchBatch = 1024;
 
 struct SubDeleter {
   void operator()(natsSubscription* s) const { natsSubscription_Destroy(s); }
@@ -42,6 +45,8 @@ class Puller {
   absl::Status OpenCollection(natsMsg* first);
   // Checks one message against the stream's shape; returns its record seq.
   absl::StatusOr<uint64_t> Check(natsMsg* m, uint64_t stream_seq);
+  // Checks one fetched message and appends (or compares) its record; sets *stream_seq.
+  absl::Status Take(natsMsg* m, uint64_t* stream_seq);
   absl::Status Flush();
   void Report(bool force);
 
@@ -101,6 +106,40 @@ absl::StatusOr<uint64_t> Puller::Check(natsMsg* m, uint64_t stream_seq) {
         absl::StrCat(where, " (", id, ") carries another kind or schema than the first"));
   }
   return parsed->seq;
+}
+
+absl::Status Puller::Take(natsMsg* m, uint64_t* stream_seq) {
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
+    return absl::DataLossError(absl::StrCat("stream ", o_.stream, ": a message without metadata"));
+  }
+  *stream_seq = meta->Sequence.Stream;
+  jsMsgMetaData_Destroy(meta);
+  RECSTORE_ASSIGN_OR_RETURN(const uint64_t seq, Check(m, *stream_seq));
+  const std::string_view data(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
+  if (seq < end_) {
+    // Already here: it must be the same record.
+    RECSTORE_RETURN_IF_ERROR(Flush());
+    RECSTORE_ASSIGN_OR_RETURN(std::span<const std::byte> mine, log_.Get(seq));
+    if (AsString(mine) != data) {
+      return absl::DataLossError(absl::StrCat("record ", seq, " of collection '", collection_,
+                                              "' differs from stream ", o_.stream, "'s message ",
+                                              *stream_seq));
+    }
+    return absl::OkStatus();
+  }
+  if (seq > end_) {
+    return absl::DataLossError(absl::StrCat(
+        "stream ", o_.stream, " skips records [", end_, ", ", seq, ") at message ", *stream_seq,
+        " (removed by compaction at the source, or lost): a pulled collection's sequence "
+        "numbers are those of the source, so it cannot go on"));
+  }
+  batch_.emplace_back(data);
+  ++end_;
+  ++report_.records;
+  report_.bytes += data.size();
+  if (batch_.size() == kAppendBatch) return Flush();
+  return absl::OkStatus();
 }
 
 absl::Status Puller::Flush() {
@@ -168,61 +207,44 @@ absl::StatusOr<ShipReport> Puller::Run() {
     report_.elapsed = absl::Now() - start_;
     return report_;
   }
+  // A pull consumer: the puller asks for each batch, so a slow local append never makes
+  // the server outrun it (a push consumer drops messages then: "slow consumer").
   jsOptions jo;
   jsOptions_Init(&jo);
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Stream = o_.stream.c_str();
-  so.Ordered = true;
   so.Config.DeliverPolicy = js_DeliverByStartSequence;
   so.Config.OptStartSeq = start;
+  so.Config.AckPolicy = js_AckAll;
+  // More than a fetch asks for: the server never holds a batch back for acknowledgements.
+  so.Config.MaxAckPending = 4 * static_cast<int64_t>(kFetchBatch);
   natsSubscription* raw = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);
-  natsStatus s = js_SubscribeSync(&raw, nats_->js(), shape_.subject.c_str(), &jo, &so, &code);
+  natsStatus s =
+      js_PullSubscribe(&raw, nats_->js(), shape_.subject.c_str(), nullptr, &jo, &so, &code);
   if (s != NATS_OK) return NatsStatus(s, absl::StrCat("reading stream ", o_.stream), code);
   std::unique_ptr<natsSubscription, SubDeleter> sub(raw);
-  for (uint64_t stream_seq = start - 1; stream_seq < info.last_seq;) {
-    natsMsg* next = nullptr;
-    s = natsSubscription_NextMsg(
-        &next, sub.get(), std::max<int64_t>(1000, absl::ToInt64Milliseconds(o_.nats.timeout)));
-    if (s != NATS_OK) {
-      return NatsStatus(s,
-                        absl::StrCat("reading stream ", o_.stream, " after message ", stream_seq));
+  const int64_t wait_ms = std::max<int64_t>(1000, absl::ToInt64Milliseconds(o_.nats.timeout));
+  uint64_t stream_seq = start - 1;
+  while (stream_seq < info.last_seq) {
+    natsMsgList list{};
+    const int want = static_cast<int>(std::min<uint64_t>(kFetchBatch, info.last_seq - stream_seq));
+    s = natsSubscription_Fetch(&list, sub.get(), want, wait_ms, &code);
+    if (s == NATS_TIMEOUT && list.Count == 0) {
+      // Messages at the end of the stream were deleted: nothing more will come.
+      break;
     }
-    MsgPtr m(next);
-    jsMsgMetaData* meta = nullptr;
-    if (natsMsg_GetMetaData(&meta, m.get()) != NATS_OK) {
-      return absl::DataLossError(
-          absl::StrCat("stream ", o_.stream, ": a message without metadata"));
+    if (s != NATS_OK && s != NATS_TIMEOUT) {
+      natsMsgList_Destroy(&list);
+      return NatsStatus(
+          s, absl::StrCat("reading stream ", o_.stream, " after message ", stream_seq), code);
     }
-    stream_seq = meta->Sequence.Stream;
-    jsMsgMetaData_Destroy(meta);
-    if (stream_seq > info.last_seq) break;
-    RECSTORE_ASSIGN_OR_RETURN(const uint64_t seq, Check(m.get(), stream_seq));
-    const std::string_view data(natsMsg_GetData(m.get()),
-                                static_cast<size_t>(natsMsg_GetDataLength(m.get())));
-    if (seq < end_) {
-      // Already here: it must be the same record.
-      RECSTORE_RETURN_IF_ERROR(Flush());
-      RECSTORE_ASSIGN_OR_RETURN(std::span<const std::byte> mine, log_.Get(seq));
-      if (AsString(mine) != data) {
-        return absl::DataLossError(absl::StrCat("record ", seq, " of collection '", collection_,
-                                                "' differs from stream ", o_.stream, "'s message ",
-                                                stream_seq));
-      }
-      continue;
-    }
-    if (seq > end_) {
-      return absl::DataLossError(absl::StrCat(
-          "stream ", o_.stream, " skips records [", end_, ", ", seq, ") at message ", stream_seq,
-          " (removed by compaction at the source, or lost): a pulled collection's sequence "
-          "numbers are those of the source, so it cannot go on"));
-    }
-    batch_.emplace_back(data);
-    ++end_;
-    ++report_.records;
-    report_.bytes += data.size();
-    if (batch_.size() == kAppendBatch) RECSTORE_RETURN_IF_ERROR(Flush());
+    absl::Status taken;
+    for (int i = 0; i < list.Count && taken.ok(); ++i) taken = Take(list.Msgs[i], &stream_seq);
+    if (taken.ok() && list.Count > 0) (void)natsMsg_Ack(list.Msgs[list.Count - 1], nullptr);
+    natsMsgList_Destroy(&list);
+    RECSTORE_RETURN_IF_ERROR(taken);
     Report(false);
   }
   RECSTORE_RETURN_IF_ERROR(Flush());

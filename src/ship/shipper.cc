@@ -8,9 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "recstore/ship.h"
 #include "recstore/status_macros.h"
+#include "src/base/mutex.h"
 #include "src/ship/message.h"
 #include "src/ship/nats_client.h"
 
@@ -27,7 +27,7 @@ constexpr absl::Duration kAckTimeout = absl::Seconds(5);
 
 // What the acknowledgement callback (a libnats thread) shares with the shipper.
 struct AckState {
-  absl::Mutex mu;
+  base::Mutex mu;
   uint64_t stored_end ABSL_GUARDED_BY(mu) = 0;  // every shipped record below it is stored
   uint64_t records ABSL_GUARDED_BY(mu) = 0;     // acknowledged, not duplicates
   uint64_t bytes ABSL_GUARDED_BY(mu) = 0;
@@ -41,7 +41,7 @@ void OnAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) 
   const std::optional<ParsedId> id = ParseMessageId(Header(msg, kMsgIdHeader));
   const int size = natsMsg_GetDataLength(msg);
   natsMsg_Destroy(msg);
-  absl::MutexLock l(&st->mu);
+  base::MutexLock l(&st->mu);
   --st->inflight;
   st->last_ack = absl::Now();
   if (pa != nullptr && id.has_value()) {
@@ -82,7 +82,7 @@ class Shipper {
   void Report(bool force);
   bool Stopping() const { return o_.stop != nullptr && o_.stop->load(); }
   uint64_t StoredEnd() {
-    absl::MutexLock l(&acks_.mu);
+    base::MutexLock l(&acks_.mu);
     return acks_.stored_end;
   }
 
@@ -192,7 +192,7 @@ absl::Status Shipper::Resync() {
                      "TruncateBefore dropped them before they were shipped)"));
   }
   position_ = start;
-  absl::MutexLock l(&acks_.mu);
+  base::MutexLock l(&acks_.mu);
   acks_.stored_end = start;
   acks_.inflight = 0;
   acks_.failure = absl::OkStatus();
@@ -216,7 +216,7 @@ absl::Status Shipper::Drain(absl::Duration wait) {
   if (published_ && js_PublishAsyncGetPendingList(&pending, nats_->js()) == NATS_OK) {
     natsMsgList_Destroy(&pending);
   }
-  absl::MutexLock l(&acks_.mu);
+  base::MutexLock l(&acks_.mu);
   acks_.inflight = 0;
   return absl::DeadlineExceededError("acknowledgements did not arrive");
 }
@@ -231,7 +231,7 @@ absl::Status Shipper::Recover() {
   }
   absl::Status cause;
   {
-    absl::MutexLock l(&acks_.mu);
+    base::MutexLock l(&acks_.mu);
     cause = acks_.failure;
   }
   if (absl::Now() - failing_since_ > o_.retry_for) {
@@ -299,7 +299,7 @@ absl::Status Shipper::Publish(uint64_t seq, std::span<const std::byte> record) {
     return NatsStatus(s, "building a message");
   }
   {
-    absl::MutexLock l(&acks_.mu);
+    base::MutexLock l(&acks_.mu);
     ++acks_.inflight;
   }
   published_ = true;
@@ -307,7 +307,7 @@ absl::Status Shipper::Publish(uint64_t seq, std::span<const std::byte> record) {
     s = js_PublishMsgAsync(nats_->js(), &m, nullptr);
     if (s != NATS_TIMEOUT) break;
     // The window is full: wait for acknowledgements unless something failed meanwhile.
-    absl::MutexLock l(&acks_.mu);
+    base::MutexLock l(&acks_.mu);
     if (!acks_.failure.ok() || absl::Now() - acks_.last_ack > kAckTimeout) {
       s = NATS_TIMEOUT;
       break;
@@ -315,7 +315,7 @@ absl::Status Shipper::Publish(uint64_t seq, std::span<const std::byte> record) {
   }
   if (s != NATS_OK) {
     natsMsg_Destroy(m);
-    absl::MutexLock l(&acks_.mu);
+    base::MutexLock l(&acks_.mu);
     --acks_.inflight;
     if (s == NATS_MAX_PAYLOAD) return NatsStatus(s, absl::StrCat("publishing record ", seq));
     // Connection trouble or a stalled window: the main loop recovers.
@@ -361,7 +361,7 @@ void Shipper::Report(bool force) {
   last_report_ = absl::Now();
   ShipReport r;
   {
-    absl::MutexLock l(&acks_.mu);
+    base::MutexLock l(&acks_.mu);
     r.records = acks_.records;
     r.bytes = acks_.bytes;
     r.position = acks_.stored_end;
@@ -377,7 +377,7 @@ absl::Status Shipper::Loop() {
   while (!Stopping()) {
     bool failed;
     {
-      absl::MutexLock l(&acks_.mu);
+      base::MutexLock l(&acks_.mu);
       failed =
           !acks_.failure.ok() || (acks_.inflight > 0 && absl::Now() - acks_.last_ack > kAckTimeout);
     }
@@ -418,7 +418,7 @@ absl::StatusOr<ShipReport> Shipper::Run() {
   RECSTORE_RETURN_IF_ERROR(commit);
   ShipReport r;
   {
-    absl::MutexLock l(&acks_.mu);
+    base::MutexLock l(&acks_.mu);
     r.records = acks_.records;
     r.bytes = acks_.bytes;
     r.position = acks_.stored_end;

@@ -148,6 +148,58 @@ TEST(ShipCliTest, ErrorsAreOneLineAndExitTwo) {
   }
 }
 
+// A user the server does not let publish on the subject: the shipper stops with one line
+// naming the permissions violation, and nothing is acknowledged locally.
+TEST(ShipCliTest, APublishPermissionViolationIsOneLineAndExitTwo) {
+  const std::string dir = TestDir();
+  const std::string nats_dir = TestDir("nats");
+  std::filesystem::create_directories(nats_dir);
+  auto server = NatsCluster::Start(
+      {.nodes = 1,
+       .dir = nats_dir,
+       .extra_config = "authorization {\n  users = [\n"
+                       "    {user: admin, password: a, permissions: {publish: \">\", "
+                       "subscribe: \">\"}}\n"
+                       "    {user: shipper, password: s, permissions: {publish: {deny: "
+                       "\"recstore.>\"}, subscribe: \">\"}}\n  ]\n}"});
+  ASSERT_THAT(server, IsOk());
+  {
+    auto store = Store::Open(dir, {.create_if_missing = true});
+    ASSERT_THAT(store, IsOk());
+    auto log = (*store)->OpenByteLog("events");
+    ASSERT_THAT(log, IsOk());
+    ASSERT_THAT(log->Append("one"), IsOk());
+    ASSERT_THAT(log->Sync(), IsOk());
+  }
+  const int port = (*server)->ClientPort(0);
+  const std::string admin = "nats://admin:a@127.0.0.1:" + std::to_string(port);
+  const std::string shipper = "nats://shipper:s@127.0.0.1:" + std::to_string(port);
+  {
+    ToolProcess create(ToolUnderTest(), {"ship", dir, "events", "--server", admin, "--stream", "S",
+                                         "--create-stream"});
+    ASSERT_EQ(create.Finish(std::chrono::seconds(30)), 0) << create.err();
+  }
+  auto store = Store::Open(dir);
+  ASSERT_THAT(store, IsOk());
+  auto log = (*store)->OpenByteLog("events");
+  ASSERT_THAT(log, IsOk());
+  ASSERT_THAT(log->Append("two"), IsOk());
+  ASSERT_THAT(log->Sync(), IsOk());
+  ToolProcess p(ToolUnderTest(),
+                {"ship", dir, "events", "--server", shipper, "--stream", "S", "--retry-for", "5"});
+  ASSERT_EQ(p.Finish(std::chrono::seconds(60)), 2) << p.err();
+  // Progress lines ("ship: ..."), then the one error line.
+  const size_t error_at = p.err().find("recstore: ship: ");
+  ASSERT_NE(error_at, std::string::npos) << p.err();
+  EXPECT_TRUE(error_at == 0 || p.err()[error_at - 1] == '\n') << p.err();
+  EXPECT_EQ(p.err().find('\n', error_at), p.err().size() - 1) << p.err();
+  EXPECT_NE(p.err().find("Permissions Violation", error_at), std::string::npos) << p.err();
+  EXPECT_EQ(testing::StreamMessages(admin, "S"), 1u);
+  auto cursors = (*store)->ListCursors("events");
+  ASSERT_THAT(cursors, IsOk());
+  EXPECT_EQ((*cursors)[0].position, 1u);
+}
+
 }  // namespace
 }  // namespace recstore
 

@@ -185,6 +185,7 @@ absl::Status NatsCluster::PickPortsAndWriteConfigs() {
       << "listen: 127.0.0.1:" << n.client_port << "\n"
       << "http: 127.0.0.1:" << n.http_port << "\n";
     if (!options_.max_payload.empty()) c << "max_payload: " << options_.max_payload << "\n";
+    if (!options_.extra_config.empty()) c << options_.extra_config << "\n";
     c << "jetstream {\n  store_dir: \"" << options_.dir << "/js-" << Name(i) << "\"\n}\n";
     if (Count() > 1) {
       c << "cluster {\n  name: recstore\n  listen: 127.0.0.1:" << n.cluster_port << "\n"

@@ -45,6 +45,8 @@ struct NatsClusterOptions {
   std::string dir;
   // The servers' max_payload, e.g. "8MB" (64MB at most); empty: the server default (1MB).
   std::string max_payload = "";
+  // Lines added to every node's config as they are (an `authorization { ... }` block, say).
+  std::string extra_config = "";
 };
 
 class NatsCluster {
