@@ -126,6 +126,13 @@ absl::Status NatsClient::AddStream(const std::string& name, const std::string& s
   return absl::OkStatus();
 }
 
+absl::Status NatsClient::DeleteStream(const std::string& name) const {
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus s = js_DeleteStream(js_, name.c_str(), nullptr, &code);
+  if (s != NATS_OK) return NatsStatus(s, absl::StrCat("cannot delete stream ", name), code);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<MsgPtr> NatsClient::GetMsg(const std::string& stream, uint64_t seq) const {
   natsMsg* m = nullptr;
   jsErrCode code = static_cast<jsErrCode>(0);

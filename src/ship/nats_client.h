@@ -74,6 +74,7 @@ class NatsClient {
   absl::StatusOr<StreamInfo> GetStream(const std::string& name) const;
   absl::Status AddStream(const std::string& name, const std::string& subject, int replicas,
                          int64_t duplicates_ns) const;
+  absl::Status DeleteStream(const std::string& name) const;
   // The message at stream sequence `seq` (NotFound when there is none).
   absl::StatusOr<MsgPtr> GetMsg(const std::string& stream, uint64_t seq) const;
 

@@ -79,6 +79,8 @@ class Shipper {
   // The same, then takes back (drops) what is still unacknowledged: DeadlineExceeded then.
   absl::Status Drain(absl::Duration wait);
   absl::Status CommitAcked(bool force);
+  // Where the run stands now.
+  ShipReport Current();
   void Report(bool force);
   bool Stopping() const { return o_.stop != nullptr && o_.stop->load(); }
   uint64_t StoredEnd() {
@@ -355,10 +357,7 @@ absl::Status Shipper::CommitAcked(bool force) {
   return cursor_->Commit(stored);
 }
 
-void Shipper::Report(bool force) {
-  if (!o_.progress) return;
-  if (!force && absl::Now() - last_report_ < o_.progress_interval) return;
-  last_report_ = absl::Now();
+ShipReport Shipper::Current() {
   ShipReport r;
   {
     base::MutexLock l(&acks_.mu);
@@ -369,7 +368,14 @@ void Shipper::Report(bool force) {
   r.end = log_.durable();
   r.resyncs = resyncs_;
   r.elapsed = absl::Now() - start_;
-  o_.progress(r);
+  return r;
+}
+
+void Shipper::Report(bool force) {
+  if (!o_.progress) return;
+  if (!force && absl::Now() - last_report_ < o_.progress_interval) return;
+  last_report_ = absl::Now();
+  o_.progress(Current());
 }
 
 absl::Status Shipper::Loop() {
@@ -416,17 +422,7 @@ absl::StatusOr<ShipReport> Shipper::Run() {
   Report(true);
   RECSTORE_RETURN_IF_ERROR(loop);
   RECSTORE_RETURN_IF_ERROR(commit);
-  ShipReport r;
-  {
-    base::MutexLock l(&acks_.mu);
-    r.records = acks_.records;
-    r.bytes = acks_.bytes;
-    r.position = acks_.stored_end;
-  }
-  r.end = log_.durable();
-  r.resyncs = resyncs_;
-  r.elapsed = absl::Now() - start_;
-  return r;
+  return Current();
 }
 
 }  // namespace

@@ -105,6 +105,16 @@ TEST(ShipKillTest, KilledShippersLeaveEveryRecordExactlyOnce) {
   testing::ExpectShippedExactlyOnce(urls, kStream, **store, "events", dir + "-pulled");
 }
 
+// A store at `dir` whose byte log "events" holds one durable record.
+void MakeStoreWithOneRecord(const std::string& dir) {
+  auto store = Store::Open(dir, {.create_if_missing = true});
+  ASSERT_THAT(store, IsOk());
+  auto log = (*store)->OpenByteLog("events");
+  ASSERT_THAT(log, IsOk());
+  ASSERT_THAT(log->Append("one"), IsOk());
+  ASSERT_THAT(log->Sync(), IsOk());
+}
+
 // Errors of `recstore ship` and `recstore pull` are one line on stderr and exit status 2.
 TEST(ShipCliTest, ErrorsAreOneLineAndExitTwo) {
   const std::string dir = TestDir();
@@ -112,14 +122,7 @@ TEST(ShipCliTest, ErrorsAreOneLineAndExitTwo) {
   std::filesystem::create_directories(nats_dir);
   auto server = NatsCluster::Start({.nodes = 1, .dir = nats_dir});
   ASSERT_THAT(server, IsOk());
-  {
-    auto store = Store::Open(dir, {.create_if_missing = true});
-    ASSERT_THAT(store, IsOk());
-    auto log = (*store)->OpenByteLog("events");
-    ASSERT_THAT(log, IsOk());
-    ASSERT_THAT(log->Append("one"), IsOk());
-    ASSERT_THAT(log->Sync(), IsOk());
-  }
+  ASSERT_NO_FATAL_FAILURE(MakeStoreWithOneRecord(dir));
   const std::string url = (*server)->Url(0);
   struct Case {
     std::vector<std::string> args;
@@ -163,14 +166,7 @@ TEST(ShipCliTest, APublishPermissionViolationIsOneLineAndExitTwo) {
                        "    {user: shipper, password: s, permissions: {publish: {deny: "
                        "\"recstore.>\"}, subscribe: \">\"}}\n  ]\n}"});
   ASSERT_THAT(server, IsOk());
-  {
-    auto store = Store::Open(dir, {.create_if_missing = true});
-    ASSERT_THAT(store, IsOk());
-    auto log = (*store)->OpenByteLog("events");
-    ASSERT_THAT(log, IsOk());
-    ASSERT_THAT(log->Append("one"), IsOk());
-    ASSERT_THAT(log->Sync(), IsOk());
-  }
+  ASSERT_NO_FATAL_FAILURE(MakeStoreWithOneRecord(dir));
   const int port = (*server)->ClientPort(0);
   const std::string admin = "nats://admin:a@127.0.0.1:" + std::to_string(port);
   const std::string shipper = "nats://shipper:s@127.0.0.1:" + std::to_string(port);

@@ -225,7 +225,7 @@ int Main(int argc, char** argv) {
       return 1;
     }
     const std::string urls = (*cluster)->Urls();
-    absl::StatusOr<std::unique_ptr<Conn>> admin = Conn::Open(urls);
+    absl::StatusOr<std::unique_ptr<Conn>> admin = OpenConn(urls);
     if (!admin.ok()) {
       std::fprintf(stderr, "%s\n", admin.status().ToString().c_str());
       return 1;

@@ -120,14 +120,14 @@ absl::StatusOr<size_t> WarmUpAndCheck(recstore::Store& store, const Kind& k,
     jsErrCode code = static_cast<jsErrCode>(0);
     natsStatus s = js_GetMsg(&stored, admin.js(), stream.c_str(), seq, nullptr, &code);
     if (s != NATS_OK) {
-      check = Nats(s, "js_GetMsg", code);
+      check = NatsStatus(s, "js_GetMsg", code);
       break;
     }
     natsMsg* built = nullptr;
     s = BuildMessage(shape, k.payload(rec), rec, &id, &built);
     if (s != NATS_OK) {
       natsMsg_Destroy(stored);
-      check = Nats(s, "building a message");
+      check = NatsStatus(s, "building a message");
       break;
     }
     const std::string_view data(natsMsg_GetData(stored),
@@ -160,10 +160,11 @@ absl::StatusOr<RunResult> Ceiling(const Kind& k, const MessageShape& shape, cons
                                   int replicas, const std::string& stream, Conn& admin) {
   AckCount acks;
   const absl::Time t0 = absl::Now();
-  absl::StatusOr<std::unique_ptr<Conn>> conn = Conn::Open(urls, &OnCeilingAck, &acks);
+  absl::StatusOr<std::unique_ptr<Conn>> conn = OpenConn(urls, &OnCeilingAck, &acks);
   if (!conn.ok()) return conn.status();
   Conn& c = **conn;
-  if (absl::Status s = c.AddStream(stream, shape.subject, replicas); !s.ok()) return s;
+  if (absl::Status s = c.AddStream(stream, shape.subject, replicas, kDuplicateWindowNs); !s.ok())
+    return s;
   RunResult r;
   r.setup_ms = absl::ToDoubleMilliseconds(absl::Now() - t0);
 
@@ -181,7 +182,7 @@ absl::StatusOr<RunResult> Ceiling(const Kind& k, const MessageShape& shape, cons
     }
     if (s != NATS_OK) {
       natsMsg_Destroy(m);
-      failed = Nats(s, absl::StrCat("publishing ", seq));
+      failed = NatsStatus(s, absl::StrCat("publishing ", seq));
       break;
     }
   }
@@ -193,13 +194,13 @@ absl::StatusOr<RunResult> Ceiling(const Kind& k, const MessageShape& shape, cons
   r.records = acks.acked.load();
   r.cpu_us = (ProcessCpuSeconds() - cpu0) * 1e6 / static_cast<double>(std::max<uint64_t>(1, k.n));
   r.bytes = r.records * k.record_size;
-  if (failed.ok() && done != NATS_OK) failed = Nats(done, "js_PublishAsyncComplete");
+  if (failed.ok() && done != NATS_OK) failed = NatsStatus(done, "js_PublishAsyncComplete");
   if (failed.ok() && acks.failed.load() != 0) {
     failed = absl::InternalError(absl::StrCat(
         acks.failed.load(), " publishes failed, first JetStream error ", acks.first_error.load()));
   }
   if (failed.ok()) {
-    absl::StatusOr<uint64_t> msgs = admin.StreamMsgs(stream);
+    absl::StatusOr<uint64_t> msgs = StreamMsgs(admin, stream);
     if (!msgs.ok())
       failed = msgs.status();
     else if (*msgs != k.n || r.records != k.n)
@@ -225,7 +226,7 @@ absl::StatusOr<RunResult> ShipRun(recstore::Store& store, const Kind& k, const s
     failed = absl::InternalError(absl::StrCat("shipped ", rep->records, " of ", k.n));
   }
   if (failed.ok()) {
-    absl::StatusOr<uint64_t> msgs = admin.StreamMsgs(stream);
+    absl::StatusOr<uint64_t> msgs = StreamMsgs(admin, stream);
     if (!msgs.ok())
       failed = msgs.status();
     else if (*msgs != k.n)

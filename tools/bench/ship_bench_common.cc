@@ -64,76 +64,16 @@ absl::Status Fill(recstore::Store& store, Kind& k, bool fixed) {
   return absl::OkStatus();
 }
 
-absl::Status Nats(natsStatus s, const std::string& what, jsErrCode code) {
-  if (s == NATS_OK) return absl::OkStatus();
-  const char* last = nats_GetLastError(nullptr);
-  return absl::UnavailableError(
-      absl::StrCat(what, ": ", last && *last ? last : natsStatus_GetText(s),
-                   code != 0 ? absl::StrCat(" (JetStream error ", code, ")") : std::string()));
+absl::StatusOr<std::unique_ptr<Conn>> OpenConn(const std::string& urls, jsPubAckHandler on_ack,
+                                               void* closure) {
+  return Conn::Connect({.servers = urls, .timeout = absl::Seconds(10)},
+                       {.on_ack = on_ack, .closure = closure, .max_pending = kMaxPending});
 }
 
-absl::StatusOr<std::unique_ptr<Conn>> Conn::Open(const std::string& urls, jsPubAckHandler on_ack,
-                                                 void* closure) {
-  std::unique_ptr<Conn> c(new Conn());
-  std::vector<std::string> parts = absl::StrSplit(urls, ',');
-  std::vector<const char*> ptrs;
-  for (const std::string& u : parts) ptrs.push_back(u.c_str());
-  natsStatus s = natsOptions_Create(&c->opts_);
-  if (s == NATS_OK)
-    s = natsOptions_SetServers(c->opts_, ptrs.data(), static_cast<int>(ptrs.size()));
-  if (s == NATS_OK) s = natsOptions_SetTimeout(c->opts_, 5000);
-  if (s == NATS_OK) s = natsConnection_Connect(&c->nc_, c->opts_);
-  if (s != NATS_OK) return Nats(s, absl::StrCat("connecting to ", urls));
-  jsOptions jo;
-  jsOptions_Init(&jo);
-  jo.Wait = 10000;
-  jo.PublishAsync.MaxPending = kMaxPending;
-  jo.PublishAsync.StallWait = kStallWaitMs;
-  jo.PublishAsync.AckHandler = on_ack;
-  jo.PublishAsync.AckHandlerClosure = closure;
-  s = natsConnection_JetStream(&c->js_, c->nc_, &jo);
-  if (s != NATS_OK) return Nats(s, "JetStream context");
-  return c;
-}
-
-Conn::~Conn() {
-  if (nc_ != nullptr) natsConnection_Close(nc_);
-  if (js_ != nullptr) jsCtx_Destroy(js_);
-  if (nc_ != nullptr) natsConnection_Destroy(nc_);
-  if (opts_ != nullptr) natsOptions_Destroy(opts_);
-}
-
-absl::Status Conn::AddStream(const std::string& name, const std::string& subject, int replicas) {
-  jsStreamConfig cfg;
-  jsStreamConfig_Init(&cfg);
-  cfg.Name = name.c_str();
-  const char* subjects[] = {subject.c_str()};
-  cfg.Subjects = subjects;
-  cfg.SubjectsLen = 1;
-  cfg.Replicas = replicas;
-  cfg.Duplicates = kDuplicateWindowNs;
-  cfg.Storage = js_FileStorage;
-  jsStreamInfo* si = nullptr;
-  jsErrCode code = static_cast<jsErrCode>(0);
-  natsStatus s = js_AddStream(&si, js_, &cfg, nullptr, &code);
-  if (si != nullptr) jsStreamInfo_Destroy(si);
-  return Nats(s, absl::StrCat("js_AddStream ", name), code);
-}
-
-absl::Status Conn::DeleteStream(const std::string& name) {
-  jsErrCode code = static_cast<jsErrCode>(0);
-  return Nats(js_DeleteStream(js_, name.c_str(), nullptr, &code),
-              absl::StrCat("js_DeleteStream ", name), code);
-}
-
-absl::StatusOr<uint64_t> Conn::StreamMsgs(const std::string& name) {
-  jsStreamInfo* si = nullptr;
-  jsErrCode code = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&si, js_, name.c_str(), nullptr, &code);
-  if (s != NATS_OK) return Nats(s, absl::StrCat("stream info ", name), code);
-  const uint64_t n = si->State.Msgs;
-  jsStreamInfo_Destroy(si);
-  return n;
+absl::StatusOr<uint64_t> StreamMsgs(const Conn& c, const std::string& name) {
+  absl::StatusOr<recstore::ship::StreamInfo> info = c.GetStream(name);
+  if (!info.ok()) return info.status();
+  return info->msgs;
 }
 
 }  // namespace ship_bench

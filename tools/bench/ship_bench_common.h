@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "nats/nats.h"
 #include "recstore/recstore.h"
+#include "src/ship/nats_client.h"
 
 namespace ship_bench {
 
@@ -27,7 +28,7 @@ static_assert(sizeof(ShipRec64) == 64, "ShipRec64 must be exactly 64 bytes");
 
 inline constexpr size_t kBytesRecord = 1024;
 inline constexpr int kMaxPending = 4096;  // ShipOptions::max_pending's default
-inline constexpr int64_t kStallWaitMs = 100;
+// The window stall wait is the shipper client's (100 ms, src/ship/nats_client.cc).
 inline constexpr int64_t kDuplicateWindowNs = int64_t{120} * 1'000'000'000;  // ShipOptions's 2 min
 
 // A line on stderr with the time of day.
@@ -52,34 +53,18 @@ struct Kind {
 // kBytesRecord-byte records), syncs, and keeps their bytes in k.payloads.
 absl::Status Fill(recstore::Store& store, Kind& k, bool fixed);
 
-// OK for NATS_OK, else Unavailable naming `what`, libnats' last error and the JetStream code.
-absl::Status Nats(natsStatus s, const std::string& what,
-                  jsErrCode code = static_cast<jsErrCode>(0));
+// The bench talks to NATS through the shipper's own client (src/ship/nats_client.h).
+using Conn = recstore::ship::NatsClient;
+using recstore::ship::NatsStatus;
 
-// A connection and its JetStream context with Ship()'s publish window; `on_ack` (may be null)
-// gets every asynchronous publish's acknowledgement.
-class Conn {
- public:
-  static absl::StatusOr<std::unique_ptr<Conn>> Open(const std::string& urls,
-                                                    jsPubAckHandler on_ack = nullptr,
-                                                    void* closure = nullptr);
-  ~Conn();
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-  jsCtx* js() const { return js_; }
+// A connection with Ship()'s publish window; `on_ack` (may be null) gets every asynchronous
+// publish's acknowledgement.
+absl::StatusOr<std::unique_ptr<Conn>> OpenConn(const std::string& urls,
+                                               jsPubAckHandler on_ack = nullptr,
+                                               void* closure = nullptr);
 
-  // File storage, `replicas`, the 2-minute de-duplication window Ship() creates streams with.
-  absl::Status AddStream(const std::string& name, const std::string& subject, int replicas);
-  absl::Status DeleteStream(const std::string& name);
-  // The stream's message count.
-  absl::StatusOr<uint64_t> StreamMsgs(const std::string& name);
-
- private:
-  Conn() = default;
-  natsOptions* opts_ = nullptr;
-  natsConnection* nc_ = nullptr;
-  jsCtx* js_ = nullptr;
-};
+// The stream's message count.
+absl::StatusOr<uint64_t> StreamMsgs(const Conn& c, const std::string& name);
 
 }  // namespace ship_bench
 

@@ -112,7 +112,7 @@ absl::StatusOr<LagResult> FollowLag(const std::string& dir, const std::string& u
   stop.store(true);
   shipper.join();
   std::unique_ptr<Conn> admin;
-  if (auto c = Conn::Open(urls); c.ok()) {
+  if (auto c = OpenConn(urls); c.ok()) {
     admin = *std::move(c);
     (void)admin->DeleteStream(stream);
   }
