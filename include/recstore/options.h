@@ -77,6 +77,16 @@ struct StoreOptions {
   // Pre-fault the pages ahead of the writer in the active segment (MADV_POPULATE_WRITE), so
   // appends rarely take a page fault.
   bool prefault = true;
+  // Recycled segments: a writer keeps up to this many of the segment files that retention,
+  // TruncateBefore and compaction retire (per collection, as `<old first>.recycle` in its
+  // folder), and makes its next segments out of them instead of new files. A reused file is
+  // already allocated and its pages are usually still cached: appends and syncs into it skip
+  // the kernel's zeroing of fresh pages and the allocation of new blocks (docs/design.md 3.4).
+  // The kept files hold their disk space. A file is reused only once no handle of any process
+  // still reads it. Segments a recycling writer makes have format version 4, which builds
+  // before it refuse. 0 (the default): retired files are deleted, and a writer open deletes
+  // any an earlier writer kept. Read-only handles ignore it.
+  uint32_t recycle_segments = 0;
   // The operating-system seam every file, mapping, lock and clock call goes through
   // (include/recstore/env.h); null means Env::Default(). It must outlive the store and every
   // handle opened from it.

@@ -20,8 +20,12 @@ namespace recstore::format {
 // Version 2 added compaction (compacted segments, manifest fields per collection) and the
 // append time in variable-size record frames; version 3 the chain of compacted segments (the
 // manifest's compacted_first and each compacted segment's link block) and signed append
-// times. Files of versions 1 and 2 read as before.
-inline constexpr uint32_t kFormatVersion = 3;
+// times; version 4 recycled segments (a file reused for a new first record: header flag bit 1,
+// written only in recycled segments' headers, so stores that recycle nothing stay readable by
+// version-3 builds). Files of versions 1 to 3 read as before.
+inline constexpr uint32_t kFormatVersion = 4;
+// The version of every segment header but a recycled one's.
+inline constexpr uint32_t kPlainSegmentVersion = 3;
 // The manifest's own version, which has moved on from the segment files': version 4 added
 // reader-aware retention (each collection's retention flags, hard_max_bytes and
 // hard_max_age_ns), version 5 the store id. Manifests of versions 1 to 4 read as before,

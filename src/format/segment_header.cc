@@ -15,6 +15,7 @@ constexpr uint32_t kCommitMagic = 0x54494D43;  // "CMIT"
 constexpr uint32_t kLinkMagic = 0x4B4E4C43;    // "CLNK"
 constexpr uint32_t kSealedFlag = 1;
 constexpr uint8_t kCompactedFlag = 1;
+constexpr uint8_t kRecycledFlag = 2;  // format version 4
 // CollectionKind values (include/recstore/log.h).
 constexpr uint8_t kKindFixed = 1;
 constexpr uint8_t kKindVariable = 2;
@@ -26,9 +27,10 @@ void EncodeSegmentHeader(const SegmentHeader& h, std::byte* dst) {
   using base::EncodeFixed64;
   std::memset(dst, 0, kEncodedSegmentHeaderSize);
   std::memcpy(dst, kSegmentMagic, 8);
-  EncodeFixed32(dst + 8, kFormatVersion);
+  EncodeFixed32(dst + 8, h.recycled ? kFormatVersion : kPlainSegmentVersion);
   dst[12] = static_cast<std::byte>(h.kind);
-  dst[13] = static_cast<std::byte>(h.compacted ? kCompactedFlag : 0);
+  dst[13] =
+      static_cast<std::byte>((h.compacted ? kCompactedFlag : 0) | (h.recycled ? kRecycledFlag : 0));
   EncodeFixed32(dst + 16, h.collection_id);
   EncodeFixed32(dst + 20, h.record_size);
   EncodeFixed32(dst + 24, h.stride);
@@ -60,6 +62,8 @@ absl::StatusOr<SegmentHeader> DecodeSegmentHeader(const std::byte* src, const st
   h.first_seq = DecodeFixed64(src + 40);
   h.capacity = DecodeFixed64(src + 48);
   h.compacted = (static_cast<uint8_t>(src[13]) & kCompactedFlag) != 0;
+  // Bit 1 means recycled from version 4 on; earlier versions ignored the other bits.
+  h.recycled = version >= 4 && (static_cast<uint8_t>(src[13]) & kRecycledFlag) != 0;
   h.generation = DecodeFixed64(src + 56);
   // Every field is range-checked, although the checksum matched: a checksum tells damage,
   // not hostility (docs/format.md 3.1, "checks on read").
@@ -86,6 +90,7 @@ absl::StatusOr<SegmentHeader> DecodeSegmentHeader(const std::byte* src, const st
     if (h.stride != 0) return bad(24, "of a variable collection has stride", h.stride);
   }
   if (h.first_seq > kMaxSequence) return bad(40, "has first sequence number", h.first_seq);
+  if (h.compacted && h.recycled) return bad(13, "is both compacted and recycled: flags", 3);
   if (h.compacted ? h.generation == 0 || h.generation > kMaxSequence : h.generation != 0) {
     return bad(56,
                h.compacted ? "of a compacted segment has generation"

@@ -23,13 +23,18 @@ struct SegmentHeader {
   // `generation`, records packed from kDataStart, then their u64 sequence numbers.
   bool compacted = false;
   uint64_t generation = 0;
+  // Format version 4: the file held an earlier segment of the collection (retired by retention
+  // or compaction) and was reused, so bytes past its records may be that segment's records.
+  // Ordinary segments only.
+  bool recycled = false;
 
   friend bool operator==(const SegmentHeader&, const SegmentHeader&) = default;
 };
 
 inline constexpr size_t kEncodedSegmentHeaderSize = 72;
 
-// Writes the header into the first kEncodedSegmentHeaderSize bytes of `dst`.
+// Writes the header into the first kEncodedSegmentHeaderSize bytes of `dst`: format version 4
+// when it is recycled, kPlainSegmentVersion otherwise.
 void EncodeSegmentHeader(const SegmentHeader& h, std::byte* dst);
 // Reads and checks a header. DataLoss (naming `path` and the offset) on a bad magic or
 // checksum, format version 0, or a field out of range (docs/format.md 3.1: kind, collection id,

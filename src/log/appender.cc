@@ -24,8 +24,26 @@ uint64_t ByteSegmentCapacity(const Shape& shape, uint64_t frame_space) {
 }  // namespace
 
 Appender::Appender(const Shape& shape, Published* published, GroupCommit* commit,
-                   const FailState* fail, bool prefault)
-    : shape_(shape), published_(published), commit_(commit), fail_(fail), prefault_(prefault) {}
+                   const FailState* fail, bool prefault, RecyclePool* pool)
+    : shape_(shape),
+      published_(published),
+      commit_(commit),
+      fail_(fail),
+      prefault_(prefault),
+      pool_(pool) {}
+
+absl::StatusOr<Segment::Created> Appender::MakeSegment(const NewSegment& n) {
+  const std::string path = shape_.SegmentPath(n.first);
+  const format::SegmentHeader header = shape_.HeaderFor(n.first, n.capacity);
+  if (std::optional<Segment::Created> c = pool_->Take(header, path)) {
+    // A reused file: allocate what the batch writes where its earlier use did not.
+    absl::Status s = c->segment->Reserve(std::max(n.front_end, format::kDataStart), n.back_begin);
+    if (s.ok()) return *std::move(c);
+    shape_.env()->Remove(path).IgnoreError();  // holds no record, and is not published
+    return s;
+  }
+  return Segment::Create(shape_.env(), path, header, shape_.file_mode(), n.front_end, n.back_begin);
+}
 
 void Appender::Start(uint64_t data_end) {
   base::MutexLock lock(&mu_);
@@ -36,9 +54,7 @@ absl::Status Appender::AddSegmentsLocked(const std::vector<NewSegment>& segments
                                          bool replace_last) {
   std::vector<Segment::Created> made;
   for (const NewSegment& n : segments) {
-    absl::StatusOr<Segment::Created> c = Segment::Create(
-        shape_.env(), shape_.SegmentPath(n.first), shape_.HeaderFor(n.first, n.capacity),
-        shape_.file_mode(), n.front_end, n.back_begin);
+    absl::StatusOr<Segment::Created> c = MakeSegment(n);
     if (!c.ok()) {
       // None of them holds a record or is published: the next open would remove them anyway.
       for (const Segment::Created& m : made) shape_.env()->Remove(m.segment->path()).IgnoreError();

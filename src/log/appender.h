@@ -22,6 +22,7 @@
 #include "src/log/fail_state.h"
 #include "src/log/group_commit.h"
 #include "src/log/published.h"
+#include "src/log/recycle.h"
 #include "src/log/shape.h"
 
 namespace recstore::log {
@@ -29,8 +30,9 @@ namespace recstore::log {
 class Appender {
  public:
   // Everything passed in must outlive the appender.
+  // New segments of the collection's segment size come from `pool` when it has a free file.
   Appender(const Shape& shape, Published* published, GroupCommit* commit, const FailState* fail,
-           bool prefault);
+           bool prefault, RecyclePool* pool);
 
   // At open, after recovery: variable-size records: the offset just past the newest
   // segment's last frame.
@@ -72,6 +74,9 @@ class Appender {
   // swaps the newest (empty) segment for the first one created.
   absl::Status AddSegmentsLocked(const std::vector<NewSegment>& made, bool replace_last)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One new segment's file: a retired one from the pool, or a new one.
+  absl::StatusOr<Segment::Created> MakeSegment(const NewSegment& n)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // AppendBytes for a batch that does not fit in the newest segment: plans each record's
   // place, creates the segments and writes.
   absl::StatusOr<uint64_t> AppendBytesAcrossLocked(const std::string_view* records, size_t n)
@@ -103,6 +108,7 @@ class Appender {
   GroupCommit* const commit_;
   const FailState* const fail_;
   const bool prefault_;
+  RecyclePool* const pool_;
   std::atomic<bool> rotated_{false};
 
   base::Mutex mu_;

@@ -19,21 +19,26 @@ Collection::Collection(const CollectionConfig& config, std::shared_ptr<log::Segm
       fail_(config.info.name),
       published_(std::move(initial)),
       commit_(shape_, &published_, &fail_),
-      appender_(shape_, &published_, &commit_, &fail_, config.prefault),
-      maintenance_(shape_, &published_, &appender_, &commit_, &fail_, config.manifest),
+      pool_(shape_, config.read_only ? 0 : config.recycle_segments),
+      appender_(shape_, &published_, &commit_, &fail_, config.prefault, &pool_),
+      maintenance_(shape_, &published_, &appender_, &commit_, &fail_, config.manifest, &pool_),
       follower_(shape_, &published_, config.manifest, config.recovery == RecoveryMode::kSalvage) {}
 
 absl::StatusOr<std::shared_ptr<Collection>> Collection::Open(CollectionConfig config) {
   const log::Shape shape(config.info, config.dir, config.env, config.file_mode);
   const log::CollectionState state = log::CollectionState::Of(config.info);
+  // A reader pins every segment before it maps it, so that no writer recycles the file
+  // under it (recycle.h).
+  std::shared_ptr<log::ReaderPins> pins = config.read_only ? log::ReaderPins::Open(shape) : nullptr;
   absl::StatusOr<log::RecoveryPlan> plan =
-      config.read_only ? log::PlanReadOnly(shape, config.manifest, state, config.recovery)
-                       : log::PlanRecovery(shape, state, config.recovery, /*writer=*/true);
+      config.read_only
+          ? log::PlanReadOnly(shape, config.manifest, state, config.recovery, pins.get())
+          : log::PlanRecovery(shape, state, config.recovery, /*writer=*/true);
   if (!plan.ok()) return plan.status();
   std::shared_ptr<Collection> c(new Collection(config, plan->set));
   c->report_ = plan->report;
   if (c->read_only_) {
-    c->follower_.Start(*plan);
+    c->follower_.Start(*plan, std::move(pins));
     c->open_ = true;
     return c;
   }
@@ -42,6 +47,8 @@ absl::StatusOr<std::shared_ptr<Collection>> Collection::Open(CollectionConfig co
   RECSTORE_ASSIGN_OR_RETURN(c->page_, log::StatePage::OpenForWriter(c->shape_));
   // No reader has the collection yet: the cut may still change the plan's set.
   RECSTORE_RETURN_IF_ERROR(log::ApplyRecovery(c->shape_, &*plan, &c->commit_));
+  // Retired files a previous writer left: kept for reuse up to this writer's limit.
+  RECSTORE_RETURN_IF_ERROR(c->pool_.Adopt(plan->retired));
   c->open_ = true;
   c->appender_.Start(plan->position.offset < format::kDataStart ? format::kDataStart
                                                                 : plan->position.offset);

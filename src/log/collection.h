@@ -52,6 +52,7 @@ struct CollectionConfig {
   SyncPolicy sync;
   RecoveryMode recovery = RecoveryMode::kTolerateTornTail;
   bool prefault = true;
+  uint32_t recycle_segments = 0;          // a writer's recycle pool size (recycle.h)
   std::shared_ptr<void> keep_alive;       // what must outlive the collection (the store's lock)
   log::ManifestHook* manifest = nullptr;  // owned by what keep_alive keeps alive
 };
@@ -124,6 +125,7 @@ class Collection {
   std::shared_ptr<log::StatePage> page_;  // a writer's; outlives published_, which mirrors to it
   log::Published published_;
   log::GroupCommit commit_;
+  log::RecyclePool pool_;
   log::Appender appender_;
   log::Maintenance maintenance_;
   log::Follower follower_;

@@ -34,6 +34,8 @@ absl::StatusOr<FolderFiles> ListFolder(const Shape& shape, const CollectionState
       } else {
         files.stale.push_back(name);
       }
+    } else if (ParseRecycleFileName(name, &first_seq)) {
+      files.retired.push_back(first_seq);
     } else if (name.size() > 4 && name.ends_with(".tmp")) {
       files.stale.push_back(name);  // a file whose creation a crash interrupted
     }
@@ -115,14 +117,15 @@ absl::StatusOr<std::shared_ptr<const CompactedPart>> OpenCompacted(const Shape& 
 }
 
 absl::StatusOr<std::shared_ptr<const Segment>> OpenOrdinary(const Shape& shape, uint64_t first,
-                                                            bool writable) {
+                                                            bool writable, ReaderPins* pins) {
   // Variable-size segments may be larger than the collection's segment size (one oversized
   // record): their header says how large, and the file must match it.
   const std::string path = shape.SegmentPath(first);
   RECSTORE_ASSIGN_OR_RETURN(
       std::shared_ptr<const Segment> seg,
       Segment::Open(shape.env(), path, writable,
-                    shape.HeaderFor(first, shape.fixed() ? shape.segment_size() : 0)));
+                    shape.HeaderFor(first, shape.fixed() ? shape.segment_size() : 0),
+                    /*file=*/nullptr, pins != nullptr ? pins->Hold(first) : nullptr));
   if (seg->capacity() < shape.segment_size()) {
     return absl::DataLossError(absl::StrCat(path, ": offset 48: segment capacity ", seg->capacity(),
                                             " is below the collection's ", shape.segment_size()));
@@ -144,7 +147,7 @@ absl::Status Missing(bool writer, std::string message) {
 absl::StatusOr<std::shared_ptr<SegmentSet>> OpenSet(const Shape& shape,
                                                     const CollectionState& state,
                                                     FolderFiles* files, bool writer,
-                                                    const SegmentSet* reuse) {
+                                                    const SegmentSet* reuse, ReaderPins* pins) {
   auto set = std::make_shared<SegmentSet>();
   set->state = state;
   const bool linked = state.compacted_first != CollectionInfo::kUnrecorded;
@@ -223,7 +226,8 @@ absl::StatusOr<std::shared_ptr<SegmentSet>> OpenSet(const Shape& shape,
       }
     }
     if (seg == nullptr) {
-      absl::StatusOr<std::shared_ptr<const Segment>> opened = OpenOrdinary(shape, first, writer);
+      absl::StatusOr<std::shared_ptr<const Segment>> opened =
+          OpenOrdinary(shape, first, writer, pins);
       if (!opened.ok()) {
         if (opened.status().code() == absl::StatusCode::kNotFound) {
           return Missing(writer, std::string(opened.status().message()));

@@ -23,10 +23,11 @@ absl::Status TooManyChanges(const Shape& shape) {
 }  // namespace
 
 absl::StatusOr<RecoveryPlan> PlanReadOnly(const Shape& shape, ManifestHook* hook,
-                                          CollectionState state, RecoveryMode mode) {
+                                          CollectionState state, RecoveryMode mode,
+                                          ReaderPins* pins) {
   int missing_in_same_state = 0;
   for (int attempt = 0; attempt < kFollowAttempts; ++attempt) {
-    absl::StatusOr<RecoveryPlan> plan = PlanRecovery(shape, state, mode, /*writer=*/false);
+    absl::StatusOr<RecoveryPlan> plan = PlanRecovery(shape, state, mode, /*writer=*/false, pins);
     if (!plan.ok() && plan.status().code() != absl::StatusCode::kNotFound) return plan.status();
     RECSTORE_ASSIGN_OR_RETURN(CollectionInfo now, hook->Reload(shape.name()));
     const CollectionState current = CollectionState::Of(now);
@@ -44,8 +45,9 @@ absl::StatusOr<RecoveryPlan> PlanReadOnly(const Shape& shape, ManifestHook* hook
 Follower::Follower(const Shape& shape, Published* published, ManifestHook* hook, bool salvage)
     : shape_(shape), published_(published), hook_(hook), salvage_(salvage) {}
 
-void Follower::Start(const RecoveryPlan& plan) {
+void Follower::Start(const RecoveryPlan& plan, std::shared_ptr<ReaderPins> pins) {
   base::MutexLock lock(&mu_);
+  pins_ = std::move(pins);
   if (!plan.set->dense.empty()) tail_ = plan.set->dense[plan.tail];
   pos_ = plan.position;
   durable_.store(std::min(plan.report.durable_point, plan.set->end()), std::memory_order_release);
@@ -74,7 +76,7 @@ absl::Status Follower::FollowManifestLocked() {
     absl::StatusOr<FolderFiles> files = ListFolder(shape_, state);
     if (!files.ok()) return files.status();
     absl::StatusOr<std::shared_ptr<SegmentSet>> set =
-        OpenSet(shape_, state, &*files, /*writer=*/false, &cur);
+        OpenSet(shape_, state, &*files, /*writer=*/false, &cur, pins_.get());
     if (!set.ok() && set.status().code() != absl::StatusCode::kNotFound) return set.status();
     RECSTORE_ASSIGN_OR_RETURN(CollectionInfo again, hook_->Reload(shape_.name()));
     if (!set.ok() || !(CollectionState::Of(again) == state)) continue;
@@ -94,7 +96,7 @@ absl::Status Follower::FollowManifestLocked() {
 
 absl::StatusOr<bool> Follower::AddNewSegmentLocked(uint64_t first) {
   absl::StatusOr<std::shared_ptr<const Segment>> seg =
-      OpenOrdinary(shape_, first, /*writable=*/false);
+      OpenOrdinary(shape_, first, /*writable=*/false, pins_.get());
   if (!seg.ok()) {
     if (seg.status().code() == absl::StatusCode::kNotFound) return false;  // not yet
     return seg.status();
@@ -114,8 +116,9 @@ absl::Status Follower::FollowReplacedLocked() {
   if (!f.ok()) return absl::OkStatus();  // gone: the manifest will say why
   RECSTORE_ASSIGN_OR_RETURN(Env::FileId id, shape_.env()->Identify(f->fd(), tail_->path()));
   if (id == tail_->id()) return absl::OkStatus();
-  RECSTORE_ASSIGN_OR_RETURN(std::shared_ptr<const Segment> seg,
-                            OpenOrdinary(shape_, tail_->first_seq(), /*writable=*/false));
+  RECSTORE_ASSIGN_OR_RETURN(
+      std::shared_ptr<const Segment> seg,
+      OpenOrdinary(shape_, tail_->first_seq(), /*writable=*/false, pins_.get()));
   auto next = std::make_shared<SegmentSet>(cur);
   next->dense.back() = seg;
   published_->Publish(std::move(next));

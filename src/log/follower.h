@@ -29,6 +29,7 @@
 #include "src/log/manifest_hook.h"
 #include "src/log/published.h"
 #include "src/log/recovery.h"
+#include "src/log/recycle.h"
 #include "src/log/shape.h"
 #include "src/log/state_page.h"
 #include "src/log/tail_scan.h"
@@ -43,16 +44,19 @@ inline constexpr int kFollowAttempts = 50;
 // one the caller read; `hook` re-reads it), as described above. Errors: those of
 // PlanRecovery; NotFound when the collection was dropped; Unavailable after kFollowAttempts
 // states that changed under the plan.
+// Every segment it maps is pinned through `pins` (may be null; recycle.h).
 absl::StatusOr<RecoveryPlan> PlanReadOnly(const Shape& shape, ManifestHook* hook,
-                                          CollectionState state, RecoveryMode mode);
+                                          CollectionState state, RecoveryMode mode,
+                                          ReaderPins* pins);
 
 class Follower {
  public:
   // Everything passed in must outlive the follower.
   Follower(const Shape& shape, Published* published, ManifestHook* hook, bool salvage);
 
-  // Where the open's plan left the log.
-  void Start(const RecoveryPlan& plan) ABSL_LOCKS_EXCLUDED(mu_);
+  // Where the open's plan left the log; `pins` (may be null) pin every segment mapped from
+  // now on, as they pinned the plan's.
+  void Start(const RecoveryPlan& plan, std::shared_ptr<ReaderPins> pins) ABSL_LOCKS_EXCLUDED(mu_);
   // Picks up the writer's new state (if the manifest changed), new segments and new records,
   // and publishes them. See LogBase::Refresh.
   absl::Status Refresh() ABSL_LOCKS_EXCLUDED(mu_);
@@ -89,6 +93,7 @@ class Follower {
   std::shared_ptr<const Segment> tail_ ABSL_GUARDED_BY(mu_);  // null: no segment yet
   TailPosition pos_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<StatePage> page_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<ReaderPins> pins_ ABSL_GUARDED_BY(mu_);
   // The page's epoch and generation read before the last full refresh that succeeded.
   bool seen_valid_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t seen_epoch_ ABSL_GUARDED_BY(mu_) = 0;

@@ -12,13 +12,15 @@
 namespace recstore::log {
 
 Maintenance::Maintenance(const Shape& shape, Published* published, Appender* appender,
-                         GroupCommit* commit, const FailState* fail, ManifestHook* manifest)
+                         GroupCommit* commit, const FailState* fail, ManifestHook* manifest,
+                         RecyclePool* pool)
     : shape_(shape),
       published_(published),
       appender_(appender),
       commit_(commit),
       fail_(fail),
-      manifest_(manifest) {}
+      manifest_(manifest),
+      pool_(pool) {}
 
 absl::Status Maintenance::Install(const CollectionState& next,
                                   std::vector<std::shared_ptr<const CompactedPart>> parts,
@@ -32,6 +34,7 @@ absl::Status Maintenance::Install(const CollectionState& next,
   if (installed != nullptr) *installed = true;
   // The manifest names the new state: adopt it even if its folder sync failed.
   std::vector<std::string> retired;
+  std::vector<std::shared_ptr<const Segment>> retired_dense;
   appender_->Replace([&](const SegmentSet& cur) {
     auto set = std::make_shared<SegmentSet>(cur);
     set->state = next;
@@ -46,7 +49,7 @@ absl::Status Maintenance::Install(const CollectionState& next,
     const uint64_t live = next.live_from();
     size_t drop = 0;
     while (drop + 1 < cur.dense.size() && cur.dense[drop + 1]->first_seq() <= live) {
-      retired.push_back(cur.dense[drop]->path());
+      retired_dense.push_back(cur.dense[drop]);
       commit_->Untrack(cur.dense[drop].get());
       ++drop;
     }
@@ -58,11 +61,15 @@ absl::Status Maintenance::Install(const CollectionState& next,
   // The old files go only once the switch is durable: after a failed folder sync, a crash
   // could bring the old manifest back, and it needs them (the next open removes them).
   if (!st.ok()) return st;
-  // Removing the names frees the space once no reader maps them; a file left by a failure
-  // here is removed by the next open.
+  // Removing the names (or moving them into the recycle pool) frees the space once no reader maps
+  // them; a file left by a failure here is removed by the next open.
   for (const std::string& path : retired) shape_.env()->Remove(path).IgnoreError();
-  if (!retired.empty()) os::SyncDir(shape_.env(), shape_.dir()).IgnoreError();
-  stats->segments_in += retired.size();
+  for (const auto& seg : retired_dense) {
+    if (!pool_->Retire(seg)) shape_.env()->Remove(seg->path()).IgnoreError();
+  }
+  const size_t n = retired.size() + retired_dense.size();
+  if (n > 0) os::SyncDir(shape_.env(), shape_.dir()).IgnoreError();
+  stats->segments_in += n;
   stats->first_seq = next.first_seq;
   stats->generation = next.generation;
   return absl::OkStatus();

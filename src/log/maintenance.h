@@ -24,8 +24,9 @@ namespace recstore::log {
 class Maintenance {
  public:
   // Everything passed in must outlive this object.
+  // Retired segments of the collection's segment size go to `pool` while it has room.
   Maintenance(const Shape& shape, Published* published, Appender* appender, GroupCommit* commit,
-              const FailState* fail, ManifestHook* manifest);
+              const FailState* fail, ManifestHook* manifest, RecyclePool* pool);
 
   // See LogBase for the contracts.
   absl::StatusOr<CompactionStats> TruncateBefore(uint64_t seq) ABSL_LOCKS_EXCLUDED(mu_);
@@ -58,6 +59,7 @@ class Maintenance {
   GroupCommit* const commit_;
   const FailState* const fail_;
   ManifestHook* const manifest_;
+  RecyclePool* const pool_;
   base::Mutex mu_;  // one retention or compaction call at a time
 };
 

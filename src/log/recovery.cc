@@ -53,13 +53,20 @@ uint64_t MostRecords(const SegmentSet& set, size_t i) {
 }
 
 // Whether variable-size segment `s` holds `n` records: its commit block says so, or its first
-// n slots point at increasing frame offsets below the slot area. (A segment that lost the
-// records of a missing neighbour has zeros there, or frame bytes that do not read as such a
-// sequence.)
-bool HoldsRecords(const Segment& s, uint64_t n) {
+// n slots point at increasing frame offsets below the slot area (and, if it is recycled, its
+// last record validates). (A segment that lost the records of a missing neighbour has zeros
+// there, or frame bytes that do not read as such a sequence.)
+bool HoldsRecords(const Shape& shape, const Segment& s, uint64_t n) {
   if (n > MaxSlots(s)) return false;
   format::CommitBlock c;
   if (s.ReadCommit(&c) && c.sealed && c.records == n) return true;
+  if (s.recycled() && n > 0) {
+    // Slots past this segment's records may be the earlier use's, in increasing order too:
+    // its last record must read as this segment's.
+    uint64_t offset = 0;
+    uint32_t len = 0;
+    if (!RecordAt(shape, s, n - 1, s.first_seq() + n - 1, &offset, &len)) return false;
+  }
   const uint64_t slot_area = s.capacity() - format::kSlotSize * n;
   uint64_t prev = 0;
   for (uint64_t j = 0; j < n; ++j) {
@@ -71,6 +78,19 @@ bool HoldsRecords(const Segment& s, uint64_t n) {
     prev = off;
   }
   return true;
+}
+
+// In a recycled segment, the bytes from `cut` (where the records end, at `pos`) to the end of
+// the last record of this segment that still validates after it (a salvage scan: records a
+// torn write separated from the rest); 0 when none does. The earlier use's records there are
+// not counted: seeded by their own sequence numbers, they never validate as this segment's.
+uint64_t RecordsPastCut(const Shape& shape, const Segment& s, uint64_t most, TailPosition pos,
+                        uint64_t cut) {
+  TailPosition look = pos;
+  std::vector<BadRecord> skipped;
+  ScanSegment(shape, s, {.salvage = true, .repair_slots = false}, most, &look, &skipped, nullptr);
+  if (look.index == pos.index) return 0;
+  return look.offset - cut + (shape.fixed() ? 0 : format::kSlotSize * (look.index - pos.index));
 }
 
 // Every record of every compacted segment (RecoveryMode::kAbsoluteConsistency).
@@ -147,11 +167,12 @@ uint64_t SlotsInUse(const Segment& s, uint64_t most) {
 }  // namespace
 
 absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionState& state,
-                                          RecoveryMode mode, bool writer) {
+                                          RecoveryMode mode, bool writer, ReaderPins* pins) {
   RecoveryPlan plan;
   RECSTORE_ASSIGN_OR_RETURN(FolderFiles files, ListFolder(shape, state));
-  RECSTORE_ASSIGN_OR_RETURN(plan.set, OpenSet(shape, state, &files, writer));
+  RECSTORE_ASSIGN_OR_RETURN(plan.set, OpenSet(shape, state, &files, writer, nullptr, pins));
   plan.stale = std::move(files.stale);
+  plan.retired = std::move(files.retired);
   SegmentSet& set = *plan.set;
   if (mode == RecoveryMode::kAbsoluteConsistency) {
     RECSTORE_RETURN_IF_ERROR(CheckCompacted(shape, set));
@@ -206,7 +227,7 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
     for (size_t i = 0; i < durable_start; ++i) {
       const Segment& s = *set.dense[i];
       const uint64_t next = set.dense[i + 1]->first_seq();
-      if (HoldsRecords(s, next - s.first_seq())) continue;
+      if (HoldsRecords(shape, s, next - s.first_seq())) continue;
       format::CommitBlock c;
       const uint64_t held = s.ReadCommit(&c) && c.sealed && c.records < next - s.first_seq()
                                 ? c.records
@@ -242,7 +263,11 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
   const uint64_t cut_offset = shape.fixed() ? shape.geometry().Offset(keep) : pos.offset;
   const uint64_t cut_end = s.capacity() - (shape.fixed() ? 0 : format::kSlotSize * keep);
   uint64_t dropped = cut_offset < cut_end ? NonZeroExtent(s, cut_offset, cut_end) : 0;
-  if (!shape.fixed()) {
+  if (s.recycled() && dropped > 0) {
+    // The earlier segment's records lie past the cut, and none of them validates here: what
+    // counts as dropped is only records of this segment that follow the invalid one.
+    dropped = RecordsPastCut(shape, s, MostRecords(set, i), pos, cut_offset);
+  } else if (!shape.fixed()) {
     // Slots of dropped records sit just below the kept ones.
     uint64_t slot = cut_end;
     while (slot >= cut_offset + format::kSlotSize &&
@@ -276,7 +301,8 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
                                      state.live_from() - 1, " were written"));
   }
   if (mode == RecoveryMode::kAbsoluteConsistency) {
-    if (dropped > 0 || removed > 0 || (cut_offset < cut_end && !AllZero(s, cut_offset, cut_end))) {
+    if (dropped > 0 || removed > 0 ||
+        (!s.recycled() && cut_offset < cut_end && !AllZero(s, cut_offset, cut_end))) {
       return contradicted(absl::StrCat(
           s.path(), ": offset ", cut_offset, ": record ", end, " of collection '", shape.name(),
           "' is invalid and is followed by data; absolute consistency refuses to truncate"));

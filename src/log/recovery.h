@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "recstore/options.h"
 #include "src/log/group_commit.h"
+#include "src/log/recycle.h"
 #include "src/log/segment_set.h"
 #include "src/log/shape.h"
 #include "src/log/tail_scan.h"
@@ -43,14 +44,16 @@ struct RecoveryPlan {
   uint64_t cut_offset = 0;  // zero [cut_offset, cut_end) of the tail segment
   uint64_t cut_end = 0;
   std::vector<std::string> stale;  // names of files no state of the collection uses
+  std::vector<uint64_t> retired;   // retired files waiting for reuse (recycle.h)
 };
 
 // Decides what the collection of `state` holds, reading its folder and segments (mapped
 // writable for a writer). Changes no file. Errors: DataLoss naming the file for damage (see
 // RecoveryMode); NotFound for a reader when a file of the state is missing (the writer moved
-// on: read the manifest again); the I/O error.
+// on: read the manifest again); the I/O error. A reader passes its `pins` (recycle.h).
 absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionState& state,
-                                          RecoveryMode mode, bool writer);
+                                          RecoveryMode mode, bool writer,
+                                          ReaderPins* pins = nullptr);
 
 // A writer's second step: repairs slots, zeroes the cut, deletes segments past the tail and
 // stale files, creates the first segment of an empty collection, makes everything kept

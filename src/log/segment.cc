@@ -83,10 +83,37 @@ absl::StatusOr<Segment::Created> Segment::Create(Env* env, const std::string& pa
   return c;
 }
 
+absl::StatusOr<Segment::Created> Segment::Recycle(Env* env, const std::string& from,
+                                                  const std::string& path, SegmentHeader header) {
+  header.recycled = true;
+  RECSTORE_ASSIGN_OR_RETURN(os::File file, os::File::Open(env, from, O_RDWR | O_NOFOLLOW));
+  RECSTORE_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(file.fd(), from));
+  if (size != header.capacity) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        from, ": a retired segment of ", size, " bytes cannot become one of ", header.capacity));
+  }
+  // The whole header page: the new header, and zeros over the old commit block, so that
+  // nothing of the earlier segment's durable point survives.
+  std::string page(format::kPageSize, '\0');
+  format::EncodeSegmentHeader(header, reinterpret_cast<std::byte*>(page.data()));
+  RECSTORE_RETURN_IF_ERROR(env->PWrite(file.fd(), from, page, 0));
+  // As in Create: the file gets its name only once its new header is on disk.
+  RECSTORE_RETURN_IF_ERROR(env->SyncData(file.fd(), from));
+  RECSTORE_ASSIGN_OR_RETURN(Env::FileId id, env->Identify(file.fd(), from));
+  RECSTORE_ASSIGN_OR_RETURN(os::Mapping map, os::Mapping::Map(file, header.capacity, true));
+  RECSTORE_RETURN_IF_ERROR(env->Rename(from, path));
+  file.set_path(path);
+  Created c;
+  c.segment = std::shared_ptr<Segment>(new Segment(env, path, id, std::move(map), header));
+  c.file = std::move(file);
+  return c;
+}
+
 absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(Env* env, const std::string& path,
                                                              bool writable,
                                                              const SegmentHeader& expect,
-                                                             os::File* file_out) {
+                                                             os::File* file_out,
+                                                             std::shared_ptr<const void> hold) {
   // O_NOFOLLOW: a segment replaced by a symbolic link is refused (ELOOP), never written
   // through.
   RECSTORE_ASSIGN_OR_RETURN(os::File file,
@@ -111,6 +138,7 @@ absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(Env* env, const std
   const SegmentHeader& h = *decoded;
   SegmentHeader want = expect;
   if (want.capacity == 0) want.capacity = h.capacity;
+  if (!want.compacted) want.recycled = h.recycled;  // an ordinary segment may be either
   if (!(h == want)) {
     return InvalidAt(
         path, 0,
@@ -129,7 +157,9 @@ absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(Env* env, const std
   }
   RECSTORE_ASSIGN_OR_RETURN(os::Mapping map, os::Mapping::Map(file, h.capacity, writable));
   if (file_out != nullptr) *file_out = std::move(file);
-  return std::shared_ptr<const Segment>(new Segment(env, path, id, std::move(map), h));
+  auto seg = std::shared_ptr<Segment>(new Segment(env, path, id, std::move(map), h));
+  seg->hold_ = std::move(hold);
+  return std::shared_ptr<const Segment>(std::move(seg));
 }
 
 absl::StatusOr<os::File> Segment::Reopen() const {

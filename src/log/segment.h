@@ -43,17 +43,31 @@ class Segment {
                                         const format::SegmentHeader& header, mode_t mode,
                                         uint64_t front_end = 0, uint64_t back_begin = UINT64_MAX);
 
+  // Makes `from` (a retired segment of the same collection and capacity, recycle.h) the
+  // segment `header` describes, under `path`: writes its header page (the header, marked
+  // recycled, and zeros over the old commit block) and syncs it, maps the file writable and
+  // renames it. The old records stay where they are: seeded by their own sequence numbers,
+  // none of them validates as a record of the new segment. Nothing is reserved (Reserve
+  // allocates what the old use did not). The caller syncs the directory. Errors:
+  // FailedPrecondition when the file's size is not header.capacity, or the I/O error (then
+  // `from` may hold the new header under its old name: it is still only a retired file).
+  static absl::StatusOr<Created> Recycle(Env* env, const std::string& from, const std::string& path,
+                                         format::SegmentHeader header);
+
   // Opens and maps an existing segment and checks its header against `expect`: every field,
   // except the capacity when expect.capacity is 0 (then the header's capacity is taken, and it
-  // must still equal the file's size). A symbolic link is refused (O_NOFOLLOW). With `file`, the
-  // open descriptor is handed over; otherwise it is closed once the file is mapped. Errors:
-  // DataLoss naming the file (bad magic or checksum, a zeroed header, a header that does not match,
-  // a file shorter than its capacity) for which IsInvalid() is true; FailedPrecondition for a newer
-  // format version; or the I/O error of the open, read or mapping.
+  // must still equal the file's size), and except `recycled` for an ordinary segment (either is
+  // accepted). `hold` is kept as long as the segment (a reader's pin on the file, recycle.h). A
+  // symbolic link is refused (O_NOFOLLOW). With `file`, the open descriptor is handed over;
+  // otherwise it is closed once the file is mapped. Errors: DataLoss naming the file (bad magic or
+  // checksum, a zeroed header, a header that does not match, a file shorter than its capacity) for
+  // which IsInvalid() is true; FailedPrecondition for a newer format version; or the I/O error of
+  // the open, read or mapping.
   static absl::StatusOr<std::shared_ptr<const Segment>> Open(Env* env, const std::string& path,
                                                              bool writable,
                                                              const format::SegmentHeader& expect,
-                                                             os::File* file = nullptr);
+                                                             os::File* file = nullptr,
+                                                             std::shared_ptr<const void> hold = {});
 
   // Whether an error of Open says the file is not a valid segment of its collection, as
   // opposed to an I/O error, which says nothing about what the file holds.
@@ -65,6 +79,8 @@ class Segment {
   const format::SegmentHeader& header() const { return header_; }
   uint64_t first_seq() const { return header_.first_seq; }
   uint64_t capacity() const { return header_.capacity; }
+  // Whether the file held an earlier segment (bytes past the records may be its records).
+  bool recycled() const { return header_.recycled; }
   const std::string& path() const { return path_; }
   // The file this segment maps (device and inode).
   const Env::FileId& id() const { return id_; }
@@ -120,6 +136,8 @@ class Segment {
   Env* const env_;
   const std::string path_;
   const Env::FileId id_;
+  // Open's `hold`: declared before the mapping, so released only once it is unmapped.
+  std::shared_ptr<const void> hold_;
   const os::Mapping map_;
   const format::SegmentHeader header_;
   // Allocated: [0, reserved_front_) and [reserved_back_, capacity) (reserved_front_ ==

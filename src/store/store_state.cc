@@ -425,6 +425,7 @@ absl::StatusOr<std::shared_ptr<Collection>> StoreState::OpenCollection(
                           .sync = options_.sync_policy,
                           .recovery = options_.recovery_mode,
                           .prefault = options_.prefault,
+                          .recycle_segments = options_.recycle_segments,
                           .keep_alive = self,
                           .manifest = this};
   // A reader's open follows the writer if it moves on meanwhile (log/follower.h).

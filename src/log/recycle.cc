@@ -1,0 +1,121 @@
+#include "src/log/recycle.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "recstore/status_macros.h"
+#include "src/format/layout.h"
+#include "src/log/state_page.h"
+
+namespace recstore::log {
+
+namespace {
+
+constexpr char kSuffix[] = ".recycle";
+constexpr size_t kDigits = 20;
+
+}  // namespace
+
+std::string RecycleFileName(uint64_t old_first) {
+  return format::SegmentFileName(old_first).substr(0, kDigits) + kSuffix;
+}
+
+bool ParseRecycleFileName(const std::string& name, uint64_t* old_first) {
+  if (name.size() != kDigits + sizeof(kSuffix) - 1 || !name.ends_with(kSuffix)) return false;
+  return format::ParseSegmentFileName(name.substr(0, kDigits) + ".seg", old_first);
+}
+
+std::shared_ptr<ReaderPins> ReaderPins::Open(const Shape& shape) {
+  absl::StatusOr<os::File> f =
+      os::File::Open(shape.env(), shape.FilePath(kStateFileName), O_RDONLY | O_NOFOLLOW);
+  if (!f.ok()) return nullptr;
+  return std::make_shared<ReaderPins>(shape.env(), *std::move(f));
+}
+
+std::shared_ptr<const void> ReaderPins::Hold(uint64_t first_seq) {
+  {
+    base::MutexLock lock(&mu_);
+    uint64_t& n = holds_[first_seq];
+    // One open file description: the kernel keeps one lock per byte, so the handle counts.
+    if (n == 0 && !env_->Lock(file_.fd(), file_.path(), first_seq, LockKind::kShared).ok()) {
+      holds_.erase(first_seq);
+      return std::make_shared<int>(0);
+    }
+    ++n;
+  }
+  std::shared_ptr<ReaderPins> self = shared_from_this();
+  return std::shared_ptr<const void>(nullptr,
+                                     [self, first_seq](const void*) { self->Release(first_seq); });
+}
+
+void ReaderPins::Release(uint64_t first_seq) {
+  base::MutexLock lock(&mu_);
+  auto it = holds_.find(first_seq);
+  if (it == holds_.end() || --it->second > 0) return;
+  holds_.erase(it);
+  env_->Lock(file_.fd(), file_.path(), first_seq, LockKind::kUnlock).IgnoreError();
+}
+
+std::string RecyclePool::PathOf(uint64_t old_first) const {
+  return shape_.FilePath(RecycleFileName(old_first));
+}
+
+absl::Status RecyclePool::Adopt(const std::vector<uint64_t>& old_firsts) {
+  base::MutexLock lock(&mu_);
+  for (uint64_t old_first : old_firsts) {
+    if (entries_.size() < limit_) {
+      entries_.push_back({old_first, {}});
+    } else {
+      RECSTORE_RETURN_IF_ERROR(shape_.env()->Remove(PathOf(old_first)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool RecyclePool::Retire(const std::shared_ptr<const Segment>& seg) {
+  base::MutexLock lock(&mu_);
+  if (entries_.size() >= limit_ || seg->capacity() != shape_.segment_size()) return false;
+  const uint64_t old_first = seg->first_seq();
+  if (!shape_.env()->Rename(seg->path(), PathOf(old_first)).ok()) return false;
+  entries_.push_back({old_first, seg});
+  return true;
+}
+
+bool RecyclePool::ReadersHold(uint64_t old_first) {
+  Env* env = shape_.env();
+  if (!state_.has_value()) {
+    absl::StatusOr<os::File> f =
+        os::File::Open(env, shape_.FilePath(kStateFileName), O_RDWR | O_NOFOLLOW);
+    if (!f.ok()) return true;
+    state_ = *std::move(f);
+  }
+  if (!env->Lock(state_->fd(), state_->path(), old_first, LockKind::kExclusive).ok()) return true;
+  // Nobody maps it now, and nobody can map it again: its name is gone.
+  return !env->Lock(state_->fd(), state_->path(), old_first, LockKind::kUnlock).ok();
+}
+
+std::optional<Segment::Created> RecyclePool::Take(const format::SegmentHeader& header,
+                                                  const std::string& path) {
+  base::MutexLock lock(&mu_);
+  if (header.capacity != shape_.segment_size()) return std::nullopt;
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (!it->segment.expired() || ReadersHold(it->old_first)) continue;
+    const std::string from = PathOf(it->old_first);
+    entries_.erase(it);
+    absl::StatusOr<Segment::Created> c = Segment::Recycle(shape_.env(), from, path, header);
+    if (c.ok()) return *std::move(c);
+    // Whatever went wrong, the file is not worth keeping; the caller creates a new one.
+    shape_.env()->Remove(from).IgnoreError();
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+size_t RecyclePool::size() const {
+  base::MutexLock lock(&mu_);
+  return entries_.size();
+}
+
+}  // namespace recstore::log

@@ -1,0 +1,296 @@
+// Recycled segments (StoreOptions::recycle_segments): retention hands retired files to the
+// writer's pool, new segments are made out of them, every record reads back as appended
+// (never one of a file's earlier use), reopens of a recycled newest segment report nothing
+// dropped, and no file is reused while a handle of this or another open file description
+// still maps it.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "recstore/recstore.h"
+#include "tests/log/compaction_model.h"
+#include "tests/testing/records.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace recstore {
+namespace {
+
+using ::recstore::testing::CollectionFolder;
+using ::recstore::testing::Contents;
+using ::recstore::testing::From;
+using ::recstore::testing::ListSegments;
+using ::recstore::testing::MakeTrade;
+using ::recstore::testing::ReadAll;
+using ::recstore::testing::TestDir;
+using ::recstore::testing::Trade;
+
+constexpr uint64_t kSegment = 64 << 10;
+constexpr uint64_t kPer = (kSegment - 4096) / 40;  // Trade slots per segment
+
+StoreOptions Opts(uint32_t recycle, bool read_only = false,
+                  RecoveryMode mode = RecoveryMode::kTolerateTornTail) {
+  return {.create_if_missing = !read_only,
+          .read_only = read_only,
+          .segment_size = kSegment,
+          .recovery_mode = mode,
+          .recycle_segments = recycle};
+}
+
+std::string Payload(uint64_t i) {
+  std::string s(16 + (i * 37) % 300, '\0');
+  for (size_t k = 0; k < s.size(); ++k) s[k] = static_cast<char>('a' + (i * 7 + k) % 26);
+  return s;
+}
+
+// Inode numbers of the ordinary segment files and the retired files in `folder`.
+struct Files {
+  std::set<uint64_t> segment_inodes;
+  size_t retired = 0;
+  size_t segments = 0;
+};
+Files Look(const std::string& folder) {
+  Files f;
+  for (const auto& e : std::filesystem::directory_iterator(folder)) {
+    const std::string name = e.path().filename().string();
+    struct stat st;
+    if (::stat(e.path().c_str(), &st) != 0) continue;
+    if (name.ends_with(".recycle")) {
+      ++f.retired;
+    } else if (name.size() == 24 && name.ends_with(".seg")) {
+      ++f.segments;
+      f.segment_inodes.insert(st.st_ino);
+    }
+  }
+  return f;
+}
+
+// The format version in the header of the newest ordinary segment of `folder`.
+uint32_t NewestVersion(const std::string& folder) {
+  const testing::SegmentFiles s = ListSegments(folder);
+  char name[32];
+  std::snprintf(name, sizeof(name), "%020llu.seg", static_cast<unsigned long long>(s.active()));
+  std::ifstream in(folder + "/" + name, std::ios::binary);
+  char buf[12] = {};
+  in.read(buf, sizeof(buf));
+  uint32_t v;
+  std::memcpy(&v, buf + 8, 4);
+  return v;
+}
+
+TEST(RecycleTest, FixedLogReusesRetiredFilesAndReadsBackExactly) {
+  const std::string path = TestDir();
+  Contents model;
+  std::set<uint64_t> inodes;  // every segment file ever seen
+  uint64_t segments_made = 0;
+  {
+    auto store = Store::Open(path, Opts(2));
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto log = (*store)->OpenLog<Trade>("t");
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_TRUE(log->SetRetention({.max_records = 2 * kPer}).ok());
+    const std::string folder = CollectionFolder(path, "t");
+    for (uint64_t i = 0; i < 12 * kPer + 100; ++i) {
+      absl::StatusOr<uint64_t> seq = log->Append(MakeTrade(i));
+      ASSERT_TRUE(seq.ok()) << seq.status();
+      model.push_back({*seq, testing::BytesOf(MakeTrade(i))});
+      if (i % 500 == 499) {
+        ASSERT_TRUE(log->Sync().ok());
+        const Files f = Look(folder);
+        inodes.insert(f.segment_inodes.begin(), f.segment_inodes.end());
+        EXPECT_LE(f.retired, 2u);
+      }
+    }
+    segments_made = (12 * kPer + 100) / kPer + 1;
+    EXPECT_EQ(ReadAll(*log), From(model, log->begin()));
+    EXPECT_TRUE(log->Verify().ok());
+    // Far fewer files than segments: the pool fed the rotations.
+    EXPECT_LT(inodes.size(), segments_made / 2) << "files " << inodes.size();
+    EXPECT_EQ(NewestVersion(folder), 4u);
+  }
+  // Reopens of the recycled newest segment: nothing dropped, in every recovery mode.
+  // Absolute consistency first: the first open sees the earlier use's records past the end
+  // (a writer's open then zeroes them).
+  for (RecoveryMode mode : {RecoveryMode::kAbsoluteConsistency, RecoveryMode::kTolerateTornTail,
+                            RecoveryMode::kSalvage}) {
+    auto store = Store::Open(path, Opts(2, false, mode));
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto log = (*store)->OpenLog<Trade>("t");
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_TRUE(log->recovery().clean()) << log->recovery().bytes_dropped;
+    EXPECT_EQ(log->recovery().bytes_dropped, 0u);
+    EXPECT_EQ(ReadAll(*log), From(model, log->begin()));
+    EXPECT_EQ(log->end(), model.size());
+  }
+}
+
+TEST(RecycleTest, ByteLogReusesRetiredFilesAndReadsBackExactly) {
+  const std::string path = TestDir();
+  Contents model;
+  std::set<uint64_t> inodes;
+  {
+    auto store = Store::Open(path, Opts(3));
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto log = (*store)->OpenByteLog("b");
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_TRUE(log->SetRetention({.max_records = 600}).ok());
+    const std::string folder = CollectionFolder(path, "b");
+    for (uint64_t i = 0; i < 6000; ++i) {
+      absl::StatusOr<uint64_t> seq = log->Append(Payload(i));
+      ASSERT_TRUE(seq.ok()) << seq.status();
+      model.push_back({*seq, Payload(i)});
+      if (i % 97 == 0) {
+        ASSERT_TRUE(log->Sync().ok());
+        const Files f = Look(folder);
+        inodes.insert(f.segment_inodes.begin(), f.segment_inodes.end());
+      }
+    }
+    EXPECT_EQ(ReadAll(*log), From(model, log->begin()));
+    for (uint64_t seq = log->begin(); seq < log->end(); seq += 13) {
+      absl::StatusOr<std::span<const std::byte>> r = log->Get(seq);
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_EQ(std::string(AsString(*r)), Payload(seq));
+    }
+    EXPECT_TRUE(log->Verify().ok());
+    EXPECT_LT(inodes.size(), 20u);
+  }
+  // Absolute consistency first: the first open sees the earlier use's records past the end
+  // (a writer's open then zeroes them).
+  for (RecoveryMode mode : {RecoveryMode::kAbsoluteConsistency, RecoveryMode::kTolerateTornTail,
+                            RecoveryMode::kSalvage}) {
+    auto store = Store::Open(path, Opts(3, false, mode));
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto log = (*store)->OpenByteLog("b");
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_TRUE(log->recovery().clean());
+    EXPECT_EQ(ReadAll(*log), From(model, log->begin()));
+    // Appends go on after the reopen, into the recycled segment.
+    absl::StatusOr<uint64_t> seq = log->Append(Payload(model.size()));
+    ASSERT_TRUE(seq.ok()) << seq.status();
+    model.push_back({*seq, Payload(model.size())});
+  }
+}
+
+TEST(RecycleTest, TurningRecyclingOffRemovesTheRetiredFiles) {
+  const std::string path = TestDir();
+  {
+    auto store = Store::Open(path, Opts(4));
+    ASSERT_TRUE(store.ok());
+    auto log = (*store)->OpenLog<Trade>("t");
+    ASSERT_TRUE(log.ok());
+    for (uint64_t i = 0; i < 6 * kPer; ++i) ASSERT_TRUE(log->Append(MakeTrade(i)).ok());
+    ASSERT_TRUE(log->TruncateBefore(5 * kPer).ok());
+    EXPECT_EQ(Look(CollectionFolder(path, "t")).retired, 4u);
+  }
+  {
+    // A writer with a smaller limit keeps that many.
+    auto store = Store::Open(path, Opts(1));
+    ASSERT_TRUE(store.ok());
+    auto log = (*store)->OpenLog<Trade>("t");
+    ASSERT_TRUE(log.ok());
+    EXPECT_EQ(Look(CollectionFolder(path, "t")).retired, 1u);
+  }
+  {
+    // A reader changes nothing.
+    auto store = Store::Open(path, Opts(0, /*read_only=*/true));
+    ASSERT_TRUE(store.ok());
+    auto log = (*store)->OpenLog<Trade>("t");
+    ASSERT_TRUE(log.ok());
+    EXPECT_EQ(Look(CollectionFolder(path, "t")).retired, 1u);
+  }
+  auto store = Store::Open(path, Opts(0));
+  ASSERT_TRUE(store.ok());
+  auto log = (*store)->OpenLog<Trade>("t");
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(Look(CollectionFolder(path, "t")).retired, 0u);
+  EXPECT_EQ(log->begin(), 5 * kPer);
+  EXPECT_EQ(log->end(), 6 * kPer);
+}
+
+// Appends `n` Trades from record number `from` on, syncing.
+void AppendTrades(const Log<Trade>& log, uint64_t from, uint64_t n) {
+  for (uint64_t i = from; i < from + n; ++i) ASSERT_TRUE(log.Append(MakeTrade(i)).ok());
+  ASSERT_TRUE(log.Sync().ok());
+}
+
+// Every record a scan yields is the one appended under its sequence number.
+template <typename Scan>
+void ExpectScanExact(Scan& scan, uint64_t first, uint64_t end) {
+  uint64_t expect = first;
+  for (auto [seq, rec] : scan) {
+    ASSERT_EQ(seq, expect);
+    ASSERT_EQ(testing::BytesOf(rec), testing::BytesOf(MakeTrade(seq))) << "record " << seq;
+    ++expect;
+  }
+  EXPECT_TRUE(scan.status().ok()) << scan.status();
+  EXPECT_EQ(expect, end);
+}
+
+TEST(RecycleTest, AFileAReaderStillMapsIsNotReused) {
+  const std::string path = TestDir();
+  auto writer = Store::Open(path, Opts(4));
+  ASSERT_TRUE(writer.ok());
+  auto log = (*writer)->OpenLog<Trade>("t");
+  ASSERT_TRUE(log.ok());
+  AppendTrades(*log, 0, 3 * kPer);
+  // A read-only handle (its own open file description, as another process would have) pins a
+  // scan over the first three segments.
+  const std::string folder = CollectionFolder(path, "t");
+  std::set<uint64_t> pinned = Look(folder).segment_inodes;
+  {
+    auto reader = Store::Open(path, Opts(0, /*read_only=*/true));
+    ASSERT_TRUE(reader.ok());
+    auto rlog = (*reader)->OpenLog<Trade>("t");
+    ASSERT_TRUE(rlog.ok());
+    auto scan = rlog->Scan();
+    // The writer drops them and goes on for several segments: its pool fills with the
+    // reader's files, and every new segment must be a new file.
+    ASSERT_TRUE(log->TruncateBefore(3 * kPer).ok());
+    EXPECT_GE(Look(folder).retired, 2u);
+    for (uint64_t ino : Look(folder).segment_inodes) pinned.erase(ino);  // retired ones stay
+    ASSERT_GE(pinned.size(), 2u);
+    AppendTrades(*log, 3 * kPer, 4 * kPer);
+    for (uint64_t ino : Look(folder).segment_inodes) EXPECT_EQ(pinned.count(ino), 0u);
+    ExpectScanExact(scan, 0, 3 * kPer);
+  }
+  // With the reader gone, the files are free: the next rotations reuse them.
+  AppendTrades(*log, 7 * kPer, 2 * kPer);
+  size_t reused = 0;
+  for (uint64_t ino : Look(folder).segment_inodes) reused += pinned.count(ino);
+  EXPECT_GE(reused, 1u);
+  EXPECT_EQ(ReadAll(*log).size(), log->end() - log->begin());
+}
+
+TEST(RecycleTest, TheWritersOwnScanKeepsItsFiles) {
+  const std::string path = TestDir();
+  auto store = Store::Open(path, Opts(4));
+  ASSERT_TRUE(store.ok());
+  auto log = (*store)->OpenLog<Trade>("t");
+  ASSERT_TRUE(log.ok());
+  AppendTrades(*log, 0, 3 * kPer);
+  const std::string folder = CollectionFolder(path, "t");
+  std::set<uint64_t> pinned = Look(folder).segment_inodes;
+  {
+    auto scan = log->Scan();
+    ASSERT_TRUE(log->TruncateBefore(3 * kPer).ok());
+    for (uint64_t ino : Look(folder).segment_inodes) pinned.erase(ino);  // retired ones stay
+    ASSERT_GE(pinned.size(), 2u);
+    AppendTrades(*log, 3 * kPer, 4 * kPer);
+    for (uint64_t ino : Look(folder).segment_inodes) EXPECT_EQ(pinned.count(ino), 0u);
+    ExpectScanExact(scan, 0, 3 * kPer);
+  }
+  AppendTrades(*log, 7 * kPer, 2 * kPer);
+  size_t reused = 0;
+  for (uint64_t ino : Look(folder).segment_inodes) reused += pinned.count(ino);
+  EXPECT_GE(reused, 1u);
+}
+
+}  // namespace
+}  // namespace recstore
