@@ -81,7 +81,7 @@ struct StoreOptions {
   // TruncateBefore and compaction retire (per collection, as `<old first>.recycle` in its
   // folder), and makes its next segments out of them instead of new files. A reused file is
   // already allocated and its pages are usually still cached: appends and syncs into it skip
-  // the kernel's zeroing of fresh pages and the allocation of new blocks (docs/design.md 3.4).
+  // the kernel's zeroing of fresh pages and the allocation of new blocks (docs/design.md 8.10).
   // The kept files hold their disk space. A file is reused only once no handle of any process
   // still reads it. Segments a recycling writer makes have format version 4, which builds
   // before it refuse. 0 (the default): retired files are deleted, and a writer open deletes

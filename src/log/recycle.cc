@@ -28,8 +28,13 @@ bool ParseRecycleFileName(const std::string& name, uint64_t* old_first) {
 }
 
 std::shared_ptr<ReaderPins> ReaderPins::Open(const Shape& shape) {
-  absl::StatusOr<os::File> f =
-      os::File::Open(shape.env(), shape.FilePath(kStateFileName), O_RDONLY | O_NOFOLLOW);
+  const std::string path = shape.FilePath(kStateFileName);
+  absl::StatusOr<os::File> f = os::File::Open(shape.env(), path, O_RDONLY | O_NOFOLLOW);
+  if (f.status().code() == absl::StatusCode::kNotFound) {
+    // No writer of this version opened the collection yet: an empty file to lock is enough
+    // (a writer sizes it at its open; readers take a short file for no page).
+    f = os::File::Open(shape.env(), path, O_RDONLY | O_CREAT | O_NOFOLLOW, shape.file_mode());
+  }
   if (!f.ok()) return nullptr;
   return std::make_shared<ReaderPins>(shape.env(), *std::move(f));
 }

@@ -3,7 +3,7 @@
 // recycle_log_file_num does for its log files). A reused file is already allocated and
 // mostly still in the page cache: appends overwrite resident pages instead of the kernel
 // zeroing fresh ones, and a flush writes over allocated blocks instead of converting
-// unwritten extents (docs/design.md section 3.4).
+// unwritten extents (docs/design.md section 8.10).
 //
 // The retired files wait in the collection's folder as `<old first seq, 20 digits>.recycle`.
 // Nothing reads them: a crash at any moment leaves at most such a file, which the next
@@ -41,9 +41,11 @@ bool ParseRecycleFileName(const std::string& name, uint64_t* old_first);
 // A read-only handle's locks on the STATE file (see above). Thread-safe.
 class ReaderPins : public std::enable_shared_from_this<ReaderPins> {
  public:
-  // Opens the collection's STATE file for reading. Null when there is none (a collection no
-  // writer of format version 4 has opened: no writer recycles its files) or it cannot be
-  // opened; the handle then maps segments without pins.
+  // Opens the collection's STATE file for reading, creating it empty if there is none (a
+  // collection no writer of this version has opened yet). Null when it can be neither opened
+  // nor created (a folder the reader may not write to); the handle then maps segments
+  // without pins, and a recycling writer could reuse a file it maps: its reads of that
+  // segment then fail their checks (DataLoss; a scan stops), never returning a wrong record.
   static std::shared_ptr<ReaderPins> Open(const Shape& shape);
 
   // Takes (or shares, within this handle) the shared lock on byte `first_seq`, held until the

@@ -126,7 +126,42 @@ TEST(SegmentHeaderDecodeTest, FixedCollectionFields) {
              h.generation = UINT64_MAX;
            },
            56},
+          {"recycled", [](SegmentHeader& h) { h.recycled = true; }, -1},
+          {"recycled and compacted",
+           [](SegmentHeader& h) {
+             h.recycled = true;
+             h.compacted = true;
+             h.generation = 1;
+           },
+           13},
       });
+}
+
+// Format version 4 is written only in recycled segments' headers; the flag means recycled only
+// from version 4 on (before, the other flag bits were ignored), and a newer version is refused.
+TEST(SegmentHeaderDecodeTest, TheRecycledFlagAndItsVersion) {
+  SegmentHeader h = FixedHeader();
+  std::byte bytes[kEncodedSegmentHeaderSize];
+  EncodeSegmentHeader(h, bytes);
+  EXPECT_EQ(base::DecodeFixed32(bytes + 8), kPlainSegmentVersion);
+  h.recycled = true;
+  EncodeSegmentHeader(h, bytes);
+  EXPECT_EQ(base::DecodeFixed32(bytes + 8), 4u);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[13]), 2);
+  absl::StatusOr<SegmentHeader> got = DecodeSegmentHeader(bytes, kPath);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_TRUE(got->recycled);
+  // The same bit in a version-3 header: ignored.
+  base::EncodeFixed32(bytes + 8, 3);
+  testing::FixSegmentHeaderChecksum(bytes);
+  got = DecodeSegmentHeader(bytes, kPath);
+  ASSERT_THAT(got, IsOk());
+  EXPECT_FALSE(got->recycled);
+  // Version 5: from a newer build.
+  base::EncodeFixed32(bytes + 8, 5);
+  testing::FixSegmentHeaderChecksum(bytes);
+  EXPECT_THAT(DecodeSegmentHeader(bytes, kPath),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(kPath)));
 }
 
 TEST(SegmentHeaderDecodeTest, VariableCollectionFields) {
