@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "recstore/recstore.h"
 #include "tests/log/compaction_model.h"
+#include "tests/testing/fault_env.h"
 #include "tests/testing/records.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -361,6 +362,57 @@ TEST(RecycleTest, ReadersRacingRotationsNeverSeeAReusedFile) {
       want.push_back({seq, testing::BytesOf(MakeTrade(seq))});
     return want;
   }());
+}
+
+// A failure anywhere on the way from a retired file to a segment (the header write, its flush,
+// the rename, the writer's lock test, the retirement's rename) costs only the reuse: the append
+// that needed the segment gets a new file, and nothing appended is lost.
+TEST(RecycleTest, AFailedReuseFallsBackToANewFile) {
+  struct Case {
+    const char* op;
+    const char* path_part;
+    bool at_retire;  // armed before the retirement instead of before the reuse
+  };
+  const Case cases[] = {{"PWrite", ".recycle", false},
+                        {"SyncData", ".recycle", false},
+                        {"Rename", ".recycle", false},
+                        {"Lock", "STATE", false},
+                        {"Rename", "00000000000000000000.seg", true}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.op) + " " + c.path_part);
+    const std::string path = TestDir("store-" + std::to_string(&c - cases));
+    testing::FaultEnv env;
+    StoreOptions opts = Opts(2);
+    opts.env = &env;
+    {
+      auto store = Store::Open(path, opts);
+      ASSERT_TRUE(store.ok()) << store.status();
+      auto log = (*store)->OpenLog<Trade>("t");
+      ASSERT_TRUE(log.ok());
+      AppendTrades(*log, 0, 3 * kPer);
+      const int failures = env.Failures();
+      if (c.at_retire) env.Fail(c.op, EIO, /*skip=*/0, c.path_part, /*times=*/1);
+      ASSERT_TRUE(log->TruncateBefore(2 * kPer).ok());
+      // The file whose retirement failed was deleted instead.
+      EXPECT_EQ(Look(CollectionFolder(path, "t")).retired, c.at_retire ? 1u : 2u);
+      if (!c.at_retire) env.Fail(c.op, EIO, /*skip=*/0, c.path_part, /*times=*/1);
+      AppendTrades(*log, 3 * kPer, 3 * kPer);
+      env.Clear();
+      EXPECT_EQ(env.Failures(), failures + 1);
+      EXPECT_EQ(log->end(), 6 * kPer);
+      Contents want;
+      for (uint64_t seq = log->begin(); seq < log->end(); ++seq)
+        want.push_back({seq, testing::BytesOf(MakeTrade(seq))});
+      EXPECT_EQ(ReadAll(*log), want);
+    }
+    auto store = Store::Open(path, Opts(2));
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto log = (*store)->OpenLog<Trade>("t");
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_TRUE(log->recovery().clean());
+    EXPECT_EQ(log->end(), 6 * kPer);
+    EXPECT_TRUE(log->Verify().ok());
+  }
 }
 
 }  // namespace
