@@ -11,6 +11,9 @@
 //   --segment_mb=N    segment size in MiB (default 64)
 //   --reps=N          runs per mode, alternating (default 3; medians are printed)
 //   --commit_seconds=S  seconds of one-record durable commits per run (default 2)
+//   --kind=K          fixed64, bytes100 or both (default both)
+//   --mode=M          new (new files), recycled or both (default both): one mode alone is
+//                     what a profile of each wants
 //
 // Each run opens a store, fills `keep` + 2 segments (untimed: retention is then in its steady
 // state and a recycling writer's pool holds files), and times (1) appends of `segments`
@@ -54,6 +57,8 @@ struct Flags {
   uint64_t segment_mb = 64;
   int reps = 3;
   double commit_seconds = 2;
+  std::string kind = "both";
+  std::string mode = "both";
 };
 
 struct Result {
@@ -177,10 +182,22 @@ Flags Parse(int argc, char** argv) {
       f.reps = std::atoi(v);
     } else if (const char* v = val("commit_seconds")) {
       f.commit_seconds = std::atof(v);
+    } else if (const char* v = val("kind")) {
+      f.kind = v;
+    } else if (const char* v = val("mode")) {
+      f.mode = v;
     } else {
       fmt::print(stderr, "recycle_bench: unknown flag {}\n", a);
       std::exit(2);
     }
+  }
+  const bool kind_ok = f.kind == "both" || f.kind == "fixed64" || f.kind == "bytes100";
+  const bool mode_ok = f.mode == "both" || f.mode == "new" || f.mode == "recycled";
+  if (!kind_ok || !mode_ok) {
+    fmt::print(stderr,
+               "recycle_bench: --kind is fixed64, bytes100 or both; --mode new, "
+               "recycled or both\n");
+    std::exit(2);
   }
   if (f.segments == 0 || f.keep == 0 || f.segment_mb == 0 || f.reps <= 0) {
     fmt::print(stderr, "recycle_bench: --segments, --keep, --segment_mb and --reps must be > 0\n");
@@ -197,19 +214,26 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(root);
   fmt::print("segments of {} MiB, retention keeps {}, {} measured per run, {} runs per mode\n\n",
              f.segment_mb, f.keep, f.segments, f.reps);
-  fmt::print("| kind | segments | appends/s before the sync | final sync ms | records/s incl. sync "
-             "| minor faults / 1k appends | commits/s | commit p50 us | commit p99 us |\n");
+  fmt::print(
+      "| kind | segments | appends/s before the sync | final sync ms | records/s incl. sync "
+      "| minor faults / 1k appends | commits/s | commit p50 us | commit p99 us |\n");
   fmt::print("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (bool fixed : {true, false}) {
+    if (f.kind != "both" && (f.kind == "fixed64") != fixed) continue;
+    auto wanted = [&](int mode) {
+      return f.mode == "both" || (f.mode == "recycled") == (mode == 1);
+    };
     std::vector<Result> runs[2];
     for (int rep = 0; rep < f.reps; ++rep) {
       for (int mode = 0; mode < 2; ++mode) {
+        if (!wanted(mode)) continue;
         fmt::print(stderr, "{} {} run {}/{}\n", fixed ? "fixed64" : "bytes100",
                    mode ? "recycled" : "new files", rep + 1, f.reps);
         runs[mode].push_back(RunOnce(f, fixed, mode ? 4 : 0, root + "/s"));
       }
     }
     for (int mode = 0; mode < 2; ++mode) {
+      if (!wanted(mode)) continue;
       auto med = [&](auto field) {
         std::vector<double> v;
         for (const Result& r : runs[mode]) v.push_back(static_cast<double>(r.*field));
