@@ -6,7 +6,8 @@
 // taken at the crash: every record a returned Sync() promised is there, nothing lies past what
 // was appended, and every record in [begin(), end()) (read by a scan and by Get) is the one
 // appended under its sequence number -- never one of a recycled file's earlier use. Verify
-// passes, and an append, sync, close and reopen keep the new record.
+// passes, and an append, sync, close and reopen keep the new record and nothing after it (no
+// record the recovery did not keep comes back when a file is reused), with a clean recovery.
 //
 // The workload: a store with 64 KiB segments and recycle_segments = 2, a fixed collection and
 // a byte collection, each with retention of about two segments, batches and single appends,
