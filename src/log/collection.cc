@@ -29,7 +29,10 @@ absl::StatusOr<std::shared_ptr<Collection>> Collection::Open(CollectionConfig co
   const log::CollectionState state = log::CollectionState::Of(config.info);
   // A reader pins every segment before it maps it, so that no writer recycles the file
   // under it (recycle.h).
-  std::shared_ptr<log::ReaderPins> pins = config.read_only ? log::ReaderPins::Open(shape) : nullptr;
+  std::shared_ptr<log::ReaderPins> pins;
+  if (config.read_only) {
+    RECSTORE_ASSIGN_OR_RETURN(pins, log::ReaderPins::Open(shape));
+  }
   absl::StatusOr<log::RecoveryPlan> plan =
       config.read_only
           ? log::PlanReadOnly(shape, config.manifest, state, config.recovery, pins.get())

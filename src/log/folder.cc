@@ -121,11 +121,16 @@ absl::StatusOr<std::shared_ptr<const Segment>> OpenOrdinary(const Shape& shape, 
   // Variable-size segments may be larger than the collection's segment size (one oversized
   // record): their header says how large, and the file must match it.
   const std::string path = shape.SegmentPath(first);
+  // A reader pins the file before it maps it (recycle.h).
+  std::shared_ptr<const void> hold;
+  if (pins != nullptr) {
+    RECSTORE_ASSIGN_OR_RETURN(hold, pins->Hold(first));
+  }
   RECSTORE_ASSIGN_OR_RETURN(
       std::shared_ptr<const Segment> seg,
       Segment::Open(shape.env(), path, writable,
                     shape.HeaderFor(first, shape.fixed() ? shape.segment_size() : 0),
-                    /*file=*/nullptr, pins != nullptr ? pins->Hold(first) : nullptr));
+                    /*file=*/nullptr, std::move(hold)));
   if (seg->capacity() < shape.segment_size()) {
     return absl::DataLossError(absl::StrCat(path, ": offset 48: segment capacity ", seg->capacity(),
                                             " is below the collection's ", shape.segment_size()));

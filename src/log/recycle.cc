@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "recstore/status_macros.h"
 #include "src/format/layout.h"
+#include "src/format/segment_header.h"
 #include "src/log/state_page.h"
 
 namespace recstore::log {
@@ -27,7 +28,7 @@ bool ParseRecycleFileName(const std::string& name, uint64_t* old_first) {
   return format::ParseSegmentFileName(name.substr(0, kDigits) + ".seg", old_first);
 }
 
-std::shared_ptr<ReaderPins> ReaderPins::Open(const Shape& shape) {
+absl::StatusOr<std::shared_ptr<ReaderPins>> ReaderPins::Open(const Shape& shape) {
   const std::string path = shape.FilePath(kStateFileName);
   absl::StatusOr<os::File> f = os::File::Open(shape.env(), path, O_RDONLY | O_NOFOLLOW);
   if (f.status().code() == absl::StatusCode::kNotFound) {
@@ -35,18 +36,25 @@ std::shared_ptr<ReaderPins> ReaderPins::Open(const Shape& shape) {
     // (a writer sizes it at its open; readers take a short file for no page).
     f = os::File::Open(shape.env(), path, O_RDONLY | O_CREAT | O_NOFOLLOW, shape.file_mode());
   }
-  if (!f.ok()) return nullptr;
+  if (f.status().code() == absl::StatusCode::kPermissionDenied) return nullptr;
+  if (!f.ok()) return f.status();
   return std::make_shared<ReaderPins>(shape.env(), *std::move(f));
 }
 
-std::shared_ptr<const void> ReaderPins::Hold(uint64_t first_seq) {
+absl::StatusOr<std::shared_ptr<const void>> ReaderPins::Hold(uint64_t first_seq) {
   {
     base::MutexLock lock(&mu_);
     uint64_t& n = holds_[first_seq];
     // One open file description: the kernel keeps one lock per byte, so the handle counts.
-    if (n == 0 && !env_->Lock(file_.fd(), file_.path(), first_seq, LockKind::kShared).ok()) {
-      holds_.erase(first_seq);
-      return std::make_shared<int>(0);
+    if (n == 0) {
+      absl::Status s = env_->Lock(file_.fd(), file_.path(), first_seq, LockKind::kShared);
+      if (!s.ok()) {
+        holds_.erase(first_seq);
+        if (s.code() != absl::StatusCode::kUnavailable) return s;
+        // The writer holds the byte for its reuse test: the segment's name is already gone.
+        return absl::NotFoundError(absl::StrCat("segment ", first_seq, " of ", file_.path(),
+                                                " is being reused by the writer"));
+      }
     }
     ++n;
   }
@@ -67,10 +75,24 @@ std::string RecyclePool::PathOf(uint64_t old_first) const {
   return shape_.FilePath(RecycleFileName(old_first));
 }
 
+bool RecyclePool::HeaderIsOwn(uint64_t old_first) const {
+  Env* env = shape_.env();
+  absl::StatusOr<os::File> f = os::File::Open(env, PathOf(old_first), O_RDONLY | O_NOFOLLOW);
+  if (!f.ok()) return false;
+  std::byte header[format::kEncodedSegmentHeaderSize];
+  absl::StatusOr<size_t> n = env->PRead(f->fd(), f->path(), header, sizeof(header), 0);
+  if (!n.ok() || *n != sizeof(header)) return false;
+  absl::StatusOr<format::SegmentHeader> h = format::DecodeSegmentHeader(header, f->path());
+  return h.ok() && h->first_seq == old_first;
+}
+
 absl::Status RecyclePool::Adopt(const std::vector<uint64_t>& old_firsts) {
   base::MutexLock lock(&mu_);
   for (uint64_t old_first : old_firsts) {
-    if (entries_.size() < limit_) {
+    // A header naming another first record means a reuse wrote it and a crash undid the
+    // rename that followed: the file may hold records of that first record's segment, which
+    // would validate if the file were reused for it again. It goes.
+    if (entries_.size() < limit_ && HeaderIsOwn(old_first)) {
       entries_.push_back({old_first, {}});
     } else {
       RECSTORE_RETURN_IF_ERROR(shape_.env()->Remove(PathOf(old_first)));

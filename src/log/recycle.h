@@ -46,12 +46,14 @@ class ReaderPins : public std::enable_shared_from_this<ReaderPins> {
   // nor created (a folder the reader may not write to); the handle then maps segments
   // without pins, and a recycling writer could reuse a file it maps: its reads of that
   // segment then fail their checks (DataLoss; a scan stops), never returning a wrong record.
-  static std::shared_ptr<ReaderPins> Open(const Shape& shape);
+  // Errors: the I/O error of the open (PermissionDenied gives null instead).
+  static absl::StatusOr<std::shared_ptr<ReaderPins>> Open(const Shape& shape);
 
   // Takes (or shares, within this handle) the shared lock on byte `first_seq`, held until the
-  // returned token and every copy of it is gone. Best effort: a lock that cannot be taken
-  // (an Env without locks) yields a token that holds nothing.
-  std::shared_ptr<const void> Hold(uint64_t first_seq);
+  // returned token and every copy of it is gone. Errors: NotFound when the writer holds the
+  // byte (it is testing a retired file of that first record, whose name is gone: read the
+  // manifest again), or the I/O error of the lock.
+  absl::StatusOr<std::shared_ptr<const void>> Hold(uint64_t first_seq);
 
   ReaderPins(Env* env, os::File file) : env_(env), file_(std::move(file)) {}
 
@@ -71,7 +73,9 @@ class RecyclePool {
   RecyclePool(const Shape& shape, uint32_t limit) : shape_(shape), limit_(limit) {}
 
   // At the writer's open: takes over the retired files the folder holds (their old first
-  // seqs), as many as the limit allows, and removes the others. Errors: the removal's.
+  // seqs), as many as the limit allows, and removes the others, and any whose header does
+  // not name its old first record (a reuse whose rename a crash undid: the file may hold
+  // records of the segment it was becoming). Errors: the removal's.
   absl::Status Adopt(const std::vector<uint64_t>& old_firsts);
 
   // Retention or compaction retired `seg` (the manifest no longer names it, and that is
@@ -96,6 +100,8 @@ class RecyclePool {
   };
   // Whether another handle holds the STATE lock on `old_first` (true when it cannot tell).
   bool ReadersHold(uint64_t old_first) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the retired file of `old_first` has a valid header naming `old_first`.
+  bool HeaderIsOwn(uint64_t old_first) const;
   std::string PathOf(uint64_t old_first) const;
 
   const Shape& shape_;
