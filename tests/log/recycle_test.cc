@@ -295,6 +295,36 @@ TEST(RecycleTest, TheWritersOwnScanKeepsItsFiles) {
   EXPECT_GE(reused, 1u);
 }
 
+// Compaction retires the ordinary segments it copied: they go to the pool too, and the records
+// the compaction kept (now in compacted segments) and those appended into reused files read
+// back exactly.
+TEST(RecycleTest, CompactionRetiresIntoThePool) {
+  const std::string path = TestDir();
+  auto store = Store::Open(path, Opts(3));
+  ASSERT_TRUE(store.ok());
+  auto log = (*store)->OpenLog<Trade>("t");
+  ASSERT_TRUE(log.ok());
+  AppendTrades(*log, 0, 4 * kPer + 10);
+  const std::string folder = CollectionFolder(path, "t");
+  std::set<uint64_t> copied = Look(folder).segment_inodes;
+  // Keep the even records below the active segment.
+  auto stats =
+      log->Compact({.keep = [](uint64_t seq, std::span<const std::byte>) { return seq % 2 == 0; }});
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  for (uint64_t ino : Look(folder).segment_inodes) copied.erase(ino);
+  EXPECT_EQ(Look(folder).retired, 3u);
+  AppendTrades(*log, 4 * kPer + 10, 3 * kPer);
+  size_t reused = 0;
+  for (uint64_t ino : Look(folder).segment_inodes) reused += copied.count(ino);
+  EXPECT_EQ(reused, 3u);
+  Contents want;
+  for (uint64_t seq = 0; seq < 7 * kPer + 10; ++seq) {
+    if (seq >= 4 * kPer || seq % 2 == 0) want.push_back({seq, testing::BytesOf(MakeTrade(seq))});
+  }
+  EXPECT_EQ(ReadAll(*log), want);
+  EXPECT_TRUE(log->Verify().ok());
+}
+
 // Readers racing a recycling writer at every rotation: a read-only handle (its own open file
 // descriptions, as another process) refreshing and scanning, and the writer's own Get and
 // scans. Every record any of them reads must be the one appended under its sequence number:
