@@ -265,8 +265,11 @@ absl::StatusOr<RecoveryPlan> PlanRecovery(const Shape& shape, const CollectionSt
   uint64_t dropped = cut_offset < cut_end ? NonZeroExtent(s, cut_offset, cut_end) : 0;
   if (s.recycled() && dropped > 0) {
     // The earlier segment's records lie past the cut, and none of them validates here: what
-    // counts as dropped is only records of this segment that follow the invalid one.
-    dropped = RecordsPastCut(shape, s, MostRecords(set, i), pos, cut_offset);
+    // counts as dropped is only records of this segment that follow the invalid one. A
+    // reader's plan cuts nothing and, but under absolute consistency, refuses nothing: it
+    // skips that scan of the rest of the segment (its report then says nothing dropped).
+    const bool look = writer || mode == RecoveryMode::kAbsoluteConsistency;
+    dropped = look ? RecordsPastCut(shape, s, MostRecords(set, i), pos, cut_offset) : 0;
   } else if (!shape.fixed()) {
     // Slots of dropped records sit just below the kept ones.
     uint64_t slot = cut_end;
