@@ -27,6 +27,7 @@
 #include "tests/crash/compaction_reference.h"
 #include "tests/crash/crash_env.h"
 #include "tests/crash/crash_records.h"
+#include "tests/crash/crash_sweep.h"
 #include "tests/crash/scratch.h"
 #include "tests/testing/child.h"
 
@@ -34,40 +35,12 @@ namespace recstore::crash {
 namespace {
 
 namespace fs = std::filesystem;
-using Mode = CrashEnv::Mode;
 
 constexpr int kSlices = 2;
-constexpr Mode kAllModes[] = {Mode::kDropUnsynced, Mode::kKeepSomeUnsynced, Mode::kTornWrite,
-                              Mode::kZeroUnsynced, Mode::kGarbageUnsynced};
-constexpr size_t kModes = std::size(kAllModes);
-
-bool Exhaustive() {
-  const char* v = std::getenv("RECSTORE_CRASH_EXHAUSTIVE");
-  return v != nullptr && std::string(v) == "1";
-}
-
-uint64_t OnlyPoint() {
-  const char* v = std::getenv("RECSTORE_CRASH_POINT");
-  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
-}
-
-uint64_t SeedBase() {
-  const char* v = std::getenv("RECSTORE_CRASH_SEED");
-  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
-}
-
-bool ModeAt(uint64_t n, size_t m) {
-  if (m == 0 || m == 2 || Exhaustive() || OnlyPoint() != 0) return true;
-  return Mix(n + m) % (m == 1 ? 2 : 4) == 0;
-}
-
-uint64_t SeedFor(int op, uint64_t n, size_t m) {
-  return Mix(Mix(SeedBase()) ^ (static_cast<uint64_t>(op) << 40) ^ (n * 16 + m));
-}
 
 struct Totals {
   uint64_t points = 0;
-  uint64_t images[kModes] = {};
+  uint64_t images[kNumCrashModes] = {};
   uint64_t repeats = 0;  // images equal to one already checked
   uint64_t before = 0, after = 0;
 };
@@ -76,24 +49,14 @@ Totals& totals() {
   return t;
 }
 
-class PrintTotals : public ::testing::Environment {
- public:
-  void TearDown() override {
-    const Totals& t = totals();
-    if (t.points == 0) return;
-    std::vector<std::string> modes;
-    for (size_t m = 0; m < kModes; ++m) {
-      modes.push_back(absl::StrCat(CrashModeName(kAllModes[m]), " ", t.images[m]));
-    }
-    printf(
-        "compaction crash points: %llu; images per mode: %s (%llu equal to one already "
-        "checked); reopened as before %llu, as after %llu; Gets checked %llu\n",
-        static_cast<unsigned long long>(t.points), absl::StrJoin(modes, ", ").c_str(),
-        static_cast<unsigned long long>(t.repeats), static_cast<unsigned long long>(t.before),
-        static_cast<unsigned long long>(t.after), static_cast<unsigned long long>(GetsChecked()));
-  }
-};
-const auto* const kPrintTotals = ::testing::AddGlobalTestEnvironment(new PrintTotals);
+const bool kPrintTotals = PrintAtEnd([] {
+  const Totals& t = totals();
+  if (t.points == 0) return std::string();
+  return absl::StrCat("compaction crash points: ", t.points,
+                      "; images per mode: ", ModeCounts(t.images), " (", t.repeats,
+                      " equal to one already checked); reopened as before ", t.before,
+                      ", as after ", t.after, "; Gets checked ", GetsChecked());
+});
 
 class CompactionCrashTest : public ::testing::TestWithParam<std::tuple<int, int>> {};
 
@@ -114,17 +77,13 @@ TEST_P(CompactionCrashTest, EveryCrashPointLeavesBeforeOrAfter) {
   Totals& t = totals();
   const std::string root = base + "/root";
   absl::flat_hash_set<uint64_t> checked;
-  const uint64_t from = ref.calls * slice / kSlices + 1, to = ref.calls * (slice + 1) / kSlices;
-  for (uint64_t n = from; n <= to; ++n) {
-    if (OnlyPoint() != 0 && n != OnlyPoint()) continue;
-    std::vector<CrashEnv::Image> images;
-    std::vector<size_t> modes;
-    for (size_t m = 0; m < kModes; ++m) {
-      if (!ModeAt(n, m)) continue;
-      modes.push_back(m);
-      images.push_back({kAllModes[m], SeedFor(op, n, m),
-                        absl::StrCat(base, "/image-", CrashModeName(kAllModes[m]))});
-    }
+  const SliceBounds bounds = SliceOf(ref.calls, slice, kSlices);
+  for (uint64_t n = bounds.from; n <= bounds.to; ++n) {
+    if (CrashOnlyPoint() != 0 && n != CrashOnlyPoint()) continue;
+    const auto [images, modes] =
+        ImagesAt(n, base, [salt = static_cast<uint64_t>(op) << 40](uint64_t p, size_t m) {
+          return CrashSeedFor(p, m, 0, salt);
+        });
     CopyTree(ref.template_store, root + "/store");
     ClockEnv<CrashEnv> env(root);
     {
@@ -153,11 +112,9 @@ TEST_P(CompactionCrashTest, EveryCrashPointLeavesBeforeOrAfter) {
       t.before += m == Match::kBefore ? 1 : 0;
       t.after += m == Match::kAfter ? 1 : 0;
       EXPECT_TRUE(problems.empty())
-          << spec.name << ": crash point " << n << " of " << ref.calls << " (after "
-          << env.crash_call() << "), mode " << CrashModeName(images[i].mode) << ", seed "
-          << images[i].seed << " (replay: RECSTORE_CRASH_SEED=" << SeedBase()
-          << " RECSTORE_CRASH_POINT=" << n << " --gtest_filter=*/" << spec.name << "_" << slice
-          << "):\n  " << absl::StrJoin(problems, "\n  ");
+          << spec.name << ": "
+          << CrashPointFailure(n, ref.calls, env.crash_call(), images[i], problems,
+                               absl::StrCat(" --gtest_filter=*/", spec.name, "_", slice));
     }
   }
 }

@@ -20,6 +20,7 @@
 #include "tests/crash/compaction_check.h"
 #include "tests/crash/compaction_reference.h"
 #include "tests/crash/crash_env.h"
+#include "tests/crash/crash_sweep.h"
 #include "tests/crash/scratch.h"
 #include "tests/testing/fault_env.h"
 
@@ -46,8 +47,7 @@ bool PolicyStoredOnly(const CaseOpSpec& spec, int c, const CollectionState& got,
 // Operations of up to 20 calls: every point. Longer ones: one point in two and the last 10
 // (the manifest switch and the removals). Every point with RECSTORE_CRASH_EXHAUSTIVE=1.
 bool Sampled(uint64_t calls, uint64_t n, int op) {
-  const char* v = std::getenv("RECSTORE_CRASH_EXHAUSTIVE");
-  if ((v != nullptr && std::string(v) == "1") || calls <= 20 || n + 10 > calls) return true;
+  if (CrashExhaustive() || calls <= 20 || n + 10 > calls) return true;
   return (n + static_cast<uint64_t>(op)) % 2 == 0;
 }
 

@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "tests/crash/crash_env.h"
+#include "tests/crash/crash_sweep.h"
 #include "tests/crash/image_check.h"
 #include "tests/crash/scratch.h"
 #include "tests/crash/workload.h"
@@ -32,39 +33,6 @@ namespace fs = std::filesystem;
 using Mode = CrashEnv::Mode;
 
 constexpr int kSlices = 16;
-constexpr Mode kAllModes[] = {Mode::kDropUnsynced, Mode::kKeepSomeUnsynced, Mode::kTornWrite,
-                              Mode::kZeroUnsynced, Mode::kGarbageUnsynced};
-constexpr size_t kModes = std::size(kAllModes);
-
-bool Exhaustive() {
-  const char* v = std::getenv("RECSTORE_CRASH_EXHAUSTIVE");
-  return v != nullptr && std::string(v) == "1";
-}
-
-// 0: every point; otherwise the one point to check.
-uint64_t OnlyPoint() {
-  const char* v = std::getenv("RECSTORE_CRASH_POINT");
-  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
-}
-
-// Drop and torn: every point; keep-part: one in two; zero and garbage: one in four.
-bool ModeAt(uint64_t n, size_t m) {
-  if (m == 0 || m == 2 || Exhaustive() || OnlyPoint() != 0) return true;
-  return Mix(n + m) % (m == 1 ? 2 : 4) == 0;
-}
-
-// Whether image (n, m) is also checked under kSalvage and kAbsoluteConsistency (one in four).
-bool RecoveryModesAt(uint64_t n, size_t m) {
-  return Exhaustive() || OnlyPoint() != 0 || Mix(n * 16 + m + 8) % 4 == 0;
-}
-
-// RECSTORE_CRASH_SEED=s varies every random choice of the crash modes (default 0).
-uint64_t SeedBase() {
-  const char* v = std::getenv("RECSTORE_CRASH_SEED");
-  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
-}
-
-uint64_t SeedFor(uint64_t n, size_t m) { return Mix(Mix(SeedBase()) ^ (n * 16 + m)); }
 
 // Runs the workload in a fresh `root` with nothing armed; returns its Env call count.
 uint64_t FullRun(const std::string& root, Oracle* oracle, std::vector<std::string>* violations,
@@ -80,46 +48,18 @@ uint64_t FullRun(const std::string& root, Oracle* oracle, std::vector<std::strin
   return env.calls();
 }
 
-// Totals over the slices this process ran, printed at exit.
-struct Totals {
-  uint64_t calls = 0;
-  uint64_t points = 0;
-  uint64_t per_mode[kModes] = {};
-  uint64_t repeats = 0;  // drop images equal to the previous point's, with the same oracle
-  CheckStats stats;
-};
-Totals& totals() {
-  static Totals t;
-  return t;
-}
+SliceTotals<CheckStats>& totals() { return ProcessTotals<CheckStats>(); }
 
-class PrintTotals : public ::testing::Environment {
- public:
-  void TearDown() override {
-    const Totals& t = totals();
-    if (t.points == 0) return;
-    std::vector<std::string> modes;
-    for (size_t m = 0; m < kModes; ++m) {
-      modes.push_back(absl::StrCat(CrashModeName(kAllModes[m]), " ", t.per_mode[m]));
-    }
-    printf(
-        "crash points: %llu checked of %llu Env calls; images per mode: %s (%llu drop images "
-        "repeat the previous point's); images reopened %llu, also in salvage and absolute "
-        "modes %llu; records verified %llu; tails cut %llu; salvage holes %llu; "
-        "absolute-consistency refusals %llu (%llu where the default recovery reported no "
-        "cut)\n",
-        static_cast<unsigned long long>(t.points), static_cast<unsigned long long>(t.calls),
-        absl::StrJoin(modes, ", ").c_str(), static_cast<unsigned long long>(t.repeats),
-        static_cast<unsigned long long>(t.stats.images),
-        static_cast<unsigned long long>(t.stats.recovery_mode_images),
-        static_cast<unsigned long long>(t.stats.records_verified),
-        static_cast<unsigned long long>(t.stats.tails_cut),
-        static_cast<unsigned long long>(t.stats.salvage_holes),
-        static_cast<unsigned long long>(t.stats.absolute_refusals),
-        static_cast<unsigned long long>(t.stats.absolute_refusals_unreported));
-  }
-};
-const auto* const kPrintTotals = ::testing::AddGlobalTestEnvironment(new PrintTotals);
+const bool kPrintTotals = PrintAtEnd([] {
+  const SliceTotals<CheckStats>& t = totals();
+  if (t.sweep.points == 0) return std::string();
+  return absl::StrCat(
+      "crash points: ", SweepSummary(t.sweep), "; images reopened ", t.stats.images,
+      ", also in salvage and absolute modes ", t.stats.recovery_mode_images, "; records verified ",
+      t.stats.records_verified, "; tails cut ", t.stats.tails_cut, "; salvage holes ",
+      t.stats.salvage_holes, "; absolute-consistency refusals ", t.stats.absolute_refusals, " (",
+      t.stats.absolute_refusals_unreported, " where the default recovery reported no cut)");
+});
 
 TEST(CrashWorkloadTest, FullRunIsRepeatableAndLeavesEverythingDurable) {
   ScratchDir scratch;
@@ -172,58 +112,12 @@ TEST_P(CrashPointsTest, EveryCrashPointRecovers) {
   std::vector<std::string> violations;
   const uint64_t calls = FullRun(root, &full, &violations);
   ASSERT_TRUE(violations.empty()) << absl::StrJoin(violations, "\n");
-  Totals& t = totals();
-  t.calls = calls;
-  // The drop image changes only when something is synced: a point whose drop image and oracle
-  // equal the previous point's is that same check again, and is counted but not repeated.
-  uint64_t last_drop_hash = 0;
-  Oracle last_drop_oracle;
-  // Slices are runs of consecutive points, so that such repeats fall in one slice.
-  const uint64_t from = calls * slice / kSlices + 1, to = calls * (slice + 1) / kSlices;
-  for (uint64_t n = from; n <= to; ++n) {
-    if (OnlyPoint() != 0 && n != OnlyPoint()) continue;
-    std::vector<CrashEnv::Image> images;
-    std::vector<size_t> modes;
-    for (size_t m = 0; m < kModes; ++m) {
-      if (!ModeAt(n, m)) continue;
-      modes.push_back(m);
-      images.push_back({kAllModes[m], SeedFor(n, m),
-                        absl::StrCat(base, "/image-", CrashModeName(kAllModes[m]))});
-    }
-    fs::remove_all(root);
-    fs::create_directories(root);
-    CrashEnv env(root);
-    Workload w(&env, root + "/store");
-    Oracle at_crash;
-    env.CrashAfterCall(n, images, [&] { at_crash = w.oracle(); });
-    w.Run();
-    ASSERT_TRUE(env.crashed()) << "crash point " << n << " never reached: the workload made "
-                               << env.calls() << " calls, the full run " << calls;
-    ASSERT_TRUE(env.image_status().ok()) << env.image_status();
-    // Broken promises seen before the crash (after it, every call fails).
-    EXPECT_TRUE(w.violations().empty())
-        << "crash point " << n << ": " << absl::StrJoin(w.violations(), "\n");
-    ++t.points;
-    for (size_t i = 0; i < images.size(); ++i) {
-      ++t.per_mode[modes[i]];
-      if (images[i].mode == Mode::kDropUnsynced) {
-        const uint64_t h = TreeHash(images[i].dir);
-        if (h == last_drop_hash && at_crash == last_drop_oracle && n != from) {
-          ++t.repeats;
-          continue;
-        }
-        last_drop_hash = h;
-        last_drop_oracle = at_crash;
-      }
-      std::vector<std::string> problems =
-          CheckCrashImage(images[i].dir, at_crash, RecoveryModesAt(n, modes[i]), &t.stats);
-      EXPECT_TRUE(problems.empty())
-          << "crash point " << n << " of " << calls << " (after " << env.crash_call() << "), mode "
-          << CrashModeName(images[i].mode) << ", seed " << images[i].seed
-          << " (replay: RECSTORE_CRASH_SEED=" << SeedBase() << " RECSTORE_CRASH_POINT=" << n
-          << "):\n  " << absl::StrJoin(problems, "\n  ");
-    }
-  }
+  SweepSlice<CrashEnv, Workload>(
+      base, calls, slice, kSlices, [](uint64_t n, size_t m) { return CrashSeedFor(n, m); },
+      [](const std::string& dir, const Oracle& oracle, bool recovery_modes) {
+        return CheckCrashImage(dir, oracle, recovery_modes, &totals().stats);
+      },
+      &totals().sweep);
 }
 
 INSTANTIATE_TEST_SUITE_P(Slices, CrashPointsTest, ::testing::Range(0, kSlices));

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "tests/crash/crash_env.h"
+#include "tests/crash/crash_sweep.h"
 #include "tests/crash/image_check.h"
 #include "tests/crash/scratch.h"
 #include "tests/crash/workload.h"
@@ -33,10 +34,7 @@ int ErrnoFor(uint64_t n) {
 }
 
 // One point in five; every point with RECSTORE_CRASH_EXHAUSTIVE=1.
-bool Sampled(uint64_t n) {
-  const char* v = std::getenv("RECSTORE_CRASH_EXHAUSTIVE");
-  return (v != nullptr && std::string(v) == "1") || Mix(n + 3) % 5 == 0;
-}
+bool Sampled(uint64_t n) { return CrashExhaustive() || Mix(n + 3) % 5 == 0; }
 
 class FaultPointsTest : public ::testing::TestWithParam<int> {};
 

@@ -19,16 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One collection opened with its own type.
-struct Opened {
-  std::optional<Log<CrashRecord>> fixed;
-  std::optional<ByteLog> bytes;
-
-  const LogBase& base() const {
-    if (fixed.has_value()) return *fixed;
-    return *bytes;
-  }
-};
+using Opened = OpenedLog;
 
 // Whether the refusal "<file>: offset <N>: record <seq> ... is followed by data" is true of the
 // untouched image: a byte from the invalid record on (up to the slots of the records before it,
@@ -103,14 +94,8 @@ class Checker {
       if (!exists_[c]) continue;
       Opened h;
       if (!OpenCollection(*store, c, &h, "salvage")) continue;
-      std::set<uint64_t> holes;
-      for (const BadRecord& b : h.base().recovery().skipped) {
-        holes.insert(b.seq);
-        if (b.seq < oracle_.c[c].durable) {
-          Problem(c, "salvage",
-                  absl::StrCat("hole at durable record ", b.seq, " (", b.reason, ")"));
-        }
-      }
+      const std::set<uint64_t> holes = SalvageHoles(
+          h, oracle_.c[c].durable, [&](std::string what) { Problem(c, "salvage", what); });
       stats_->salvage_holes += holes.size();
       Records(c, h, holes, "salvage", /*full=*/false);
     }
@@ -199,18 +184,7 @@ class Checker {
   }
 
   absl::Status OpenTyped(Store& store, size_t c, Opened* h) {
-    const CollectionOptions options{.create_if_missing = false};
-    if (kCollections[c].fixed) {
-      absl::StatusOr<Log<CrashRecord>> log =
-          store.OpenLog<CrashRecord>(kCollections[c].name, options);
-      if (!log.ok()) return log.status();
-      h->fixed.emplace(*std::move(log));
-    } else {
-      absl::StatusOr<ByteLog> log = store.OpenByteLog(kCollections[c].name, options);
-      if (!log.ok()) return log.status();
-      h->bytes.emplace(*std::move(log));
-    }
-    return absl::OkStatus();
+    return OpenTypedLog(store, kCollections[c].name, kCollections[c].fixed, h);
   }
 
   bool OpenCollection(Store& store, size_t c, Opened* h, const char* phase) {
@@ -240,7 +214,7 @@ class Checker {
     }
     uint64_t compared = 0;
     for (uint64_t seq = full ? 0 : std::min(o.durable, end); seq < end; ++seq) {
-      absl::StatusOr<std::string_view> got = Get(h, seq);
+      absl::StatusOr<std::string_view> got = GetPayload(h, seq);
       if (holes.contains(seq)) {
         if (got.ok() || got.status().code() != absl::StatusCode::kDataLoss) {
           Problem(c, phase, absl::StrCat("hole ", seq, " reads as ", got.status().ToString()));
@@ -259,7 +233,7 @@ class Checker {
     }
     Scan(c, h, holes, end, phase);
     if (full && holes.empty()) {
-      absl::StatusOr<VerifyReport> v = h.fixed.has_value() ? h.fixed->Verify() : h.bytes->Verify();
+      absl::StatusOr<VerifyReport> v = VerifyLog(h);
       if (!v.ok() || !v->ok || v->records_checked != end) {
         Problem(c, phase,
                 absl::StrCat("Verify: ", v.ok() ? v->first_bad.reason : v.status().ToString(),
@@ -269,18 +243,6 @@ class Checker {
       }
     }
     return compared;
-  }
-
-  // The record's bytes in the mapping (valid while `h` is open).
-  static absl::StatusOr<std::string_view> Get(const Opened& h, uint64_t seq) {
-    if (h.fixed.has_value()) {
-      absl::StatusOr<const CrashRecord*> r = h.fixed->Get(seq);
-      if (!r.ok()) return r.status();
-      return std::string_view(reinterpret_cast<const char*>(*r), sizeof(CrashRecord));
-    }
-    absl::StatusOr<std::span<const std::byte>> r = h.bytes->Get(seq);
-    if (!r.ok()) return r.status();
-    return AsString(*r);
   }
 
   void Scan(size_t c, const Opened& h, const std::set<uint64_t>& holes, uint64_t end,
@@ -298,21 +260,8 @@ class Checker {
       ++expect;
       ++seen;
     };
-    absl::Status status;
     uint64_t skipped = 0;
-    if (h.fixed.has_value()) {
-      auto scan = h.fixed->Scan();
-      for (const auto& [seq, r] : scan) {
-        next(seq, std::string_view(reinterpret_cast<const char*>(&r), sizeof(r)));
-      }
-      status = scan.status();
-      skipped = scan.skipped();
-    } else {
-      auto scan = h.bytes->Scan();
-      for (const auto& [seq, r] : scan) next(seq, AsString(r));
-      status = scan.status();
-      skipped = scan.skipped();
-    }
+    const absl::Status status = ScanPayloads(h, next, &skipped);
     if (seen == ~uint64_t{0}) return;
     if (!status.ok() || seen + holes.size() != end || skipped != holes.size()) {
       Problem(c, phase,
@@ -331,29 +280,61 @@ class Checker {
 
 }  // namespace
 
+absl::Status OpenTypedLog(Store& store, const char* name, bool fixed, OpenedLog* h) {
+  const CollectionOptions options{.create_if_missing = false};
+  if (fixed) {
+    absl::StatusOr<Log<CrashRecord>> log = store.OpenLog<CrashRecord>(name, options);
+    if (!log.ok()) return log.status();
+    h->fixed.emplace(*std::move(log));
+  } else {
+    absl::StatusOr<ByteLog> log = store.OpenByteLog(name, options);
+    if (!log.ok()) return log.status();
+    h->bytes.emplace(*std::move(log));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string_view> GetPayload(const OpenedLog& h, uint64_t seq) {
+  if (h.fixed.has_value()) {
+    absl::StatusOr<const CrashRecord*> r = h.fixed->Get(seq);
+    if (!r.ok()) return r.status();
+    return std::string_view(reinterpret_cast<const char*>(*r), sizeof(CrashRecord));
+  }
+  absl::StatusOr<std::span<const std::byte>> r = h.bytes->Get(seq);
+  if (!r.ok()) return r.status();
+  return AsString(*r);
+}
+
+absl::StatusOr<VerifyReport> VerifyLog(const OpenedLog& h) {
+  return h.fixed.has_value() ? h.fixed->Verify() : h.bytes->Verify();
+}
+
+std::set<uint64_t> SalvageHoles(const OpenedLog& h, uint64_t durable,
+                                const std::function<void(std::string)>& report) {
+  std::set<uint64_t> holes;
+  for (const BadRecord& b : h.base().recovery().skipped) {
+    holes.insert(b.seq);
+    if (b.seq < durable)
+      report(absl::StrCat("hole at durable record ", b.seq, " (", b.reason, ")"));
+  }
+  return holes;
+}
+
+std::string CopyForRecoveryModes(const std::string& image_root) {
+  const std::string dir = image_root + "/store";
+  std::error_code ec;
+  for (const std::string& copy : {image_root + ".salvage", image_root + ".absolute"}) {
+    fs::remove_all(copy, ec);
+    fs::create_directories(copy, ec);
+    if (fs::exists(dir)) fs::copy(dir, copy + "/store", fs::copy_options::recursive, ec);
+    if (ec) return absl::StrCat("copying the image: ", ec.message());
+  }
+  return "";
+}
+
 std::vector<std::string> CheckCrashImage(const std::string& image_root, const Oracle& oracle,
                                          bool recovery_modes, CheckStats* stats) {
-  ++stats->images;
-  const std::string dir = image_root + "/store";
-  const std::string salvage = image_root + ".salvage";
-  const std::string absolute = image_root + ".absolute";
-  if (recovery_modes) {
-    ++stats->recovery_mode_images;
-    std::error_code ec;
-    for (const std::string& copy : {salvage, absolute}) {
-      fs::remove_all(copy, ec);
-      fs::create_directories(copy, ec);
-      if (fs::exists(dir)) fs::copy(dir, copy + "/store", fs::copy_options::recursive, ec);
-      if (ec) return {absl::StrCat("copying the image: ", ec.message())};
-    }
-  }
-  Checker checker(oracle, stats);
-  checker.Default(dir);
-  if (recovery_modes) {
-    checker.Salvage(salvage + "/store");
-    checker.Absolute(absolute + "/store");
-  }
-  return checker.TakeProblems();
+  return CheckImageWith(image_root, recovery_modes, stats, Checker(oracle, stats));
 }
 
 }  // namespace recstore::crash

@@ -17,9 +17,17 @@
 #define RECSTORE_TESTS_CRASH_IMAGE_CHECK_H_
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "recstore/recstore.h"
+#include "tests/crash/crash_records.h"
 #include "tests/crash/workload.h"
 
 namespace recstore::crash {
@@ -34,12 +42,73 @@ struct CheckStats {
   // ... of which the default recovery reported nothing cut: data lay only past an all-zero
   // page, which the default recovery zeroes without counting it (design.md, section 5)
   uint64_t absolute_refusals_unreported = 0;
+  uint64_t begins_above_zero = 0;  // collections whose begin() was above 0 (retention)
 };
 
 // Checks `image_root`/store. With `recovery_modes`, first copies the image and checks the
 // copies under kSalvage and kAbsoluteConsistency. Returns the problems found (empty: none).
 std::vector<std::string> CheckCrashImage(const std::string& image_root, const Oracle& oracle,
                                          bool recovery_modes, CheckStats* stats);
+
+// The frame of a crash image check, for a checker with Default(dir), Salvage(dir),
+// Absolute(dir) and TakeProblems(): counts the image; with `recovery_modes`, copies the image
+// (CopyForRecoveryModes) and counts it; runs Default on `image_root`/store, then Salvage and
+// Absolute on the copies; returns the problems found.
+std::string CopyForRecoveryModes(const std::string& image_root);  // "" or the error
+template <typename Checker>
+std::vector<std::string> CheckImageWith(const std::string& image_root, bool recovery_modes,
+                                        CheckStats* stats, Checker&& checker) {
+  ++stats->images;
+  if (recovery_modes) {
+    ++stats->recovery_mode_images;
+    if (std::string error = CopyForRecoveryModes(image_root); !error.empty()) return {error};
+  }
+  checker.Default(image_root + "/store");
+  if (recovery_modes) {
+    checker.Salvage(image_root + ".salvage/store");
+    checker.Absolute(image_root + ".absolute/store");
+  }
+  return checker.TakeProblems();
+}
+
+// One collection of CrashRecords (`fixed`) or of bytes, opened with its own type.
+struct OpenedLog {
+  std::optional<Log<CrashRecord>> fixed;
+  std::optional<ByteLog> bytes;
+
+  const LogBase& base() const {
+    if (fixed.has_value()) return *fixed;
+    return *bytes;
+  }
+};
+
+// Opens the existing collection `name` as a CrashRecord log or a byte log.
+absl::Status OpenTypedLog(Store& store, const char* name, bool fixed, OpenedLog* h);
+// Record `seq`'s bytes in the mapping (valid while `h` is open).
+absl::StatusOr<std::string_view> GetPayload(const OpenedLog& h, uint64_t seq);
+absl::StatusOr<VerifyReport> VerifyLog(const OpenedLog& h);
+// The records a kSalvage recovery of `h` skipped (its holes); report(what) for each hole below
+// `durable`, where none may be.
+std::set<uint64_t> SalvageHoles(const OpenedLog& h, uint64_t durable,
+                                const std::function<void(std::string)>& report);
+
+// Scans `h`, calling next(seq, payload bytes) for each record; returns the scan's status and
+// sets `skipped` to the records it skipped.
+template <typename Next>
+absl::Status ScanPayloads(const OpenedLog& h, Next&& next, uint64_t* skipped) {
+  if (h.fixed.has_value()) {
+    auto scan = h.fixed->Scan();
+    for (const auto& [seq, r] : scan) {
+      next(seq, std::string_view(reinterpret_cast<const char*>(&r), sizeof(r)));
+    }
+    *skipped = scan.skipped();
+    return scan.status();
+  }
+  auto scan = h.bytes->Scan();
+  for (const auto& [seq, r] : scan) next(seq, AsString(r));
+  *skipped = scan.skipped();
+  return scan.status();
+}
 
 }  // namespace recstore::crash
 

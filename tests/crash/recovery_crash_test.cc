@@ -12,11 +12,12 @@
 
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
-#include "tests/testing/open_store.h"
 #include "tests/crash/crash_env.h"
+#include "tests/crash/crash_sweep.h"
 #include "tests/crash/image_check.h"
 #include "tests/crash/scratch.h"
 #include "tests/crash/workload.h"
+#include "tests/testing/open_store.h"
 
 namespace recstore::crash {
 namespace {
@@ -26,18 +27,13 @@ using Mode = CrashEnv::Mode;
 
 constexpr int kSlices = 4;
 
-bool Exhaustive() {
-  const char* v = std::getenv("RECSTORE_CRASH_EXHAUSTIVE");
-  return v != nullptr && std::string(v) == "1";
-}
-
 // The first-level points whose images are recovered under crashes: kSampled points spread
 // evenly over the run (every point with RECSTORE_CRASH_EXHAUSTIVE=1), dealt to the slices in
 // turn.
 constexpr uint64_t kSampled = 8;
 std::vector<uint64_t> PointsOfSlice(uint64_t calls, int slice) {
   std::vector<uint64_t> all;
-  if (Exhaustive()) {
+  if (CrashExhaustive()) {
     for (uint64_t n = 1; n <= calls; ++n) all.push_back(n);
   } else {
     for (uint64_t k = 0; k < kSampled; ++k) all.push_back(1 + (2 * k + 1) * calls / (2 * kSampled));

@@ -39,7 +39,10 @@
 #include "recstore/recstore.h"
 #include "tests/crash/crash_env.h"
 #include "tests/crash/crash_records.h"
+#include "tests/crash/crash_sweep.h"
+#include "tests/crash/image_check.h"
 #include "tests/crash/scratch.h"
+#include "tests/crash/workload.h"
 
 namespace recstore::crash {
 namespace {
@@ -48,9 +51,6 @@ namespace fs = std::filesystem;
 using Mode = CrashEnv::Mode;
 
 constexpr int kSlices = 8;
-constexpr Mode kAllModes[] = {Mode::kDropUnsynced, Mode::kKeepSomeUnsynced, Mode::kTornWrite,
-                              Mode::kZeroUnsynced, Mode::kGarbageUnsynced};
-constexpr size_t kModes = std::size(kAllModes);
 
 constexpr uint64_t kSegment = 64 << 10;
 constexpr uint32_t kRecycle = 2;
@@ -62,34 +62,6 @@ constexpr const char* kNames[kNum] = {"ticks", "blobs"};
 constexpr uint64_t kKeep[kNum] = {2 * kFixedPerSegment, 60};
 // The collection numbers the expected contents are derived from.
 constexpr uint32_t kContentId[kNum] = {7, 8};
-
-bool Exhaustive() {
-  const char* v = std::getenv("RECSTORE_CRASH_EXHAUSTIVE");
-  return v != nullptr && std::string(v) == "1";
-}
-
-uint64_t OnlyPoint() {
-  const char* v = std::getenv("RECSTORE_CRASH_POINT");
-  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
-}
-
-uint64_t SeedBase() {
-  const char* v = std::getenv("RECSTORE_CRASH_SEED");
-  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
-}
-
-// Drop and torn: every point; keep-part: one in two; zero and garbage: one in four.
-bool ModeAt(uint64_t n, size_t m) {
-  if (m == 0 || m == 2 || Exhaustive() || OnlyPoint() != 0) return true;
-  return Mix(n + m) % (m == 1 ? 2 : 4) == 0;
-}
-
-// Whether image (n, m) is also checked under kSalvage and kAbsoluteConsistency (one in four).
-bool RecoveryModesAt(uint64_t n, size_t m) {
-  return Exhaustive() || OnlyPoint() != 0 || Mix(n * 16 + m + 8) % 4 == 0;
-}
-
-uint64_t SeedFor(uint64_t n, size_t m) { return Mix(Mix(SeedBase() + 77) ^ (n * 16 + m)); }
 
 // The expected bytes of record `seq` of collection `c`, from a per-thread cache (valid until
 // the next call on the same thread that grows the cache).
@@ -133,23 +105,16 @@ class RecycleEnv : public CrashEnv {
   std::map<std::string, uint64_t> recycled_;
 };
 
-struct CollectionOracle {
-  bool create_ok = false;
-  uint64_t appended = 0;  // records whose append returned OK: [0, appended)
-  uint64_t pending = 0;   // records of an append that has not returned
-  uint64_t durable = 0;   // largest durable end promised (returned Sync, durable() after open)
-  friend bool operator==(const CollectionOracle&, const CollectionOracle&) = default;
-};
-
-struct Oracle {
+// Collections' oracles as the crash workload's (workload.h), without its creations and drops.
+struct RecycleOracle {
   bool store_ok = false;
   CollectionOracle c[kNum];
-  friend bool operator==(const Oracle&, const Oracle&) = default;
+  friend bool operator==(const RecycleOracle&, const RecycleOracle&) = default;
 };
 
 // The workload: the same script, so the same Env calls, on every run. Errors do not stop it
 // (after a crash every call fails).
-class Workload {
+class RecycleWorkload {
  public:
   enum class Kind { kOpenStore, kOpen, kRetention, kAppend, kBatch, kSync, kReopen };
   struct Op {
@@ -184,14 +149,14 @@ class Workload {
     return *script;
   }
 
-  Workload(Env* env, std::string dir) : env_(env), dir_(std::move(dir)) {}
+  RecycleWorkload(Env* env, std::string dir) : env_(env), dir_(std::move(dir)) {}
 
   void Run() {
     for (const Op& op : Script()) Do(op);
     CloseAll();
   }
 
-  const Oracle& oracle() const { return oracle_; }
+  const RecycleOracle& oracle() const { return oracle_; }
   const std::vector<std::string>& violations() const { return violations_; }
   const absl::Status& first_error() const { return first_error_; }
 
@@ -276,14 +241,9 @@ class Workload {
   void Sync(size_t c) {
     LogBase* h = Handle(c);
     if (h == nullptr) return Error(absl::FailedPreconditionError("not open"));
-    absl::StatusOr<uint64_t> end = h->Sync();
-    if (!end.ok()) return Error(end.status());
-    CollectionOracle& o = oracle_.c[c];
-    if (*end < o.durable || *end > o.appended) {
-      violations_.push_back(absl::StrCat(kNames[c], ": Sync returned ", *end, " (durable before ",
-                                         o.durable, ", appended ", o.appended, ")"));
+    if (absl::Status s = SyncAndTrack(*h, kNames[c], &oracle_.c[c], &violations_); !s.ok()) {
+      Error(s);
     }
-    o.durable = std::max(o.durable, *end);
   }
 
   void Do(const Op& op) {
@@ -320,7 +280,7 @@ class Workload {
   std::unique_ptr<Store> store_;
   std::optional<Log<CrashRecord>> fixed_;
   std::optional<ByteLog> bytes_;
-  Oracle oracle_;
+  RecycleOracle oracle_;
   std::vector<std::string> violations_;
   absl::Status first_error_;
 };
@@ -328,60 +288,20 @@ class Workload {
 // ---------------------------------------------------------------------------------------------
 // The check of a crash image.
 
-struct Stats {
-  uint64_t images = 0;
-  uint64_t recovery_mode_images = 0;
-  uint64_t records_verified = 0;
-  uint64_t tails_cut = 0;
-  uint64_t salvage_holes = 0;
-  uint64_t absolute_refusals = 0;
-  uint64_t begins_above_zero = 0;
-};
-
-struct Opened {
-  std::optional<Log<CrashRecord>> fixed;
-  std::optional<ByteLog> bytes;
-  const LogBase& base() const {
-    if (fixed.has_value()) return *fixed;
-    return *bytes;
-  }
-};
-
-absl::Status OpenTyped(Store& store, size_t c, Opened* h) {
-  const CollectionOptions options{.create_if_missing = false};
-  if (c == kFixed) {
-    absl::StatusOr<Log<CrashRecord>> log = store.OpenLog<CrashRecord>(kNames[c], options);
-    if (!log.ok()) return log.status();
-    h->fixed.emplace(*std::move(log));
-  } else {
-    absl::StatusOr<ByteLog> log = store.OpenByteLog(kNames[c], options);
-    if (!log.ok()) return log.status();
-    h->bytes.emplace(*std::move(log));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string_view> GetRecord(const Opened& h, uint64_t seq) {
-  if (h.fixed.has_value()) {
-    absl::StatusOr<const CrashRecord*> r = h.fixed->Get(seq);
-    if (!r.ok()) return r.status();
-    return std::string_view(reinterpret_cast<const char*>(*r), sizeof(CrashRecord));
-  }
-  absl::StatusOr<std::span<const std::byte>> r = h.bytes->Get(seq);
-  if (!r.ok()) return r.status();
-  return AsString(*r);
+absl::Status OpenTyped(Store& store, size_t c, OpenedLog* h) {
+  return OpenTypedLog(store, kNames[c], c == kFixed, h);
 }
 
 class Checker {
  public:
-  Checker(const Oracle& oracle, Stats* stats) : oracle_(oracle), stats_(stats) {}
+  Checker(const RecycleOracle& oracle, CheckStats* stats) : oracle_(oracle), stats_(stats) {}
   std::vector<std::string> TakeProblems() { return std::move(problems_); }
 
   void Default(const std::string& dir) {
     std::unique_ptr<Store> store = OpenStore(dir, RecoveryMode::kTolerateTornTail, "default");
     if (store == nullptr) return;
     for (size_t c = 0; c < kNum; ++c) {
-      Opened h;
+      OpenedLog h;
       if (!OpenCollection(*store, c, &h, "default")) continue;
       exists_[c] = true;
       const RecoveryReport& r = h.base().recovery();
@@ -391,7 +311,7 @@ class Checker {
       stats_->begins_above_zero += begin_[c] > 0 ? 1 : 0;
       Bounds(c, h, "default");
       stats_->records_verified += Records(c, h, {}, "default");
-      absl::StatusOr<VerifyReport> v = h.fixed.has_value() ? h.fixed->Verify() : h.bytes->Verify();
+      absl::StatusOr<VerifyReport> v = VerifyLog(h);
       if (!v.ok() || !v->ok) {
         Problem(
             c, "default",
@@ -424,7 +344,7 @@ class Checker {
     if (store == nullptr) return;
     for (size_t c = 0; c < kNum; ++c) {
       if (!appended_one_[c]) continue;
-      Opened h;
+      OpenedLog h;
       if (!OpenCollection(*store, c, &h, "reopen")) continue;
       const RecoveryReport& r = h.base().recovery();
       if (!r.clean()) {
@@ -438,7 +358,7 @@ class Checker {
         // (that the recovery had cut) coming back?
         uint64_t old = 0;
         for (uint64_t seq = end_[c] + 1; seq < h.base().end(); ++seq) {
-          absl::StatusOr<std::string_view> got = GetRecord(h, seq);
+          absl::StatusOr<std::string_view> got = GetPayload(h, seq);
           old += got.ok() && *got == Payload(c, seq) ? 1 : 0;
         }
         Problem(c, "reopen",
@@ -448,7 +368,7 @@ class Checker {
                              "after it had not kept"));
         continue;
       }
-      absl::StatusOr<std::string_view> got = GetRecord(h, end_[c]);
+      absl::StatusOr<std::string_view> got = GetPayload(h, end_[c]);
       if (!got.ok() || *got != Payload(c, end_[c])) {
         Problem(c, "reopen",
                 absl::StrCat("the record appended after recovery (", end_[c], ") reads as ",
@@ -462,16 +382,10 @@ class Checker {
     if (store == nullptr) return;
     for (size_t c = 0; c < kNum; ++c) {
       if (!exists_[c]) continue;
-      Opened h;
+      OpenedLog h;
       if (!OpenCollection(*store, c, &h, "salvage")) continue;
-      std::set<uint64_t> holes;
-      for (const BadRecord& b : h.base().recovery().skipped) {
-        holes.insert(b.seq);
-        if (b.seq < oracle_.c[c].durable) {
-          Problem(c, "salvage",
-                  absl::StrCat("hole at durable record ", b.seq, " (", b.reason, ")"));
-        }
-      }
+      const std::set<uint64_t> holes = SalvageHoles(
+          h, oracle_.c[c].durable, [&](std::string what) { Problem(c, "salvage", what); });
       stats_->salvage_holes += holes.size();
       Bounds(c, h, "salvage");
       Records(c, h, holes, "salvage");
@@ -483,7 +397,7 @@ class Checker {
     if (store == nullptr) return;
     for (size_t c = 0; c < kNum; ++c) {
       if (!exists_[c]) continue;
-      Opened h;
+      OpenedLog h;
       absl::Status s = OpenTyped(*store, c, &h);
       if (!s.ok()) {
         // Documented (options.h): data after the last valid record fails the open. It must be
@@ -531,7 +445,7 @@ class Checker {
     return *std::move(s);
   }
 
-  bool OpenCollection(Store& store, size_t c, Opened* h, const char* phase) {
+  bool OpenCollection(Store& store, size_t c, OpenedLog* h, const char* phase) {
     absl::Status s = OpenTyped(store, c, h);
     if (s.ok()) return true;
     // A collection whose creation had not returned may be missing.
@@ -540,7 +454,7 @@ class Checker {
     return false;
   }
 
-  void Bounds(size_t c, const Opened& h, const char* phase) {
+  void Bounds(size_t c, const OpenedLog& h, const char* phase) {
     const CollectionOracle& o = oracle_.c[c];
     const uint64_t b = h.base().begin(), e = h.base().end();
     if (e < o.durable) {
@@ -563,11 +477,12 @@ class Checker {
 
   // Every record of [begin(), end()) by Get and by a scan; `holes` (salvage's skipped records)
   // must read as DataLoss. Returns the records compared by Get.
-  uint64_t Records(size_t c, const Opened& h, const std::set<uint64_t>& holes, const char* phase) {
+  uint64_t Records(size_t c, const OpenedLog& h, const std::set<uint64_t>& holes,
+                   const char* phase) {
     const uint64_t b = h.base().begin(), e = h.base().end();
     uint64_t compared = 0;
     for (uint64_t seq = b; seq < e; ++seq) {
-      absl::StatusOr<std::string_view> got = GetRecord(h, seq);
+      absl::StatusOr<std::string_view> got = GetPayload(h, seq);
       if (holes.contains(seq)) {
         if (got.ok() || got.status().code() != absl::StatusCode::kDataLoss) {
           Problem(c, phase, absl::StrCat("hole ", seq, " reads as ", got.status().ToString()));
@@ -602,21 +517,8 @@ class Checker {
       ++expect;
       ++seen;
     };
-    absl::Status status;
     uint64_t skipped = 0;
-    if (h.fixed.has_value()) {
-      auto scan = h.fixed->Scan();
-      for (const auto& [seq, r] : scan) {
-        next(seq, std::string_view(reinterpret_cast<const char*>(&r), sizeof(r)));
-      }
-      status = scan.status();
-      skipped = scan.skipped();
-    } else {
-      auto scan = h.bytes->Scan();
-      for (const auto& [seq, r] : scan) next(seq, AsString(r));
-      status = scan.status();
-      skipped = scan.skipped();
-    }
+    const absl::Status status = ScanPayloads(h, next, &skipped);
     if (!bad && (!status.ok() || seen + holes.size() != e - b || skipped != holes.size())) {
       Problem(c, phase,
               absl::StrCat("scan read ", seen, " records and skipped ", skipped, " of [", b, ", ",
@@ -637,8 +539,8 @@ class Checker {
     return " (not any record appended)";
   }
 
-  const Oracle& oracle_;
-  Stats* stats_;
+  const RecycleOracle& oracle_;
+  CheckStats* stats_;
   std::vector<std::string> problems_;
   bool exists_[kNum] = {};
   bool appended_one_[kNum] = {};
@@ -646,36 +548,16 @@ class Checker {
   uint64_t end_[kNum] = {};
 };
 
-std::vector<std::string> CheckImage(const std::string& image_root, const Oracle& oracle,
-                                    bool recovery_modes, Stats* stats) {
-  ++stats->images;
-  const std::string dir = image_root + "/store";
-  const std::string salvage = image_root + ".salvage";
-  const std::string absolute = image_root + ".absolute";
-  if (recovery_modes) {
-    ++stats->recovery_mode_images;
-    std::error_code ec;
-    for (const std::string& copy : {salvage, absolute}) {
-      fs::remove_all(copy, ec);
-      fs::create_directories(copy, ec);
-      if (fs::exists(dir)) fs::copy(dir, copy + "/store", fs::copy_options::recursive, ec);
-      if (ec) return {absl::StrCat("copying the image: ", ec.message())};
-    }
-  }
-  Checker checker(oracle, stats);
-  checker.Default(dir);
-  if (recovery_modes) {
-    checker.Salvage(salvage + "/store");
-    checker.Absolute(absolute + "/store");
-  }
-  return checker.TakeProblems();
+std::vector<std::string> CheckImage(const std::string& image_root, const RecycleOracle& oracle,
+                                    bool recovery_modes, CheckStats* stats) {
+  return CheckImageWith(image_root, recovery_modes, stats, Checker(oracle, stats));
 }
 
 // ---------------------------------------------------------------------------------------------
 
 struct FullRunResult {
   uint64_t calls = 0;
-  Oracle oracle;
+  RecycleOracle oracle;
   std::vector<std::string> violations;
   absl::Status first_error;
   std::map<std::string, uint64_t> recycled;
@@ -685,49 +567,23 @@ FullRunResult FullRun(const std::string& root) {
   fs::remove_all(root);
   fs::create_directories(root);
   RecycleEnv env(root);
-  Workload w(&env, root + "/store");
+  RecycleWorkload w(&env, root + "/store");
   w.Run();
   return {env.calls(), w.oracle(), w.violations(), w.first_error(), env.recycled()};
 }
 
-struct Totals {
-  uint64_t calls = 0;
-  uint64_t points = 0;
-  uint64_t per_mode[kModes] = {};
-  uint64_t repeats = 0;
-  Stats stats;
-};
-Totals& totals() {
-  static Totals t;
-  return t;
-}
+SliceTotals<CheckStats>& totals() { return ProcessTotals<CheckStats>(); }
 
-class PrintTotals : public ::testing::Environment {
- public:
-  void TearDown() override {
-    const Totals& t = totals();
-    if (t.points == 0) return;
-    std::vector<std::string> modes;
-    for (size_t m = 0; m < kModes; ++m) {
-      modes.push_back(absl::StrCat(CrashModeName(kAllModes[m]), " ", t.per_mode[m]));
-    }
-    printf(
-        "recycle crash points: %llu checked of %llu Env calls; images per mode: %s (%llu drop "
-        "images repeat the previous point's); images reopened %llu, also in salvage and "
-        "absolute modes %llu; records verified %llu; tails cut %llu; begins above 0 %llu; "
-        "salvage holes %llu; absolute-consistency refusals %llu\n",
-        static_cast<unsigned long long>(t.points), static_cast<unsigned long long>(t.calls),
-        absl::StrJoin(modes, ", ").c_str(), static_cast<unsigned long long>(t.repeats),
-        static_cast<unsigned long long>(t.stats.images),
-        static_cast<unsigned long long>(t.stats.recovery_mode_images),
-        static_cast<unsigned long long>(t.stats.records_verified),
-        static_cast<unsigned long long>(t.stats.tails_cut),
-        static_cast<unsigned long long>(t.stats.begins_above_zero),
-        static_cast<unsigned long long>(t.stats.salvage_holes),
-        static_cast<unsigned long long>(t.stats.absolute_refusals));
-  }
-};
-const auto* const kPrintTotals = ::testing::AddGlobalTestEnvironment(new PrintTotals);
+const bool kPrintTotals = PrintAtEnd([] {
+  const SliceTotals<CheckStats>& t = totals();
+  if (t.sweep.points == 0) return std::string();
+  return absl::StrCat("recycle crash points: ", SweepSummary(t.sweep), "; images reopened ",
+                      t.stats.images, ", also in salvage and absolute modes ",
+                      t.stats.recovery_mode_images, "; records verified ", t.stats.records_verified,
+                      "; tails cut ", t.stats.tails_cut, "; begins above 0 ",
+                      t.stats.begins_above_zero, "; salvage holes ", t.stats.salvage_holes,
+                      "; absolute-consistency refusals ", t.stats.absolute_refusals);
+});
 
 TEST(RecycleCrashWorkloadTest, FullRunRecyclesIsRepeatableAndLeavesEverythingDurable) {
   ScratchDir scratch;
@@ -735,7 +591,7 @@ TEST(RecycleCrashWorkloadTest, FullRunRecyclesIsRepeatableAndLeavesEverythingDur
   const FullRunResult full = FullRun(base + "/root");
   EXPECT_TRUE(full.violations.empty()) << absl::StrJoin(full.violations, "\n");
   EXPECT_TRUE(full.first_error.ok()) << full.first_error;
-  printf("workload: %zu operations, %llu Env calls\n", Workload::Script().size(),
+  printf("workload: %zu operations, %llu Env calls\n", RecycleWorkload::Script().size(),
          static_cast<unsigned long long>(full.calls));
   for (size_t c = 0; c < kNum; ++c) {
     const CollectionOracle& o = full.oracle.c[c];
@@ -762,7 +618,7 @@ TEST(RecycleCrashWorkloadTest, FullRunRecyclesIsRepeatableAndLeavesEverythingDur
     CrashEnv env(base + "/root");
     ASSERT_TRUE(env.WriteCrashImage(base + "/image", Mode::kDropUnsynced, 1).ok());
   }
-  Stats stats;
+  CheckStats stats;
   std::vector<std::string> problems = CheckImage(base + "/image", full.oracle, true, &stats);
   EXPECT_TRUE(problems.empty()) << absl::StrJoin(problems, "\n");
   EXPECT_EQ(stats.absolute_refusals, 0u);
@@ -777,56 +633,13 @@ TEST_P(RecycleCrashTest, EveryCrashPointRecovers) {
   const std::string root = base + "/root";
   const FullRunResult full = FullRun(root);
   ASSERT_TRUE(full.violations.empty()) << absl::StrJoin(full.violations, "\n");
-  const uint64_t calls = full.calls;
-  Totals& t = totals();
-  t.calls = calls;
-  // A point whose drop image and oracle equal the previous point's is that same check again.
-  uint64_t last_drop_hash = 0;
-  Oracle last_drop_oracle;
-  const uint64_t from = calls * slice / kSlices + 1, to = calls * (slice + 1) / kSlices;
-  for (uint64_t n = from; n <= to; ++n) {
-    if (OnlyPoint() != 0 && n != OnlyPoint()) continue;
-    std::vector<CrashEnv::Image> images;
-    std::vector<size_t> modes;
-    for (size_t m = 0; m < kModes; ++m) {
-      if (!ModeAt(n, m)) continue;
-      modes.push_back(m);
-      images.push_back({kAllModes[m], SeedFor(n, m),
-                        absl::StrCat(base, "/image-", CrashModeName(kAllModes[m]))});
-    }
-    fs::remove_all(root);
-    fs::create_directories(root);
-    RecycleEnv env(root);
-    Workload w(&env, root + "/store");
-    Oracle at_crash;
-    env.CrashAfterCall(n, images, [&] { at_crash = w.oracle(); });
-    w.Run();
-    ASSERT_TRUE(env.crashed()) << "crash point " << n << " never reached: the workload made "
-                               << env.calls() << " calls, the full run " << calls;
-    ASSERT_TRUE(env.image_status().ok()) << env.image_status();
-    EXPECT_TRUE(w.violations().empty())
-        << "crash point " << n << ": " << absl::StrJoin(w.violations(), "\n");
-    ++t.points;
-    for (size_t i = 0; i < images.size(); ++i) {
-      ++t.per_mode[modes[i]];
-      if (images[i].mode == Mode::kDropUnsynced) {
-        const uint64_t h = TreeHash(images[i].dir);
-        if (h == last_drop_hash && at_crash == last_drop_oracle && n != from) {
-          ++t.repeats;
-          continue;
-        }
-        last_drop_hash = h;
-        last_drop_oracle = at_crash;
-      }
-      std::vector<std::string> problems =
-          CheckImage(images[i].dir, at_crash, RecoveryModesAt(n, modes[i]), &t.stats);
-      EXPECT_TRUE(problems.empty())
-          << "crash point " << n << " of " << calls << " (after " << env.crash_call() << "), mode "
-          << CrashModeName(images[i].mode) << ", seed " << images[i].seed
-          << " (replay: RECSTORE_CRASH_SEED=" << SeedBase() << " RECSTORE_CRASH_POINT=" << n
-          << "):\n  " << absl::StrJoin(problems, "\n  ");
-    }
-  }
+  SweepSlice<RecycleEnv, RecycleWorkload>(
+      base, full.calls, slice, kSlices,
+      [](uint64_t n, size_t m) { return CrashSeedFor(n, m, /*offset=*/77); },
+      [](const std::string& dir, const RecycleOracle& oracle, bool recovery_modes) {
+        return CheckImage(dir, oracle, recovery_modes, &totals().stats);
+      },
+      &totals().sweep);
 }
 
 INSTANTIATE_TEST_SUITE_P(Slices, RecycleCrashTest, ::testing::Range(0, kSlices));

@@ -208,14 +208,22 @@ void Workload::Append(size_t c, uint32_t n) {
 void Workload::Sync(size_t c) {
   LogBase* h = Handle(c);
   if (h == nullptr) return Error(absl::FailedPreconditionError("not open"));
-  absl::StatusOr<uint64_t> end = h->Sync();
-  if (!end.ok()) return Error(end.status());
-  CollectionOracle& o = oracle_.c[c];
-  if (*end < o.durable || *end > o.appended) {
-    Violation(absl::StrCat(kCollections[c].name, ": Sync returned ", *end, " (durable before ",
-                           o.durable, ", appended ", o.appended, ")"));
+  if (absl::Status s = SyncAndTrack(*h, kCollections[c].name, &oracle_.c[c], &violations_);
+      !s.ok()) {
+    Error(s);
   }
-  o.durable = std::max(o.durable, *end);
+}
+
+absl::Status SyncAndTrack(LogBase& h, const char* name, CollectionOracle* o,
+                          std::vector<std::string>* violations) {
+  absl::StatusOr<uint64_t> end = h.Sync();
+  if (!end.ok()) return end.status();
+  if (*end < o->durable || *end > o->appended) {
+    violations->push_back(absl::StrCat(name, ": Sync returned ", *end, " (durable before ",
+                                       o->durable, ", appended ", o->appended, ")"));
+  }
+  o->durable = std::max(o->durable, *end);
+  return absl::OkStatus();
 }
 
 }  // namespace recstore::crash

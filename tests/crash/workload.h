@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "recstore/recstore.h"
 #include "recstore/env.h"
+#include "recstore/recstore.h"
 #include "tests/crash/crash_records.h"
 
 namespace recstore::crash {
@@ -61,6 +61,12 @@ struct Oracle {
 
   friend bool operator==(const Oracle&, const Oracle&) = default;
 };
+
+// A workload's Sync of collection `name` through `h`: a durable end below the one promised
+// before or past the records appended is a violation; raises o->durable to it. Returns the
+// Sync's error.
+absl::Status SyncAndTrack(LogBase& h, const char* name, CollectionOracle* o,
+                          std::vector<std::string>* violations);
 
 class Workload {
  public:
