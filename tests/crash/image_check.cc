@@ -213,23 +213,14 @@ class Checker {
                            " being appended)"));
     }
     uint64_t compared = 0;
-    for (uint64_t seq = full ? 0 : std::min(o.durable, end); seq < end; ++seq) {
-      absl::StatusOr<std::string_view> got = GetPayload(h, seq);
-      if (holes.contains(seq)) {
-        if (got.ok() || got.status().code() != absl::StatusCode::kDataLoss) {
-          Problem(c, phase, absl::StrCat("hole ", seq, " reads as ", got.status().ToString()));
-        }
-        continue;
-      }
-      if (!got.ok()) {
-        Problem(c, phase, absl::StrCat("Get(", seq, "): ", got.status().ToString()));
-        return compared;
-      }
-      if (*got != ExpectedPayload(c, seq)) {
-        Problem(c, phase, absl::StrCat("record ", seq, " differs from the one appended"));
-        return compared;
-      }
-      ++compared;
+    if (!CompareByGet(
+            h, full ? 0 : std::min(o.durable, end), end, holes,
+            [c](uint64_t seq) -> const std::string& { return ExpectedPayload(c, seq); },
+            [](uint64_t seq, std::string_view) {
+              return absl::StrCat("record ", seq, " differs from the one appended");
+            },
+            [&](std::string what) { Problem(c, phase, what); }, &compared)) {
+      return compared;
     }
     Scan(c, h, holes, end, phase);
     if (full && holes.empty()) {
@@ -307,6 +298,31 @@ absl::StatusOr<std::string_view> GetPayload(const OpenedLog& h, uint64_t seq) {
 
 absl::StatusOr<VerifyReport> VerifyLog(const OpenedLog& h) {
   return h.fixed.has_value() ? h.fixed->Verify() : h.bytes->Verify();
+}
+
+bool CompareByGet(const OpenedLog& h, uint64_t from, uint64_t end, const std::set<uint64_t>& holes,
+                  const std::function<const std::string&(uint64_t)>& expected,
+                  const std::function<std::string(uint64_t, std::string_view)>& differs,
+                  const std::function<void(std::string)>& report, uint64_t* compared) {
+  for (uint64_t seq = from; seq < end; ++seq) {
+    absl::StatusOr<std::string_view> got = GetPayload(h, seq);
+    if (holes.contains(seq)) {
+      if (got.ok() || got.status().code() != absl::StatusCode::kDataLoss) {
+        report(absl::StrCat("hole ", seq, " reads as ", got.status().ToString()));
+      }
+      continue;
+    }
+    if (!got.ok()) {
+      report(absl::StrCat("Get(", seq, "): ", got.status().ToString()));
+      return false;
+    }
+    if (*got != expected(seq)) {
+      report(differs(seq, *got));
+      return false;
+    }
+    ++*compared;
+  }
+  return true;
 }
 
 std::set<uint64_t> SalvageHoles(const OpenedLog& h, uint64_t durable,

@@ -87,6 +87,14 @@ absl::Status OpenTypedLog(Store& store, const char* name, bool fixed, OpenedLog*
 // Record `seq`'s bytes in the mapping (valid while `h` is open).
 absl::StatusOr<std::string_view> GetPayload(const OpenedLog& h, uint64_t seq);
 absl::StatusOr<VerifyReport> VerifyLog(const OpenedLog& h);
+// Reads records [from, end) of `h` with Get and compares each with expected(seq); a record in
+// `holes` must read as DataLoss instead. Calls report(what) for a hole that does not, and for
+// the first record that fails or differs (what: differs(seq, bytes read)), and stops there
+// (returns false). Adds the records compared to `compared`.
+bool CompareByGet(const OpenedLog& h, uint64_t from, uint64_t end, const std::set<uint64_t>& holes,
+                  const std::function<const std::string&(uint64_t)>& expected,
+                  const std::function<std::string(uint64_t, std::string_view)>& differs,
+                  const std::function<void(std::string)>& report, uint64_t* compared);
 // The records a kSalvage recovery of `h` skipped (its holes); report(what) for each hole below
 // `durable`, where none may be.
 std::set<uint64_t> SalvageHoles(const OpenedLog& h, uint64_t durable,

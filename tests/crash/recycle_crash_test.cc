@@ -481,25 +481,12 @@ class Checker {
                    const char* phase) {
     const uint64_t b = h.base().begin(), e = h.base().end();
     uint64_t compared = 0;
-    for (uint64_t seq = b; seq < e; ++seq) {
-      absl::StatusOr<std::string_view> got = GetPayload(h, seq);
-      if (holes.contains(seq)) {
-        if (got.ok() || got.status().code() != absl::StatusCode::kDataLoss) {
-          Problem(c, phase, absl::StrCat("hole ", seq, " reads as ", got.status().ToString()));
-        }
-        continue;
-      }
-      if (!got.ok()) {
-        Problem(c, phase, absl::StrCat("Get(", seq, "): ", got.status().ToString()));
-        break;
-      }
-      if (*got != Payload(c, seq)) {
-        Problem(c, phase,
-                absl::StrCat("Get(", seq, ") differs from the record appended", Stale(c, *got)));
-        break;
-      }
-      ++compared;
-    }
+    CompareByGet(
+        h, b, e, holes, [c](uint64_t seq) -> const std::string& { return Payload(c, seq); },
+        [c](uint64_t seq, std::string_view got) {
+          return absl::StrCat("Get(", seq, ") differs from the record appended", Stale(c, got));
+        },
+        [&](std::string what) { Problem(c, phase, what); }, &compared);
     // The scan.
     uint64_t expect = b, seen = 0;
     bool bad = false;
