@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "tests/crash/crash_env.h"
+#include "tests/crash/crash_sweep.h"
 #include "tests/testing/copy_tree.h"
 
 namespace recstore::mapped_test {
@@ -24,26 +25,11 @@ namespace fs = std::filesystem;
 using crash::CrashEnv;
 using crash::CrashMode;
 
-constexpr CrashMode kPowerModes[] = {CrashMode::kDropUnsynced, CrashMode::kKeepSomeUnsynced,
-                                     CrashMode::kTornWrite, CrashMode::kZeroUnsynced,
-                                     CrashMode::kGarbageUnsynced};
-constexpr size_t kKillMode = std::size(kPowerModes);  // index of "kill" in per_mode
+constexpr size_t kKillMode = crash::kNumCrashModes;  // index of "kill" in per_mode
 
 const char* ModeName(size_t m) {
-  return m == kKillMode ? "kill" : crash::CrashModeName(kPowerModes[m]);
+  return m == kKillMode ? "kill" : crash::CrashModeName(crash::kCrashModes[m]);
 }
-
-uint64_t OnlyPoint() {
-  const char* v = std::getenv("RECSTORE_CRASH_POINT");
-  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
-}
-
-uint64_t SeedBase() {
-  const char* v = std::getenv("RECSTORE_CRASH_SEED");
-  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
-}
-
-uint64_t SeedFor(uint64_t n, size_t m) { return Mix(Mix(SeedBase()) ^ (n * 16 + m)); }
 
 // Every name and byte under `dir`, in name order (stable within one process).
 uint64_t TreeHash(const std::string& dir) {
@@ -178,14 +164,15 @@ CrashPointStats RunEveryCrashPoint(
   }
   absl::flat_hash_set<std::pair<uint64_t, uint64_t>> seen;  // (image hash, expectation key)
   for (uint64_t n = 1; n <= stats.calls; ++n) {
-    if (OnlyPoint() != 0 && n != OnlyPoint()) continue;
-    const bool all_modes = stride <= 1 || OnlyPoint() != 0 || Mix(n) % stride == 0;
+    if (crash::CrashOnlyPoint() != 0 && n != crash::CrashOnlyPoint()) continue;
+    const bool all_modes = stride <= 1 || crash::CrashOnlyPoint() != 0 || Mix(n) % stride == 0;
     std::vector<CrashEnv::Image> images;
     std::vector<size_t> modes;
-    for (size_t m = 0; m < std::size(kPowerModes); ++m) {
+    for (size_t m = 0; m < crash::kNumCrashModes; ++m) {
       if (m != 0 && !all_modes) continue;
       modes.push_back(m);
-      images.push_back({kPowerModes[m], SeedFor(n, m), absl::StrCat(base, "/image-", ModeName(m))});
+      images.push_back({crash::kCrashModes[m], crash::CrashSeedFor(n, m),
+                        absl::StrCat(base, "/image-", ModeName(m))});
     }
     const std::string kill_dir = base + "/image-kill";
     FreshDir(root);
@@ -223,10 +210,11 @@ CrashPointStats RunEveryCrashPoint(
         continue;
       }
       ++stats.checked;
-      const std::string context = absl::StrCat(
-          "crash point ", n, " of ", stats.calls, " (after ", env.crash_call(), "), mode ",
-          ModeName(modes[i]), ", seed ", images[i].seed,
-          " (replay: RECSTORE_CRASH_SEED=", SeedBase(), " RECSTORE_CRASH_POINT=", n, ")");
+      const std::string context =
+          absl::StrCat("crash point ", n, " of ", stats.calls, " (after ", env.crash_call(),
+                       "), mode ", ModeName(modes[i]), ", seed ", images[i].seed,
+                       " (replay: RECSTORE_CRASH_SEED=", crash::CrashSeedBase(),
+                       " RECSTORE_CRASH_POINT=", n, ")");
       // CheckImage changes the image: a copy for the crashes during its recovery.
       const bool recover_this = recover && (modes[i] == 0 || modes[i] == kKillMode);
       const std::string pristine = base + "/pristine";
