@@ -51,7 +51,7 @@ absl::StatusOr<std::shared_ptr<Collection>> Collection::Open(CollectionConfig co
   // No reader has the collection yet: the cut may still change the plan's set.
   RECSTORE_RETURN_IF_ERROR(log::ApplyRecovery(c->shape_, &*plan, &c->commit_));
   // Retired files a previous writer left: kept for reuse up to this writer's limit.
-  RECSTORE_RETURN_IF_ERROR(c->pool_.Adopt(plan->retired));
+  c->pool_.Adopt(plan->retired);
   c->open_ = true;
   c->appender_.Start(plan->position.offset < format::kDataStart ? format::kDataStart
                                                                 : plan->position.offset);

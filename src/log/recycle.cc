@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "recstore/status_macros.h"
 #include "src/format/layout.h"
-#include "src/format/segment_header.h"
 #include "src/log/state_page.h"
 
 namespace recstore::log {
@@ -76,17 +75,15 @@ std::string RecyclePool::PathOf(uint64_t old_first) const {
 }
 
 bool RecyclePool::HeaderIsOwn(uint64_t old_first) const {
-  Env* env = shape_.env();
-  absl::StatusOr<os::File> f = os::File::Open(env, PathOf(old_first), O_RDONLY | O_NOFOLLOW);
-  if (!f.ok()) return false;
-  std::byte header[format::kEncodedSegmentHeaderSize];
-  absl::StatusOr<size_t> n = env->PRead(f->fd(), f->path(), header, sizeof(header), 0);
-  if (!n.ok() || *n != sizeof(header)) return false;
-  absl::StatusOr<format::SegmentHeader> h = format::DecodeSegmentHeader(header, f->path());
-  return h.ok() && h->first_seq == old_first;
+  // Segment::Open's checks: a regular file (no symbolic link), of the segment size, whose
+  // header is the one a segment of this collection starting at `old_first` has.
+  absl::StatusOr<std::shared_ptr<const Segment>> seg =
+      Segment::Open(shape_.env(), PathOf(old_first), /*writable=*/false,
+                    shape_.HeaderFor(old_first, shape_.segment_size()));
+  return seg.ok();
 }
 
-absl::Status RecyclePool::Adopt(const std::vector<uint64_t>& old_firsts) {
+void RecyclePool::Adopt(const std::vector<uint64_t>& old_firsts) {
   base::MutexLock lock(&mu_);
   for (uint64_t old_first : old_firsts) {
     // A header naming another first record means a reuse wrote it and a crash undid the
@@ -95,10 +92,11 @@ absl::Status RecyclePool::Adopt(const std::vector<uint64_t>& old_firsts) {
     if (entries_.size() < limit_ && HeaderIsOwn(old_first)) {
       entries_.push_back({old_first, {}});
     } else {
-      RECSTORE_RETURN_IF_ERROR(shape_.env()->Remove(PathOf(old_first)));
+      // Not worth failing the open over: a name this cannot remove (a directory) is ignored,
+      // as every unknown name in the folder is.
+      shape_.env()->Remove(PathOf(old_first)).IgnoreError();
     }
   }
-  return absl::OkStatus();
 }
 
 bool RecyclePool::Retire(const std::shared_ptr<const Segment>& seg) {

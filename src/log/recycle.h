@@ -75,8 +75,10 @@ class RecyclePool {
   // At the writer's open: takes over the retired files the folder holds (their old first
   // seqs), as many as the limit allows, and removes the others, and any whose header does
   // not name its old first record (a reuse whose rename a crash undid: the file may hold
-  // records of the segment it was becoming). Errors: the removal's.
-  absl::Status Adopt(const std::vector<uint64_t>& old_firsts);
+  // records of the segment it was becoming), or that is not a segment file of this
+  // collection (another collection's, a symbolic link, another size: its records could
+  // validate in a segment of this one). A name it cannot remove is left, ignored.
+  void Adopt(const std::vector<uint64_t>& old_firsts);
 
   // Retention or compaction retired `seg` (the manifest no longer names it, and that is
   // durable): renames its file into the pool and returns true, or returns false (the pool is
@@ -100,7 +102,8 @@ class RecyclePool {
   };
   // Whether another handle holds the STATE lock on `old_first` (true when it cannot tell).
   bool ReadersHold(uint64_t old_first) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Whether the retired file of `old_first` has a valid header naming `old_first`.
+  // Whether the retired file of `old_first` opens as this collection's segment starting at
+  // `old_first` (Segment::Open's checks).
   bool HeaderIsOwn(uint64_t old_first) const;
   std::string PathOf(uint64_t old_first) const;
 

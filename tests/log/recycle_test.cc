@@ -325,6 +325,62 @@ TEST(RecycleTest, CompactionRetiresIntoThePool) {
   EXPECT_TRUE(log->Verify().ok());
 }
 
+// Retired files are read from disk like everything else: a writer's open keeps only files that
+// open as this collection's segment of the name's first record. Garbage, a symbolic link,
+// another collection's segment and one whose header names another first record are removed
+// (a directory under such a name is left alone), the open succeeds, nothing outside the folder
+// is written, and only the collection's own records are ever read.
+TEST(RecycleTest, HostileRetiredFilesAreNeverReused) {
+  namespace fs = std::filesystem;
+  const std::string path = TestDir();
+  const std::string victim = path + "-victim";
+  {
+    std::ofstream(victim) << "must not change";
+    auto store = Store::Open(path, Opts(0));
+    ASSERT_TRUE(store.ok());
+    auto a = (*store)->OpenLog<Trade>("a");
+    auto b = (*store)->OpenLog<Trade>("b");
+    ASSERT_TRUE(a.ok() && b.ok());
+    AppendTrades(*a, 0, kPer / 2);
+    // Another collection of the same record type, other contents under the same numbers.
+    for (uint64_t i = 0; i < 2 * kPer; ++i) ASSERT_TRUE(b->Append(MakeTrade(i + 1000000)).ok());
+  }
+  const std::string fa = CollectionFolder(path, "a"), fb = CollectionFolder(path, "b");
+  auto name = [](uint64_t first, const char* ext) {
+    char n[40];
+    std::snprintf(n, sizeof(n), "%020llu%s", static_cast<unsigned long long>(first), ext);
+    return std::string(n);
+  };
+  // b's second segment under the name a's next segment would be made from: its header names
+  // that first record, and its records would validate as a's records kPer onwards.
+  fs::copy_file(fb + "/" + name(kPer, ".seg"), fa + "/" + name(kPer, ".recycle"));
+  std::ofstream(fa + "/" + name(5 * kPer, ".recycle")) << "garbage";
+  fs::create_symlink(victim, fa + "/" + name(2 * kPer, ".recycle"));
+  fs::create_directory(fa + "/" + name(3 * kPer, ".recycle"));
+  for (int round = 0; round < 2; ++round) {
+    auto store = Store::Open(path, Opts(4));
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto a = (*store)->OpenLog<Trade>("a");
+    ASSERT_TRUE(a.ok()) << a.status();
+    EXPECT_TRUE(a->recovery().clean());
+    EXPECT_EQ(Look(fa).retired, 1u);  // the directory, left alone
+    EXPECT_TRUE(fs::is_directory(fa + "/" + name(3 * kPer, ".recycle")));
+    Contents want;
+    for (uint64_t seq = 0; seq < a->end(); ++seq)
+      want.push_back({seq, testing::BytesOf(MakeTrade(seq))});
+    EXPECT_EQ(ReadAll(*a), want);
+    // Round 0: a few records into the next segment, then a reopen that scans past them.
+    if (round == 0) AppendTrades(*a, kPer / 2, kPer / 2 + 10);
+    if (round == 1) {
+      EXPECT_EQ(a->end(), kPer + 10);
+    }
+  }
+  std::ifstream in(victim);
+  std::string got;
+  std::getline(in, got);
+  EXPECT_EQ(got, "must not change");
+}
+
 // Readers racing a recycling writer at every rotation: a read-only handle (its own open file
 // descriptions, as another process) refreshing and scanning, and the writer's own Get and
 // scans. Every record any of them reads must be the one appended under its sequence number:
