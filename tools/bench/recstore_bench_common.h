@@ -28,19 +28,9 @@
 #include "benchmark/benchmark.h"
 #include "fmt/core.h"
 #include "recstore/recstore.h"
+#include "tools/bench/rec64.h"
 
 namespace recstore_bench {
-
-// A 64-byte typed record.
-struct Rec64 {
-  uint64_t seq;
-  uint64_t ts_ns;
-  uint32_t id;
-  uint32_t flags;
-  double px[5];
-};
-RECSTORE_RECORD(Rec64, seq, ts_ns, id, flags, px);
-static_assert(sizeof(Rec64) == 64, "Rec64 must be exactly 64 bytes");
 
 constexpr size_t kBytesRecord = 100;
 constexpr size_t kBatch = 256;

@@ -36,19 +36,13 @@
 #include "fmt/core.h"
 #include "recstore/recstore.h"
 #include "tools/bench/percentile.h"
+#include "tools/bench/rec64.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Rec64 {
-  uint64_t seq;
-  uint64_t ts_ns;
-  uint32_t id;
-  uint32_t flags;
-  double px[5];
-};
-RECSTORE_RECORD(Rec64, seq, ts_ns, id, flags, px);
+using recstore_bench::Rec64;
 
 struct Flags {
   std::string dir = "/tmp";
