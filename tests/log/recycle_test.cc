@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -45,6 +46,28 @@ StoreOptions Opts(uint32_t recycle, bool read_only = false,
           .segment_size = kSegment,
           .recovery_mode = mode,
           .recycle_segments = recycle};
+}
+
+// A store and its Trade log "t" (closed in that order's reverse).
+struct Opened {
+  std::unique_ptr<Store> store;
+  std::optional<Log<Trade>> log;
+};
+Opened OpenTrades(const std::string& path, const StoreOptions& opts) {
+  Opened o;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path, opts);
+  if (!store.ok()) {
+    ADD_FAILURE() << store.status();
+    return o;
+  }
+  o.store = *std::move(store);
+  absl::StatusOr<Log<Trade>> log = o.store->OpenLog<Trade>("t");
+  if (!log.ok()) {
+    ADD_FAILURE() << log.status();
+    return o;
+  }
+  o.log.emplace(*std::move(log));
+  return o;
 }
 
 std::string Payload(uint64_t i) {
@@ -94,10 +117,9 @@ TEST(RecycleTest, FixedLogReusesRetiredFilesAndReadsBackExactly) {
   std::set<uint64_t> inodes;  // every segment file ever seen
   uint64_t segments_made = 0;
   {
-    auto store = Store::Open(path, Opts(2));
-    ASSERT_TRUE(store.ok()) << store.status();
-    auto log = (*store)->OpenLog<Trade>("t");
-    ASSERT_TRUE(log.ok()) << log.status();
+    Opened opened = OpenTrades(path, Opts(2));
+    ASSERT_TRUE(opened.log.has_value());
+    auto& log = opened.log;
     ASSERT_TRUE(log->SetRetention({.max_records = 2 * kPer}).ok());
     const std::string folder = CollectionFolder(path, "t");
     for (uint64_t i = 0; i < 12 * kPer + 100; ++i) {
@@ -123,10 +145,9 @@ TEST(RecycleTest, FixedLogReusesRetiredFilesAndReadsBackExactly) {
   // (a writer's open then zeroes them).
   for (RecoveryMode mode : {RecoveryMode::kAbsoluteConsistency, RecoveryMode::kTolerateTornTail,
                             RecoveryMode::kSalvage}) {
-    auto store = Store::Open(path, Opts(2, false, mode));
-    ASSERT_TRUE(store.ok()) << store.status();
-    auto log = (*store)->OpenLog<Trade>("t");
-    ASSERT_TRUE(log.ok()) << log.status();
+    Opened opened = OpenTrades(path, Opts(2, false, mode));
+    ASSERT_TRUE(opened.log.has_value());
+    auto& log = opened.log;
     EXPECT_TRUE(log->recovery().clean()) << log->recovery().bytes_dropped;
     EXPECT_EQ(log->recovery().bytes_dropped, 0u);
     EXPECT_EQ(ReadAll(*log), From(model, log->begin()));
@@ -184,34 +205,28 @@ TEST(RecycleTest, ByteLogReusesRetiredFilesAndReadsBackExactly) {
 TEST(RecycleTest, TurningRecyclingOffRemovesTheRetiredFiles) {
   const std::string path = TestDir();
   {
-    auto store = Store::Open(path, Opts(4));
-    ASSERT_TRUE(store.ok());
-    auto log = (*store)->OpenLog<Trade>("t");
-    ASSERT_TRUE(log.ok());
+    Opened opened = OpenTrades(path, Opts(4));
+    ASSERT_TRUE(opened.log.has_value());
+    auto& log = opened.log;
     for (uint64_t i = 0; i < 6 * kPer; ++i) ASSERT_TRUE(log->Append(MakeTrade(i)).ok());
     ASSERT_TRUE(log->TruncateBefore(5 * kPer).ok());
     EXPECT_EQ(Look(CollectionFolder(path, "t")).retired, 4u);
   }
   {
     // A writer with a smaller limit keeps that many.
-    auto store = Store::Open(path, Opts(1));
-    ASSERT_TRUE(store.ok());
-    auto log = (*store)->OpenLog<Trade>("t");
-    ASSERT_TRUE(log.ok());
+    Opened opened = OpenTrades(path, Opts(1));
+    ASSERT_TRUE(opened.log.has_value());
     EXPECT_EQ(Look(CollectionFolder(path, "t")).retired, 1u);
   }
   {
     // A reader changes nothing.
-    auto store = Store::Open(path, Opts(0, /*read_only=*/true));
-    ASSERT_TRUE(store.ok());
-    auto log = (*store)->OpenLog<Trade>("t");
-    ASSERT_TRUE(log.ok());
+    Opened opened = OpenTrades(path, Opts(0, /*read_only=*/true));
+    ASSERT_TRUE(opened.log.has_value());
     EXPECT_EQ(Look(CollectionFolder(path, "t")).retired, 1u);
   }
-  auto store = Store::Open(path, Opts(0));
-  ASSERT_TRUE(store.ok());
-  auto log = (*store)->OpenLog<Trade>("t");
-  ASSERT_TRUE(log.ok());
+  Opened opened = OpenTrades(path, Opts(0));
+  ASSERT_TRUE(opened.log.has_value());
+  auto& log = opened.log;
   EXPECT_EQ(Look(CollectionFolder(path, "t")).retired, 0u);
   EXPECT_EQ(log->begin(), 5 * kPer);
   EXPECT_EQ(log->end(), 6 * kPer);
@@ -273,10 +288,9 @@ TEST(RecycleTest, AFileAReaderStillMapsIsNotReused) {
 
 TEST(RecycleTest, TheWritersOwnScanKeepsItsFiles) {
   const std::string path = TestDir();
-  auto store = Store::Open(path, Opts(4));
-  ASSERT_TRUE(store.ok());
-  auto log = (*store)->OpenLog<Trade>("t");
-  ASSERT_TRUE(log.ok());
+  Opened opened = OpenTrades(path, Opts(4));
+  ASSERT_TRUE(opened.log.has_value());
+  auto& log = opened.log;
   AppendTrades(*log, 0, 3 * kPer);
   const std::string folder = CollectionFolder(path, "t");
   std::set<uint64_t> pinned = Look(folder).segment_inodes;
@@ -300,10 +314,9 @@ TEST(RecycleTest, TheWritersOwnScanKeepsItsFiles) {
 // back exactly.
 TEST(RecycleTest, CompactionRetiresIntoThePool) {
   const std::string path = TestDir();
-  auto store = Store::Open(path, Opts(3));
-  ASSERT_TRUE(store.ok());
-  auto log = (*store)->OpenLog<Trade>("t");
-  ASSERT_TRUE(log.ok());
+  Opened opened = OpenTrades(path, Opts(3));
+  ASSERT_TRUE(opened.log.has_value());
+  auto& log = opened.log;
   AppendTrades(*log, 0, 4 * kPer + 10);
   const std::string folder = CollectionFolder(path, "t");
   std::set<uint64_t> copied = Look(folder).segment_inodes;
@@ -491,10 +504,9 @@ TEST(RecycleTest, AFailedReuseFallsBackToANewFile) {
         want.push_back({seq, testing::BytesOf(MakeTrade(seq))});
       EXPECT_EQ(ReadAll(*log), want);
     }
-    auto store = Store::Open(path, Opts(2));
-    ASSERT_TRUE(store.ok()) << store.status();
-    auto log = (*store)->OpenLog<Trade>("t");
-    ASSERT_TRUE(log.ok()) << log.status();
+    Opened opened = OpenTrades(path, Opts(2));
+    ASSERT_TRUE(opened.log.has_value());
+    auto& log = opened.log;
     EXPECT_TRUE(log->recovery().clean());
     EXPECT_EQ(log->end(), 6 * kPer);
     EXPECT_TRUE(log->Verify().ok());
